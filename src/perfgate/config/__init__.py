@@ -1,0 +1,1 @@
+"""Config files: Artillery scripts, bench suites and perfgate.yml."""
