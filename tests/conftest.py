@@ -32,7 +32,7 @@ def wait_http_ok(url: str, timeout: float = 20.0) -> None:
             with urllib.request.urlopen(url, timeout=1) as resp:
                 if 200 <= resp.status < 300:
                     return
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+        except Exception as exc:  # retried until the deadline
             last = exc
         time.sleep(0.05)
     raise RuntimeError(f"{url} did not become ready: {last}")
@@ -67,9 +67,26 @@ def start_demo_api(tmp_path: Path) -> Iterator[Callable[..., DemoAPI]]:
         port = free_port()
         dbp = db or tmp_path / f"demo-{port}.sqlite"
         log = tmp_path / f"demo-{port}.log"
-        cmd = [sys.executable, "-m", "perfgate", "demo-api", "--host", "127.0.0.1", "--port", str(port), "--db", str(dbp), *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "perfgate",
+            "demo-api",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db",
+            str(dbp),
+            *extra,
+        ]
         with log.open("wb") as fh:
-            proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            proc = subprocess.Popen(
+                cmd,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         api = DemoAPI(proc, f"http://127.0.0.1:{port}", log, dbp)
         started.append(api)
         if wait:
@@ -92,7 +109,18 @@ def shared_demo_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAP
     port = free_port()
     dbp = tmp / "demo.sqlite"
     log = tmp / "demo.log"
-    cmd = [sys.executable, "-m", "perfgate", "demo-api", "--host", "127.0.0.1", "--port", str(port), "--db", str(dbp)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "perfgate",
+        "demo-api",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        str(dbp),
+    ]
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
     api = DemoAPI(proc, f"http://127.0.0.1:{port}", log, dbp)

@@ -14,7 +14,9 @@ from perfgate.result import Check
 __all__ = ["ComparisonState", "MetricComparison", "Verdict", "VerdictState"]
 
 VerdictState = Literal["pass", "regression", "slo-failure", "inconclusive", "error"]
-ComparisonState = Literal["regression", "improvement", "within-noise", "insufficient", "new", "info"]
+ComparisonState = Literal[
+    "regression", "improvement", "within-noise", "insufficient", "new", "info"
+]
 
 #: Exit codes of `perfgate gate`.
 EXIT_PASS = 0
@@ -57,10 +59,14 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     mode: Literal["ab", "history", "none"] = "none"
     comparisons: list[MetricComparison] = field(default_factory=list)
-    slo_checks: list[Check] = field(default_factory=list)  # status "fail" + detail "pre-existing" when base breaches too
+    slo_checks: list[Check] = field(
+        default_factory=list
+    )  # status "fail" + detail "pre-existing" when base breaches too
     warnings: list[str] = field(default_factory=list)
     exit_code: int = EXIT_PASS
-    details: dict[str, Any] = field(default_factory=dict)  # mode-specific: seed, pairs dropped, history size...
+    details: dict[str, Any] = field(
+        default_factory=dict
+    )  # mode-specific: seed, pairs dropped, history size...
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -64,7 +64,11 @@ class Located:
 
     def error(self, path: str, message: str, suggestion: str | None = None) -> ConfigError:
         return ConfigError(
-            message, file=self.file, line=self.line_of(path), key_path=path or None, suggestion=suggestion
+            message,
+            file=self.file,
+            line=self.line_of(path),
+            key_path=path or None,
+            suggestion=suggestion,
         )
 
     def warn(self, path: str, message: str) -> None:
@@ -128,7 +132,9 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader; we walk its node graph ourselves to keep line numbers."""
 
 
-def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: _Loader, depth: int = 0) -> Any:
+def _convert(
+    node: yaml.Node, path: str, lines: dict[str, int], loader: _Loader, depth: int = 0
+) -> Any:
     if depth > 200:
         raise ConfigError("document nests too deeply", key_path=path or None)
     if path not in lines:
@@ -140,7 +146,9 @@ def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: _Loader,
             key = loader.construct_object(key_node, deep=True)
             if isinstance(key, list | dict):
                 raise ConfigError(
-                    "a mapping key must be a scalar", line=key_node.start_mark.line + 1, key_path=path or None
+                    "a mapping key must be a scalar",
+                    line=key_node.start_mark.line + 1,
+                    key_path=path or None,
                 )
             key_text = "null" if key is None else str(key) if not isinstance(key, str) else key
             kpath = child_path(path, key_text)
@@ -149,7 +157,8 @@ def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: _Loader,
         return out
     if isinstance(node, yaml.SequenceNode):
         return [
-            _convert(item, child_path(path, i), lines, loader, depth + 1) for i, item in enumerate(node.value)
+            _convert(item, child_path(path, i), lines, loader, depth + 1)
+            for i, item in enumerate(node.value)
         ]
     return loader.construct_object(node, deep=True)
 

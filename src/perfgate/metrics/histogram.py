@@ -42,7 +42,17 @@ _MIN_VALUE = 1e-6
 class Histogram:
     """Log-bucketed histogram with exact count, sum, min and max."""
 
-    __slots__ = ("_buckets", "_gamma", "_inv_log_gamma", "accuracy", "count", "max", "min", "sum", "zeros")
+    __slots__ = (
+        "_buckets",
+        "_gamma",
+        "_inv_log_gamma",
+        "accuracy",
+        "count",
+        "max",
+        "min",
+        "sum",
+        "zeros",
+    )
 
     def __init__(self, accuracy: float = DEFAULT_ACCURACY) -> None:
         if not 0 < accuracy < 1:
@@ -170,7 +180,13 @@ class Histogram:
     def summary(self, digits: int = 3) -> dict[str, float]:
         """Artillery's summary shape: min, max, count, mean and percentiles."""
         if self.count == 0:
-            return {"min": 0, "max": 0, "count": 0, "mean": 0, **{k: 0 for k, _ in SUMMARY_QUANTILES}}
+            return {
+                "min": 0,
+                "max": 0,
+                "count": 0,
+                "mean": 0,
+                **{k: 0 for k, _ in SUMMARY_QUANTILES},
+            }
         values = self.quantiles(q for _, q in SUMMARY_QUANTILES)
         out: dict[str, float] = {
             "min": round(self.min, digits),

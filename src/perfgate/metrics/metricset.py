@@ -45,9 +45,13 @@ class MetricSet:
             else:
                 mine.merge(h)
         if other.first_ms is not None:
-            self.first_ms = other.first_ms if self.first_ms is None else min(self.first_ms, other.first_ms)
+            self.first_ms = (
+                other.first_ms if self.first_ms is None else min(self.first_ms, other.first_ms)
+            )
         if other.last_ms is not None:
-            self.last_ms = other.last_ms if self.last_ms is None else max(self.last_ms, other.last_ms)
+            self.last_ms = (
+                other.last_ms if self.last_ms is None else max(self.last_ms, other.last_ms)
+            )
         if other.period_ms is not None and self.period_ms is None:
             self.period_ms = other.period_ms
 
