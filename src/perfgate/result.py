@@ -48,6 +48,8 @@ class Check:
     unit: str = ""
     detail: str = ""
     criterion: str = ""  # the seed's wording, when the check stands for one
+    suite: str = ""  # the suite it belongs to ("" for run-wide checks)
+    pre_existing: bool = False  # an SLO breach the baseline shows too: shown, not failing
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Check:

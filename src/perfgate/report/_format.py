@@ -1,0 +1,145 @@
+"""Number formatting and escaping shared by every renderer.
+
+Report content (endpoint names, check details, environment values) comes
+from scripts, targets and artifacts, so it is untrusted: every renderer
+escapes it through the helpers here.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+
+__all__ = [
+    "fmt_change",
+    "fmt_count",
+    "fmt_interval",
+    "fmt_ms",
+    "fmt_number",
+    "fmt_rate",
+    "fmt_rps",
+    "fmt_value",
+    "md_cell",
+    "md_code",
+    "md_text",
+    "strip_control",
+]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters that start markdown constructs (links, emphasis, headings, code).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!~>|{}])")
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_ms(value: float | None) -> str:
+    """Milliseconds with sensible precision: 0.42, 12.3, 245."""
+    if _missing(value):
+        return "–"
+    assert value is not None
+    v = abs(value)
+    if v < 1:
+        return f"{value:.2f}"
+    if v < 100:
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def fmt_number(value: float | None, digits: int = 1) -> str:
+    if _missing(value):
+        return "–"
+    assert value is not None
+    if float(value).is_integer() and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_count(value: int | float | None) -> str:
+    if _missing(value):
+        return "–"
+    assert value is not None
+    return f"{int(value):,}"
+
+
+def fmt_rps(value: float | None) -> str:
+    if _missing(value):
+        return "–"
+    assert value is not None
+    return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
+
+
+def fmt_rate(fraction: float | None) -> str:
+    """An error rate given as a fraction (0.0123 -> '1.23%')."""
+    if _missing(fraction):
+        return "–"
+    assert fraction is not None
+    if fraction == 0:
+        return "0%"
+    pct = fraction * 100
+    return f"{pct:.2f}%" if pct < 10 else f"{pct:.1f}%"
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    """A measured value with its unit, as comparisons and checks carry them."""
+    if _missing(value):
+        return "–"
+    assert value is not None
+    if unit == "ms":
+        return f"{fmt_ms(value)} ms"
+    if unit == "%":
+        return f"{value:.2f}%"
+    if unit == "req/s":
+        return f"{fmt_rps(value)} req/s"
+    if unit == "ms/req":
+        return f"{value:.3f} ms/req" if abs(value) < 1 else f"{value:.2f} ms/req"
+    if unit == "MB/min":
+        return f"{value:.2f} MB/min"
+    text = fmt_number(value, 2 if abs(value) < 10 else 1)
+    return f"{text} {unit}".strip()
+
+
+def fmt_change(change: float | None, unit: str) -> str:
+    """A relative change (fraction) as a signed percentage; rates in points."""
+    if _missing(change):
+        return "–"
+    assert change is not None
+    if unit == "%":  # rates carry an absolute change in percentage points
+        return f"{change:+.2f} pp"
+    return f"{change * 100:+.1f}%"
+
+
+def fmt_interval(low: float | None, high: float | None, unit: str) -> str:
+    if _missing(low) or _missing(high):
+        return "–"
+    assert low is not None and high is not None
+    if unit == "%":
+        return f"[{low:+.2f}, {high:+.2f}] pp"
+    return f"[{low * 100:+.1f}%, {high * 100:+.1f}%]"
+
+
+def strip_control(text: object) -> str:
+    """Text without control characters (invalid in XML, confusing in tables)."""
+    return _CONTROL.sub("", str(text))
+
+
+def md_text(text: object) -> str:
+    """Untrusted text made inert for GitHub markdown (no HTML, links, mentions)."""
+    s = strip_control(text).replace("\r", " ").replace("\n", " ")
+    s = html.escape(s, quote=False)  # quotes are inert; '&#x27;' would hold a '#'
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    # A zero-width joiner keeps "@user" and "#123" from notifying or linking.
+    return s.replace("@", "@\u2060")
+
+
+def md_cell(text: object) -> str:
+    """Untrusted text for a table cell: md_text, pipes already escaped."""
+    return md_text(text) or " "
+
+
+def md_code(text: object) -> str:
+    """Untrusted text as an inline code span (nothing inside is interpreted)."""
+    s = strip_control(text).replace("`", "'").replace("\r", " ").replace("\n", " ")
+    return f"`{s}`"
