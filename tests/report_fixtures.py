@@ -191,7 +191,7 @@ def regression_verdict() -> Verdict:
         comparisons=[
             MetricComparison(
                 "api-load",
-                "total.median GET /api/bounties",
+                "endpoint:GET /api/bounties total.median",
                 "ms",
                 "primary",
                 11.3,
@@ -208,7 +208,7 @@ def regression_verdict() -> Verdict:
             ),
             MetricComparison(
                 "api-load",
-                "total.median GET /health",
+                "endpoint:GET /health total.median",
                 "ms",
                 "primary",
                 0.41,
@@ -244,13 +244,13 @@ def regression_verdict() -> Verdict:
             MetricComparison(
                 "api-load",
                 "error_rate",
-                "%",
+                "ratio",
                 "primary",
-                0.2,
-                0.25,
-                0.05,
-                -0.2,
-                0.3,
+                0.002,
+                0.0025,
+                0.0005,
+                -0.002,
+                0.003,
                 0.6,
                 1.0,
                 0.5,
@@ -260,7 +260,7 @@ def regression_verdict() -> Verdict:
             ),
             MetricComparison(
                 "api-load",
-                f"total.median {EVIL_ENDPOINT}",
+                f"endpoint:{EVIL_ENDPOINT} total.median",
                 "ms",
                 "info",
                 None,
@@ -277,7 +277,7 @@ def regression_verdict() -> Verdict:
             ),
             MetricComparison(
                 "api-load",
-                "total.median POST /api/payments/intent",
+                "endpoint:POST /api/payments/intent total.median",
                 "ms",
                 "info",
                 52.0,

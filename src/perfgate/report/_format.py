@@ -91,6 +91,8 @@ def fmt_value(value: float | None, unit: str) -> str:
         return f"{fmt_ms(value)} ms"
     if unit == "%":
         return f"{value:.2f}%"
+    if unit == "ratio":  # a fraction (error rates): shown as a percentage
+        return f"{value * 100:.2f}%"
     if unit == "req/s":
         return f"{fmt_rps(value)} req/s"
     if unit == "ms/req":
@@ -108,6 +110,8 @@ def fmt_change(change: float | None, unit: str) -> str:
     assert change is not None
     if unit == "%":  # rates carry an absolute change in percentage points
         return f"{change:+.2f} pp"
+    if unit == "ratio":  # fractions: the absolute change, in points
+        return f"{change * 100:+.2f} pp"
     return f"{change * 100:+.1f}%"
 
 
@@ -117,6 +121,8 @@ def fmt_interval(low: float | None, high: float | None, unit: str) -> str:
     assert low is not None and high is not None
     if unit == "%":
         return f"[{low:+.2f}, {high:+.2f}] pp"
+    if unit == "ratio":
+        return f"[{low * 100:+.2f}, {high * 100:+.2f}] pp"
     return f"[{low * 100:+.1f}%, {high * 100:+.1f}%]"
 
 

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from perfgate.figures import split_metric
 from perfgate.metrics import names
 from perfgate.metrics.histogram import Histogram
 from perfgate.metrics.metricset import MetricSet
@@ -91,12 +92,12 @@ class ComparisonRow:
 
     @classmethod
     def from_comparison(cls, c: MetricComparison) -> ComparisonRow:
-        stat, _, endpoint = c.metric.partition(" ")
+        stat, _kind, endpoint = split_metric(c.metric)
         return cls(
             suite=c.suite,
             metric=c.metric,
             stat=stat,
-            endpoint=endpoint or None,
+            endpoint=endpoint,
             unit=c.unit,
             family=c.family,
             base=c.base,
