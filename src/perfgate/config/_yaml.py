@@ -165,7 +165,10 @@ def _convert(
 
 def load_yaml_text(text: str, file: str = "<string>") -> Located:
     """Parse YAML text; syntax errors become :class:`ConfigError` with the line."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader rejects unprintable characters here
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=file) from None
     try:
         node = loader.get_single_node()
         lines: dict[str, int] = {}

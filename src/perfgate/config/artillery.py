@@ -1,0 +1,418 @@
+"""The Artillery script model: what a script means, as typed records.
+
+``load_script`` parses and validates a script (Artillery 2.0.x semantics,
+differences listed in docs/artillery-compat.md) into a :class:`Script`.
+Everything a virtual user renders per request is compiled once here:
+request steps carry :class:`~perfgate.template.Template` objects and
+compiled ``ifTrue`` predicates, so the engine's hot path only renders.
+
+The engine (``perfgate.engine.*``) reads these records; it never looks at
+the YAML again.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from perfgate.template import UNDEFINED, Template
+
+if TYPE_CHECKING:
+    from perfgate.processor import Processor
+
+__all__ = [
+    "HTTP_METHODS",
+    "CaptureSpec",
+    "EndpointMetricsSettings",
+    "EnsureSpec",
+    "ExpectSpec",
+    "FunctionStep",
+    "HttpSettings",
+    "LogStep",
+    "LoopStep",
+    "Payload",
+    "Phase",
+    "RenderedRequest",
+    "RequestStep",
+    "Scenario",
+    "Script",
+    "Step",
+    "ThinkStep",
+    "load_script",
+    "load_script_text",
+    "pick_scenario",
+    "pick_variables",
+]
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+Condition = Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One load phase. Durations are already multiplied by ``--time-scale``.
+
+    Exactly one kind: ``pause_s`` set (a pause), ``arrival_count`` set
+    (that many arrivals spread evenly over ``duration_s``), or
+    ``arrival_rate`` set (per second; with ``ramp_to`` the rate steps once
+    per second from ``arrival_rate`` to ``ramp_to``). ``max_vusers`` caps
+    concurrently active virtual users (arrivals over it are skipped).
+    """
+
+    index: int
+    name: str | None
+    duration_s: float
+    arrival_rate: float | None = None
+    ramp_to: float | None = None
+    arrival_count: int | None = None
+    pause_s: float | None = None
+    max_vusers: int | None = None
+    poisson: bool = False
+
+
+@dataclass
+class CaptureSpec:
+    """One ``capture`` entry. ``kind``: "json" | "header" | "regexp".
+
+    ``expr`` is the JSONPath / header name / regular expression (may be a
+    template, see ``expr_template``); ``group`` is the regexp group (index
+    or name); ``strict`` (Artillery default true) makes a failed capture end
+    the virtual user.
+    """
+
+    kind: str
+    expr: str
+    as_name: str
+    group: int | str | None = None
+    strict: bool = True
+    flags: str | None = None
+    path: str = ""
+    expr_template: Template | None = None
+
+
+@dataclass
+class ExpectSpec:
+    """One ``expect`` entry (plugins.expect).
+
+    ``kind``: statusCode, contentType, hasProperty, notHasProperty, equals,
+    hasHeader, headerEquals, matchesRegexp. ``value`` is the raw value from
+    the script (templates are rendered against the vars at check time).
+    """
+
+    kind: str
+    value: Any
+    path: str = ""
+    value_template: Template | None = None
+
+
+@dataclass
+class RenderedRequest:
+    """A request step rendered for one virtual user (plain data, ready to send)."""
+
+    method: str
+    url: str
+    qs: dict[str, Any] | None
+    headers: dict[str, str]
+    json: Any
+    body: Any
+    form: dict[str, Any] | None
+    cookie: dict[str, str] | None
+    auth: dict[str, str] | None
+
+
+@dataclass
+class RequestStep:
+    """An HTTP request step (get/post/put/patch/delete/head/options).
+
+    Raw fields keep the script's values; ``render(vars)`` uses the compiled
+    templates. ``if_true`` is the raw expression and ``condition`` its
+    compiled predicate (None when absent); when ``if_true_function`` is set,
+    Artillery's rule applies instead: call that processor function with the
+    vars and use its truthiness. ``before_request`` /
+    ``after_response`` are processor function names (scenario-level hooks
+    first, then the step's own). ``path`` is the key path for messages
+    (``scenarios[0].flow[1].post``).
+    """
+
+    method: str
+    url: str
+    path: str
+    qs: dict[str, Any] | None = None
+    headers: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    body: Any = None
+    form: dict[str, Any] | None = None
+    cookie: dict[str, Any] | None = None
+    auth: dict[str, Any] | None = None
+    follow_redirect: bool = True
+    name: str | None = None
+    capture: list[CaptureSpec] = field(default_factory=list)
+    expect: list[ExpectSpec] = field(default_factory=list)
+    if_true: str | None = None
+    before_request: list[str] = field(default_factory=list)
+    after_response: list[str] = field(default_factory=list)
+    condition: Condition | None = None
+    if_true_function: str | None = None
+    has_json: bool = False
+    templates: dict[str, Template] = field(default_factory=dict)
+
+    def render(self, context: Mapping[str, Any]) -> RenderedRequest:
+        """Render url (target already prefixed), qs, headers (config default
+        headers merged in, names lower-cased) and bodies for one user's vars."""
+        t = self.templates
+
+        def r(key: str) -> Any:
+            tpl = t.get(key)
+            return None if tpl is None else tpl.render(context)
+
+        headers = r("headers") or {}
+        cookie = r("cookie")
+        body_json = r("json")
+        return RenderedRequest(
+            method=self.method,
+            url=_as_text(r("url")),
+            qs=r("qs"),
+            headers={str(k): _as_text(v) for k, v in headers.items()},
+            json=None if body_json is UNDEFINED else body_json,
+            body=r("body"),
+            form=r("form"),
+            cookie=None if cookie is None else {str(k): _as_text(v) for k, v in cookie.items()},
+            auth=r("auth"),
+        )
+
+
+@dataclass
+class ThinkStep:
+    """Pause the virtual user ``seconds`` (± ``jitter``, a fraction 0..1 of it)."""
+
+    seconds: float
+    jitter: float | None = None
+    path: str = ""
+
+
+@dataclass
+class LoopStep:
+    """Repeat ``steps``: ``count`` times, once per element of ``over``, or while
+    ``while_true`` holds (bounded by count when both are given).
+
+    ``over`` is a literal list or a template string naming a variable
+    (render ``over_template`` against the vars). Inside, vars
+    ``$loopCount`` (1-based) and ``$loopElement`` are set. ``whileTrue``:
+    Artillery calls the processor function ``while_function`` before each
+    iteration; perfgate also accepts an expression (``while_condition``).
+    """
+
+    steps: list[Step]
+    count: int | None = None
+    over: Any = None
+    while_true: str | None = None
+    path: str = ""
+    over_template: Template | None = None
+    while_condition: Condition | None = None
+    while_function: str | None = None
+
+
+@dataclass
+class LogStep:
+    """Print a rendered message (``message_template``) to the run's log."""
+
+    message: str
+    path: str = ""
+    message_template: Template | None = None
+
+
+@dataclass
+class FunctionStep:
+    """Call a processor function by name."""
+
+    name: str
+    path: str = ""
+
+
+Step = RequestStep | ThinkStep | LoopStep | LogStep | FunctionStep
+
+
+@dataclass
+class Scenario:
+    """One scenario: weighted choice per virtual user (weight default 1)."""
+
+    index: int
+    name: str
+    weight: float
+    flow: list[Step]
+    before_scenario: list[str] = field(default_factory=list)
+    after_scenario: list[str] = field(default_factory=list)
+    path: str = ""
+
+
+@dataclass
+class HttpSettings:
+    """``config.http`` (+ ``config.defaults``, ``config.tls``).
+
+    ``timeout_s`` default 10 (Artillery's default, seconds). ``pool`` None:
+    one keep-alive connection per virtual user; set: a shared pool of that
+    many connections.
+    """
+
+    timeout_s: float = 10.0
+    pool: int | None = None
+    extended_metrics: bool = False
+    default_headers: dict[str, Any] = field(default_factory=dict)
+    reject_unauthorized: bool = True
+    max_sockets: int | None = None
+
+
+@dataclass
+class EndpointMetricsSettings:
+    """``plugins.metrics-by-endpoint``. perfgate always records per-endpoint
+    metrics; ``enabled`` says whether the script asked for the plugin.
+    ``group_dynamic_urls`` defaults to True (perfgate's default)."""
+
+    enabled: bool = False
+    strip_query_string: bool = False
+    use_only_request_names: bool = False
+    group_dynamic_urls: bool = True
+
+
+@dataclass
+class EnsureSpec:
+    """``config.ensure`` / ``plugins.ensure``.
+
+    ``thresholds``: (metric name, max value) — legacy ``p95: 200`` becomes
+    ("http.response_time.p95", 200). ``conditions``: (expression, strict);
+    ``compiled`` holds the compiled predicates in the same order (evaluate
+    over a mapping from metric names like ``http.response_time.p99`` to
+    numbers). ``max_error_rate`` is a percentage (Artillery's meaning).
+    """
+
+    thresholds: list[tuple[str, float]] = field(default_factory=list)
+    conditions: list[tuple[str, bool]] = field(default_factory=list)
+    max_error_rate: float | None = None
+    compiled: list[Condition] = field(default_factory=list)
+
+
+@dataclass
+class Payload:
+    """A CSV payload. ``rows`` are parsed (cast to numbers/bools when ``cast``).
+
+    ``order``: "random" | "sequence". With ``load_all`` the whole table is
+    exposed as one variable ``name`` (a list of dicts keyed by ``fields``).
+    """
+
+    path: Path
+    fields: list[str]
+    order: str = "random"
+    skip_header: bool = False
+    delimiter: str = ","
+    cast: bool = True
+    load_all: bool = False
+    name: str | None = None
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+@dataclass
+class Script:
+    """A loaded, validated Artillery script."""
+
+    source: Path
+    target: str
+    phases: list[Phase]
+    http: HttpSettings
+    variables: dict[str, Any]
+    payloads: list[Payload]
+    scenarios: list[Scenario]
+    before: list[Step] = field(default_factory=list)
+    after: list[Step] = field(default_factory=list)
+    processor: Processor | None = None
+    expect_enabled: bool = False
+    metrics_by_endpoint: EndpointMetricsSettings = field(default_factory=EndpointMetricsSettings)
+    ensure: EnsureSpec | None = None
+    apdex_threshold_ms: float | None = None
+    environment: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    time_scale: float = 1.0
+
+
+def pick_scenario(script: Script, rng: random.Random) -> Scenario:
+    """Weighted choice of a scenario, as Artillery does per virtual user."""
+    scenarios = script.scenarios
+    if len(scenarios) == 1:
+        return scenarios[0]
+    return rng.choices(scenarios, weights=[s.weight for s in scenarios], k=1)[0]
+
+
+def pick_variables(script: Script, rng: random.Random, vuser_index: int = 0) -> dict[str, Any]:
+    """The starting vars of one virtual user.
+
+    ``config.variables`` (a list value: one element picked at random), then
+    payload fields (one row per user: random, or row ``vuser_index`` modulo
+    the row count for ``order: sequence``), then ``loadAll`` tables.
+    """
+    out: dict[str, Any] = {}
+    for key, value in script.variables.items():
+        out[key] = rng.choice(value) if isinstance(value, list) and value else value
+    for payload in script.payloads:
+        if not payload.rows:
+            continue
+        if payload.load_all:
+            if payload.name:
+                out[payload.name] = [
+                    dict(zip(payload.fields, row, strict=False)) for row in payload.rows
+                ]
+            continue
+        if payload.order == "sequence":
+            row = payload.rows[vuser_index % len(payload.rows)]
+        else:
+            row = rng.choice(payload.rows)
+        out.update(zip(payload.fields, row, strict=False))
+    return out
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def load_script(
+    path: str | Path,
+    *,
+    environment: str | None = None,
+    target: str | None = None,
+    time_scale: float = 1.0,
+) -> Script:
+    """Load and validate an Artillery script file; raises ConfigError.
+
+    ``environment`` (``-e``) merges ``config.environments[env]`` over
+    config; ``target`` (``-t``) overrides ``config.target``; ``time_scale``
+    multiplies every phase's duration and pause.
+    """
+    from perfgate.config._artillery_load import load_script as _load
+
+    return _load(path, environment=environment, target=target, time_scale=time_scale)
+
+
+def load_script_text(
+    text: str,
+    file: str = "<string>",
+    *,
+    environment: str | None = None,
+    target: str | None = None,
+    time_scale: float = 1.0,
+    base_dir: Path | None = None,
+) -> Script:
+    """Like :func:`load_script`, from text (payload/processor paths resolve
+    against ``base_dir``, default the current directory)."""
+    from perfgate.config._artillery_load import load_script_text as _load_text
+
+    return _load_text(
+        text, file, environment=environment, target=target, time_scale=time_scale, base_dir=base_dir
+    )

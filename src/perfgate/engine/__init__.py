@@ -1,0 +1,1 @@
+"""The load engine: scheduler, virtual users, transport, metrics recording."""

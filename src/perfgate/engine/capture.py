@@ -1,0 +1,181 @@
+"""Captures: pull values out of a response into a virtual user's vars.
+
+Artillery 2 semantics: ``json`` takes a JSONPath (a random element when
+several match, as Artillery does), ``header`` a header's value, ``regexp``
+the whole match or ``group`` (index or name). A capture fails when nothing
+matches (or the body isn't JSON for ``json``); a failed ``strict`` capture
+(the default) ends the virtual user, a non-strict one leaves the var unset.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from perfgate.engine.response import ResponseView
+from perfgate.template import UNDEFINED
+
+if TYPE_CHECKING:
+    from perfgate.config.artillery import CaptureSpec
+
+__all__ = ["apply_captures", "capture_value", "compile_jsonpath", "jsonpath_query"]
+
+_rng = random.Random()
+
+_STEP = re.compile(
+    r"""\.\.(?P<deep>[A-Za-z_$][\w$-]*|\*)
+      |\.(?P<name>[A-Za-z_$@][\w$@-]*|\*)
+      |\[\s*(?P<index>-?\d+)\s*\]
+      |\[\s*(?P<quoted>'[^']*'|"[^"]*")\s*\]
+      |\[\s*(?P<star>\*)\s*\]
+      |\[\s*(?P<slice>-?\d*\s*:\s*-?\d*)\s*\]""",
+    re.X,
+)
+
+Selector = tuple[str, Any]
+
+
+@lru_cache(maxsize=1024)
+def compile_jsonpath(expr: str) -> tuple[Selector, ...]:
+    """Parse the JSONPath subset: ``$``, ``.a``, ``['a']``, ``[0]``, ``[-1]``,
+    ``[*]``, ``.*``, ``[1:3]`` and ``..a`` (recursive descent). ValueError otherwise."""
+    text = expr.strip()
+    if text.startswith("$"):
+        text = text[1:]
+    elif text and not text.startswith((".", "[")):
+        text = "." + text  # "token" means "$.token", as jsonpath-plus reads it
+    steps: list[Selector] = []
+    pos = 0
+    while pos < len(text):
+        m = _STEP.match(text, pos)
+        if m is None:
+            raise ValueError(f"unsupported JSONPath {expr!r} at {text[pos:]!r}")
+        if m.group("deep") is not None:
+            steps.append(("deep", m.group("deep")))
+        elif m.group("name") is not None:
+            name = m.group("name")
+            steps.append(("all", None) if name == "*" else ("key", name))
+        elif m.group("index") is not None:
+            steps.append(("index", int(m.group("index"))))
+        elif m.group("quoted") is not None:
+            steps.append(("key", m.group("quoted")[1:-1]))
+        elif m.group("star") is not None:
+            steps.append(("all", None))
+        else:
+            lo, _, hi = m.group("slice").partition(":")
+            steps.append(
+                ("slice", (int(lo) if lo.strip() else None, int(hi) if hi.strip() else None))
+            )
+        pos = m.end()
+    return tuple(steps)
+
+
+def _children(value: Any) -> list[Any]:
+    if isinstance(value, Mapping):
+        return list(value.values())
+    if isinstance(value, list):
+        return list(value)
+    return []
+
+
+def _descendants(value: Any, depth: int = 0) -> list[Any]:
+    out = [value]
+    if depth < 64:
+        for child in _children(value):
+            out.extend(_descendants(child, depth + 1))
+    return out
+
+
+def jsonpath_query(document: Any, expr: str) -> list[Any]:
+    """All values matching ``expr`` in ``document`` (in document order)."""
+    current = [document]
+    for kind, arg in compile_jsonpath(expr):
+        nxt: list[Any] = []
+        for value in current:
+            if kind == "key":
+                if isinstance(value, Mapping) and arg in value:
+                    nxt.append(value[arg])
+                elif isinstance(value, list) and arg == "length":
+                    nxt.append(len(value))
+            elif kind == "index":
+                if isinstance(value, list) and -len(value) <= arg < len(value):
+                    nxt.append(value[arg])
+            elif kind == "all":
+                nxt.extend(_children(value))
+            elif kind == "slice":
+                if isinstance(value, list):
+                    nxt.extend(value[arg[0] : arg[1]])
+            else:  # deep
+                for node in _descendants(value):
+                    if arg == "*":
+                        nxt.extend(_children(node))
+                    elif isinstance(node, Mapping) and arg in node:
+                        nxt.append(node[arg])
+        current = nxt
+        if not current:
+            break
+    return current
+
+
+def capture_value(spec: CaptureSpec, response: ResponseView, vars: Mapping[str, Any]) -> Any:
+    """The captured value, or UNDEFINED when the capture fails."""
+    expr = spec.expr if spec.expr_template is None else str(spec.expr_template.render(vars))
+    if spec.kind == "header":
+        return response.headers.get(expr, UNDEFINED)
+    if spec.kind == "json":
+        try:
+            document = response.json()
+            matches = jsonpath_query(document, expr)
+        except ValueError:
+            return UNDEFINED
+        if not matches:
+            return UNDEFINED
+        return matches[0] if len(matches) == 1 else _rng.choice(matches)
+    if spec.kind == "regexp":
+        try:
+            rx = _regex(expr, spec.flags or "")
+        except re.error:
+            return UNDEFINED
+        m = rx.search(response.text())
+        if m is None:
+            return UNDEFINED
+        group = spec.group
+        if group is not None and group != 0:
+            try:
+                value = m.group(group)
+            except IndexError:
+                value = None
+            if value:
+                return value
+        return m.group(0) or UNDEFINED
+    return UNDEFINED
+
+
+@lru_cache(maxsize=512)
+def _regex(expr: str, flags: str) -> re.Pattern[str]:
+    value = 0
+    for ch in flags:
+        value |= {"i": re.I, "m": re.M, "s": re.S}.get(ch, 0)
+    return re.compile(expr, value)
+
+
+def apply_captures(
+    specs: list[CaptureSpec], response: ResponseView, vars: dict[str, Any]
+) -> list[str]:
+    """Run the captures in order, setting ``vars[spec.as_name]`` on success.
+
+    Returns the ``as`` names of strict captures that failed (the caller ends
+    the virtual user: ``errors.Failed capture or match``, ``vusers.failed``).
+    """
+    failed: list[str] = []
+    for spec in specs:
+        value = capture_value(spec, response, vars)
+        if value is UNDEFINED:
+            if spec.strict:
+                failed.append(spec.as_name)
+            continue
+        vars[spec.as_name] = value
+    return failed
