@@ -1,0 +1,69 @@
+"""Pure statistics for perfgate (numpy only): one small module per concern.
+
+- :mod:`~perfgate.stats.descriptive` — median, quantile, CV, MAD, outliers, bootstrap CI
+- :mod:`~perfgate.stats.intervals` — prediction intervals from a history (log scale)
+- :mod:`~perfgate.stats.paired` — Hodges–Lehmann, Wilcoxon signed-rank test and CI
+- :mod:`~perfgate.stats.proportions` — Clopper–Pearson, exact two-proportion test
+- :mod:`~perfgate.stats.multiple` — Holm adjustment
+- :mod:`~perfgate.stats.robust` — Theil–Sen slope, Mann–Whitney U
+
+docs/statistics.md explains each method, why it was chosen and its reference.
+"""
+
+from perfgate.stats._special import normal_cdf, normal_ppf, t_cdf, t_ppf
+from perfgate.stats._types import ConfidenceInterval
+from perfgate.stats.descriptive import (
+    bootstrap_median_ci,
+    coefficient_of_variation,
+    mad,
+    mad_outliers,
+    median,
+    modified_zscores,
+    quantile,
+)
+from perfgate.stats.intervals import (
+    PredictionInterval,
+    prediction_interval_log,
+    robust_prediction_interval_log,
+)
+from perfgate.stats.multiple import holm
+from perfgate.stats.paired import (
+    WilcoxonResult,
+    hodges_lehmann,
+    walsh_averages,
+    wilcoxon_ci,
+    wilcoxon_signed_rank,
+)
+from perfgate.stats.proportions import ProportionTest, clopper_pearson, exact_two_proportion_test
+from perfgate.stats.robust import MannWhitneyResult, TheilSen, mann_whitney_u, theil_sen
+
+__all__ = [
+    "ConfidenceInterval",
+    "MannWhitneyResult",
+    "PredictionInterval",
+    "ProportionTest",
+    "TheilSen",
+    "WilcoxonResult",
+    "bootstrap_median_ci",
+    "clopper_pearson",
+    "coefficient_of_variation",
+    "exact_two_proportion_test",
+    "hodges_lehmann",
+    "holm",
+    "mad",
+    "mad_outliers",
+    "mann_whitney_u",
+    "median",
+    "modified_zscores",
+    "normal_cdf",
+    "normal_ppf",
+    "prediction_interval_log",
+    "quantile",
+    "robust_prediction_interval_log",
+    "t_cdf",
+    "t_ppf",
+    "theil_sen",
+    "walsh_averages",
+    "wilcoxon_ci",
+    "wilcoxon_signed_rank",
+]
