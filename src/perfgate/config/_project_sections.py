@@ -148,7 +148,7 @@ class MonitorConfig:
 
 @dataclass
 class ReportConfig:
-    dir: str = "perfgate-report"
+    dir: str = "performance-reports"
     formats: list[str] = field(default_factory=lambda: ["markdown", "html", "json", "junit"])
 
 
@@ -255,13 +255,20 @@ _SLO_KEYS = ["p50", "p95", "p99", "error_rate", "completed_ratio", "max_lag"]
 
 
 def _thresholds(f: Fields, base: SloThresholds) -> SloThresholds:
+    """Limits over ``base``; an explicit ``null`` switches a limit off."""
+
+    def off(key: str) -> bool:
+        return key in f.data and f.data[key] is None
+
     return SloThresholds(
-        p50_ms=f.number("p50", base.p50_ms, minimum=0, exclusive_min=True),
-        p95_ms=f.number("p95", base.p95_ms, minimum=0, exclusive_min=True),
-        p99_ms=f.number("p99", base.p99_ms, minimum=0, exclusive_min=True),
-        error_rate=f.ratio("error_rate", base.error_rate),
-        completed_ratio=f.ratio("completed_ratio", base.completed_ratio),
-        max_lag_ms=f.number("max_lag", base.max_lag_ms, minimum=0),
+        p50_ms=None if off("p50") else f.number("p50", base.p50_ms, minimum=0, exclusive_min=True),
+        p95_ms=None if off("p95") else f.number("p95", base.p95_ms, minimum=0, exclusive_min=True),
+        p99_ms=None if off("p99") else f.number("p99", base.p99_ms, minimum=0, exclusive_min=True),
+        error_rate=None if off("error_rate") else f.ratio("error_rate", base.error_rate),
+        completed_ratio=None
+        if off("completed_ratio")
+        else f.ratio("completed_ratio", base.completed_ratio),
+        max_lag_ms=None if off("max_lag") else f.number("max_lag", base.max_lag_ms, minimum=0),
     )
 
 

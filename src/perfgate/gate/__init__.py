@@ -1,0 +1,13 @@
+"""The gate: measure, compare against a baseline, decide, report.
+
+- :func:`run_gate` — the whole gate as one call (``perfgate gate``)
+- :func:`decide` — comparisons and checks to one verdict (pure)
+- :func:`slo_checks` — the seed's acceptable performance as checks (pure)
+"""
+
+from perfgate.gate._console import verdict_text
+from perfgate.gate._decide import decide
+from perfgate.gate._run import GateOptions, GateOutcome, run_gate
+from perfgate.gate._slo import slo_checks
+
+__all__ = ["GateOptions", "GateOutcome", "decide", "run_gate", "slo_checks", "verdict_text"]

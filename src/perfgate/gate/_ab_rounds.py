@@ -1,0 +1,307 @@
+"""Driving traffic at one arm: a timed round, a closed-loop warm-up chunk.
+
+Both run inside the A/B's one event loop, on the engine's own pieces
+(:class:`~perfgate.engine.vuser.FlowContext`, :func:`run_vuser`, the
+scheduler's arrival timeline, the script's scenario and variable picks), so a
+round is exactly the script's traffic — minus forking workers, and plus what
+A/B needs and ``run_script`` has no reason to offer: the first part of every
+round is recorded apart and thrown away (by send time), arrivals are placed
+to within tens of microseconds (the pair-drop rule is a 1 ms lag p99), and
+the scenario picks and variables come from the pair's seed (common random
+numbers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfgate.config.artillery import Scenario, Script, pick_scenario, pick_variables
+from perfgate.engine import scheduler
+from perfgate.engine.recorder import Recorder
+from perfgate.engine.scheduler import LagTracker
+from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow, run_vuser
+from perfgate.metrics import names
+from perfgate.metrics.metricset import MetricSet
+
+__all__ = [
+    "ChunkRecord",
+    "RoundRecord",
+    "closed_loop_chunk",
+    "process_cpu_seconds",
+    "run_before",
+    "run_round",
+]
+
+CpuReader = Callable[[], float | None]
+
+#: Sleep until this close to an arrival, then yield to the loop until it is due.
+_SPIN_S = 0.0015
+
+
+def process_cpu_seconds(pids: list[int]) -> float | None:
+    """CPU seconds of the processes, nanosecond-precise where Linux allows.
+
+    ``/proc``'s CPU times tick at 10 ms — 2% of a round's CPU on a fast
+    API. Linux's per-process CPU clock (``clock_gettime`` on the clock id
+    ``(~pid << 3) | 2``) counts every thread, live or exited, to the
+    nanosecond. ``None`` when it is not available (the caller falls back).
+    """
+    if not pids or not hasattr(time, "clock_gettime"):
+        return None
+    total = 0.0
+    read = 0
+    for pid in pids:
+        try:
+            total += time.clock_gettime(((~pid) << 3) | 2)
+            read += 1
+        except OSError:  # exited meanwhile, or not Linux
+            continue
+    return total if read else None
+
+
+@dataclass
+class RoundRecord:
+    """One timed round at one arm."""
+
+    arm: str
+    metrics: MetricSet  # the measured part (after the discarded head)
+    requests_all: int  # requests sent in the whole round (for CPU per request)
+    requests_measured: int
+    cpu_s: float | None  # the arm's CPU time over the whole round
+    lag: LagTracker  # measured arrivals only
+    measured_s: float  # seconds of the round that were kept
+    elapsed_s: float
+
+    @property
+    def lag_p99_ms(self) -> float:
+        h = self.lag.histogram
+        return h.quantile(0.99) if h.count else 0.0
+
+    @property
+    def measured_cpu_s(self) -> float | None:
+        """The round's CPU scaled to the measured requests (CPU/request stays exact)."""
+        if self.cpu_s is None or self.requests_all == 0:
+            return None
+        return self.cpu_s * self.requests_measured / self.requests_all
+
+
+@dataclass
+class ChunkRecord:
+    """One closed-loop warm-up chunk at one arm."""
+
+    arm: str
+    requests: int
+    arrivals: int  # virtual users completed (scenario runs)
+    elapsed_s: float
+    median_ms: float | None
+    errors: int
+
+    @property
+    def arrivals_per_s(self) -> float:
+        return self.arrivals / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def _recorder(script: Script) -> Recorder:
+    wall = time.time() * 1000.0
+    return Recorder(
+        start_epoch_ms=wall,
+        extended_metrics=script.http.extended_metrics,
+        wall=lambda: time.time() * 1000.0,
+    )
+
+
+def _collect(rec: Recorder) -> MetricSet:
+    rec.finish()
+    windows, _ = rec.drain()
+    out = MetricSet.merged(windows)
+    out.period_ms = None
+    return out
+
+
+async def _until(loop: asyncio.AbstractEventLoop, due: float) -> None:
+    # asyncio's timers wake up to 1 ms late (epoll's millisecond timeout);
+    # the last stretch yields to the loop instead, so in-flight users run.
+    delay = due - loop.time()
+    if delay > _SPIN_S:
+        await asyncio.sleep(delay - _SPIN_S)
+    while loop.time() < due:
+        await asyncio.sleep(0)
+
+
+async def _drain(tasks: set[asyncio.Task[bool]], timeout_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while tasks and loop.time() < deadline:
+        await asyncio.wait(set(tasks), timeout=min(0.25, max(0.0, deadline - loop.time())))
+    for task in list(tasks):
+        task.cancel()
+    if tasks:
+        await asyncio.wait(set(tasks), timeout=2.0)
+
+
+async def run_before(script: Script) -> dict[str, Any]:
+    """The script's ``before`` flow, once per arm (its captures feed every user)."""
+    if not script.before:
+        return {}
+    rec = _recorder(script)
+    ctx = FlowContext.create(script, rec, rng=random.Random(0))
+    scenario = Scenario(index=-1, name="before", weight=0.0, flow=script.before)
+    ctx.scenario_totals[-1] = names.scenario_total("before")
+    variables: dict[str, Any] = {}
+    try:
+        await run_flow(ctx, script.before, variables, scenario)
+    except VUserFailed:
+        pass
+    finally:
+        ctx.close()
+    return variables
+
+
+def _round_phase(script: Script, rate: float, duration_s: float) -> Any:
+    phase = script.phases[0] if script.phases else None
+    poisson = bool(getattr(phase, "poisson", False))
+    from perfgate.config.artillery import Phase
+
+    return Phase(
+        index=0, name="A/B round", duration_s=duration_s, arrival_rate=rate, poisson=poisson
+    )
+
+
+async def run_round(
+    arm: str,
+    script: Script,
+    *,
+    seed: int,
+    rate: float,
+    duration_s: float,
+    discard_s: float,
+    initial_vars: dict[str, Any],
+    cpu: CpuReader,
+) -> RoundRecord:
+    """``duration_s`` of open-model arrivals at ``rate``; the first ``discard_s`` are dropped.
+
+    Everything random comes from ``seed``: the arrival times (Poisson
+    phases), the scenario picks, the variables and template functions.
+    """
+    loop = asyncio.get_running_loop()
+    head, kept = _recorder(script), _recorder(script)
+    picks = random.Random(seed)
+    ctx = FlowContext.create(script, head, rng=random.Random(seed ^ 0x5EED5))
+    lag = LagTracker()
+    tasks: set[asyncio.Task[bool]] = set()
+    timeline = list(scheduler.arrivals([_round_phase(script, rate, duration_s)], seed=seed))
+    cpu0 = cpu()
+    t0 = loop.time()
+    start = t0 + 0.002
+    try:
+        for i, arrival in enumerate(timeline):
+            due = start + arrival.at_s
+            await _until(loop, due)
+            measuring = arrival.at_s >= discard_s
+            if measuring:
+                if ctx.recorder is head:
+                    ctx.recorder = kept
+                lag.planned += 1
+                lag.record((loop.time() - due) * 1000.0)
+            scenario = pick_scenario(script, picks)
+            variables = pick_variables(script, picks, i)
+            if initial_vars:
+                variables = {**initial_vars, **variables}
+            task = loop.create_task(run_vuser(ctx, scenario, variables, loop.time))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await _drain(tasks, script.http.timeout_s)
+    finally:
+        ctx.close()
+    cpu1 = cpu()
+    elapsed = loop.time() - t0
+    head_set, kept_set = _collect(head), _collect(kept)
+    sent_head = head_set.counter(names.HTTP_REQUESTS)
+    sent_kept = kept_set.counter(names.HTTP_REQUESTS)
+    return RoundRecord(
+        arm=arm,
+        metrics=kept_set,
+        requests_all=sent_head + sent_kept,
+        requests_measured=sent_kept,
+        cpu_s=(cpu1 - cpu0) if cpu0 is not None and cpu1 is not None and cpu1 >= cpu0 else None,
+        lag=lag,
+        measured_s=max(0.0, duration_s - discard_s),
+        elapsed_s=elapsed,
+    )
+
+
+async def closed_loop_chunk(
+    arm: str,
+    script: Script,
+    *,
+    seed: int,
+    duration_s: float,
+    concurrency: int,
+    initial_vars: dict[str, Any],
+) -> ChunkRecord:
+    """``concurrency`` users back to back for ``duration_s``: warm-up and capacity at once."""
+    loop = asyncio.get_running_loop()
+    rec = _recorder(script)
+    picks = random.Random(seed)
+    ctx = FlowContext.create(script, rec, rng=random.Random(seed ^ 0x5EED5))
+    counter = [0]
+    t0 = loop.time()
+    end = t0 + duration_s
+
+    async def user_loop() -> None:
+        while loop.time() < end:
+            counter[0] += 1
+            scenario = pick_scenario(script, picks)
+            variables = pick_variables(script, picks, counter[0])
+            if initial_vars:
+                variables = {**initial_vars, **variables}
+            await run_vuser(ctx, scenario, variables, loop.time)
+
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(user_loop() for _ in range(concurrency))),
+            timeout=duration_s + script.http.timeout_s,
+        )
+    except TimeoutError:
+        pass
+    finally:
+        ctx.close()
+    elapsed = loop.time() - t0
+    m = _collect(rec)
+    total = m.histograms.get(names.TOTAL)
+    return ChunkRecord(
+        arm=arm,
+        requests=m.counter(names.HTTP_REQUESTS),
+        arrivals=m.counter(names.VUSERS_COMPLETED) + m.counter(names.VUSERS_FAILED),
+        elapsed_s=elapsed,
+        median_ms=total.quantile(0.5) if total is not None and total.count else None,
+        errors=m.error_count() + m.status_count(5),
+    )
+
+
+def aimed(script: Script, url: str) -> Script:
+    """``script`` aimed at one arm.
+
+    Reloaded from its file with the arm's target (the loader bakes the target
+    into each request's URL template, so replacing ``Script.target`` alone
+    is not enough), keeping the planned (sliced) phases.
+    """
+    from perfgate.config.artillery import load_script
+
+    source = Path(str(script.source))
+    if not source.is_file():
+        return dataclasses.replace(script, target=url)
+    fresh = load_script(
+        source,
+        target=url,
+        environment=script.environment,
+        time_scale=getattr(script, "time_scale", 1.0) or 1.0,
+    )
+    return dataclasses.replace(fresh, phases=list(script.phases))

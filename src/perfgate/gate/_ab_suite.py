@@ -1,0 +1,374 @@
+"""One suite under A/B: warm-up, capacity, the paired rounds, the two SuiteResults.
+
+Called from :func:`perfgate.gate._ab.run_ab` inside its event loop, with
+both arms up. Pure parts (order, rate, settling, statistics) live in
+``_ab_design`` and ``_ab_stats``; the traffic in ``_ab_rounds``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from perfgate.engine import scheduler
+from perfgate.errors import ConfigError
+from perfgate.gate._ab_design import capped_rate, pair_plan, settling_drift
+from perfgate.gate._ab_rounds import (
+    ChunkRecord,
+    RoundRecord,
+    aimed,
+    closed_loop_chunk,
+    process_cpu_seconds,
+    run_before,
+    run_round,
+)
+from perfgate.gate._ab_stats import (
+    PairFigures,
+    RoundFigures,
+    ab_comparisons,
+    bench_comparisons,
+    round_figures,
+)
+from perfgate.gate._plan import steady_phase
+from perfgate.metrics.histogram import Histogram
+from perfgate.metrics.metricset import MetricSet
+from perfgate.result import Check, SuiteResult
+from perfgate.verdict import MetricComparison
+
+if TYPE_CHECKING:
+    from perfgate.config.artillery import Script
+    from perfgate.config.project import ProjectConfig
+    from perfgate.gate._plan import PlannedSuite
+    from perfgate.gate._session import ArmSession
+
+__all__ = ["SuiteOutcome", "run_bench_pair", "run_load_suite"]
+
+Log = Callable[[str], None]
+ARMS = ("base", "candidate")
+#: Warm-up chunk length and closed-loop concurrency.
+CHUNK_S = 0.5
+WARMUP_USERS = 16
+#: A warm-up median still moving by more than this is "not settled".
+SETTLED_DRIFT = 0.15
+
+
+@dataclass
+class SuiteOutcome:
+    base: SuiteResult
+    candidate: SuiteResult
+    comparisons: list[MetricComparison] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    inconclusive: list[str] = field(default_factory=list)
+    stopped: bool = False  # an arm died: no further suite
+
+
+def _cpu_reader(session: ArmSession) -> Callable[[], float | None]:
+    """The arm's CPU clock: nanosecond-precise when possible, else /proc ticks."""
+    service = session.service
+    if service is not None and process_cpu_seconds(service.pids()) is not None:
+        return lambda: process_cpu_seconds(service.pids())
+    return session.cpu_seconds
+
+
+def _script_rate(script: Script) -> float | None:
+    try:
+        phase = steady_phase(script.phases)
+    except ConfigError:
+        return None
+    if phase.arrival_rate:
+        return float(phase.arrival_rate)
+    if phase.arrival_count and phase.duration_s > 0:
+        return phase.arrival_count / phase.duration_s
+    return None
+
+
+async def _warm_up(
+    scripts: dict[str, Script],
+    initial: dict[str, dict[str, Any]],
+    cfg: ProjectConfig,
+    rng: random.Random,
+    sessions: dict[str, ArmSession],
+) -> dict[str, list[ChunkRecord]]:
+    """Closed-loop chunks, alternating arms, until each had its time and its requests."""
+    ab = cfg.ab
+    chunks: dict[str, list[ChunkRecord]] = {arm: [] for arm in ARMS}
+    limit = max(4, math.ceil(3 * max(ab.warmup_s, 2.0) / CHUNK_S))
+
+    def done(arm: str) -> bool:
+        got = chunks[arm]
+        return (
+            len(got) >= 4
+            and sum(c.elapsed_s for c in got) >= ab.warmup_s
+            and sum(c.requests for c in got) >= ab.warmup_requests
+        )
+
+    order = list(ARMS)
+    rng.shuffle(order)
+    while not all(done(a) for a in ARMS) and min(len(c) for c in chunks.values()) < limit:
+        for arm in order:
+            if done(arm) or sessions[arm].crashed:
+                continue
+            chunks[arm].append(
+                await closed_loop_chunk(
+                    arm,
+                    scripts[arm],
+                    seed=rng.randrange(2**31),
+                    duration_s=CHUNK_S,
+                    concurrency=WARMUP_USERS,
+                    initial_vars=initial[arm],
+                )
+            )
+        if any(sessions[a].crashed for a in ARMS):
+            break
+    return chunks
+
+
+def _capacity(chunks: list[ChunkRecord]) -> float | None:
+    tail = [c.arrivals_per_s for c in chunks[-3:] if c.arrivals_per_s > 0]
+    return statistics.median(tail) if tail else None
+
+
+def _crash_check(result: SuiteResult, session: ArmSession) -> str:
+    crash = session.crash or {}
+    message = (
+        f"the API under test ({session.label}) died during suite {result.name!r}: "
+        f"{crash.get('description', 'exited')}"
+    )
+    result.errors.append(message)
+    result.checks.append(
+        Check(
+            name="no crash",
+            status="fail",
+            detail=message + "\n" + str(crash.get("log_tail", ""))[-2000:],
+            criterion="No crashes or unhandled errors",
+            suite=result.name,
+        )
+    )
+    return message
+
+
+def _suite_result(
+    name: str, source: str, rounds: list[RoundRecord], extra: dict[str, Any]
+) -> SuiteResult:
+    """One arm's suite: the kept rounds merged (aggregate, lag, CPU)."""
+    aggregate = MetricSet.merged([r.metrics for r in rounds])
+    lag = Histogram.merged(r.lag.histogram for r in rounds)
+    stats = scheduler.scheduler_stats(
+        lag,
+        planned=sum(r.lag.planned for r in rounds),
+        launched=sum(r.lag.launched for r in rounds),
+        skipped=0,
+        late=sum(r.lag.late for r in rounds),
+    )
+    if lag.count:
+        aggregate.histograms["perfgate.arrival_lag"] = lag
+    result = SuiteResult(
+        name=name,
+        kind="ab",
+        source=source,
+        duration_s=round(sum(r.measured_s for r in rounds), 3),
+        aggregate=aggregate,
+        scheduler=stats,
+        extra=dict(extra),
+    )
+    cpu = [r.measured_cpu_s for r in rounds]
+    if rounds and all(c is not None for c in cpu):
+        result.extra["target_cpu_s"] = round(sum(c for c in cpu if c is not None), 6)
+    return result
+
+
+def _pair_row(pp: Any, rec: dict[str, RoundRecord], figs: PairFigures) -> dict[str, Any]:
+    keys = ("total.p50", "total.p95", "cpu_ms_per_request", "error_rate")
+
+    def pick(rf: RoundFigures) -> dict[str, float | None]:
+        return {k: (round(f.value, 4) if (f := rf.figures.get(k)) else None) for k in keys}
+
+    return {
+        "pair": pp.index,
+        "order": list(pp.order),
+        "block": pp.block,
+        "seed": pp.seed,
+        "dropped": figs.dropped,
+        "lag_p99_ms": {a: round(rec[a].lag_p99_ms, 3) for a in ARMS},
+        "requests": {a: rec[a].requests_measured for a in ARMS},
+        "base": pick(figs.base),
+        "candidate": pick(figs.candidate),
+    }
+
+
+async def run_load_suite(
+    planned: PlannedSuite,
+    sessions: dict[str, ArmSession],
+    cfg: ProjectConfig,
+    *,
+    seed: int,
+    primary_budget: int,
+    log: Log,
+) -> SuiteOutcome:
+    """Warm up, pick the rate, run the pairs, compare one load suite."""
+    assert planned.script is not None
+    ab = cfg.ab
+    name = planned.name
+    rng = random.Random(seed)
+    scripts = {a: aimed(planned.script, sessions[a].base_url) for a in ARMS}
+    initial = {a: await run_before(scripts[a]) for a in ARMS}
+    cpu = {a: _cpu_reader(sessions[a]) for a in ARMS}
+    warnings: list[str] = []
+
+    log(f"[{name}] warm-up: both arms, interleaved, closed loop ({WARMUP_USERS} users)")
+    chunks = await _warm_up(scripts, initial, cfg, rng, sessions)
+    capacity = {a: _capacity(chunks[a]) for a in ARMS}
+    for a in ARMS:
+        drift = settling_drift([c.median_ms or 0.0 for c in chunks[a]])
+        if drift is not None and abs(drift) > SETTLED_DRIFT:
+            warnings.append(
+                f"{name}: the {a} arm had not settled after warm-up (median still moving "
+                f"{drift:+.0%}); raise ab.warmup / ab.warmup_requests"
+            )
+    known = [c for c in capacity.values() if c]
+    rate, reason = capped_rate(
+        _script_rate(planned.script), ab.rate, min(known) if known else None, ab.capacity_fraction
+    )
+    plan = pair_plan(ab.pairs, seed)
+    discard_s = ab.round_s * ab.discard_fraction
+    log(
+        f"[{name}] {len(plan)} pairs of {ab.round_s:g}s rounds at {rate:.1f} arrivals/s "
+        f"({reason}); seed {seed}"
+    )
+    kept: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
+    pairs: list[PairFigures] = []
+    rows: list[dict[str, Any]] = []
+    out = SuiteOutcome(
+        base=SuiteResult(name=name, kind="ab"), candidate=SuiteResult(name=name, kind="ab")
+    )
+    dead: str | None = None
+    for pp in plan:
+        rec: dict[str, RoundRecord] = {}
+        for arm in pp.order:
+            if sessions[arm].crashed:
+                dead = arm
+                break
+            rec[arm] = await run_round(
+                arm,
+                scripts[arm],
+                seed=pp.seed,
+                rate=rate,
+                duration_s=ab.round_s,
+                discard_s=discard_s,
+                initial_vars=initial[arm],
+                cpu=cpu[arm],
+            )
+        if dead is None and any(sessions[a].crashed for a in ARMS):
+            dead = next(a for a in ARMS if sessions[a].crashed)
+        if dead is not None:
+            break
+        per_arm = {
+            a: round_figures(
+                name, rec[a].metrics, cpu_s=rec[a].measured_cpu_s, duration_s=rec[a].measured_s
+            )
+            for a in ARMS
+        }
+        figs = PairFigures(pp.index, per_arm["base"], per_arm["candidate"])
+        worst = max(rec[a].lag_p99_ms for a in ARMS)
+        if worst > ab.max_lag_ms:
+            figs.dropped = f"scheduler lag p99 {worst:.2f} ms > {ab.max_lag_ms:g} ms"
+        else:
+            for a in ARMS:
+                kept[a].append(rec[a])
+        pairs.append(figs)
+        rows.append(_pair_row(pp, rec, figs))
+
+    dropped = sum(p.dropped is not None for p in pairs)
+    used = len(pairs) - dropped
+    details = {
+        "rate": round(rate, 3),
+        "rate_reason": reason,
+        "capacity": {a: None if c is None else round(c, 1) for a, c in capacity.items()},
+        "requests_per_arrival": _requests_per_arrival(chunks),
+        "warmup": {
+            a: {
+                "chunks": len(chunks[a]),
+                "requests": sum(c.requests for c in chunks[a]),
+                "seconds": round(sum(c.elapsed_s for c in chunks[a]), 2),
+                "medians_ms": [
+                    None if c.median_ms is None else round(c.median_ms, 3) for c in chunks[a]
+                ],
+            }
+            for a in ARMS
+        },
+        "seed": seed,
+        "pairs_planned": len(plan),
+        "pairs_used": used,
+        "pairs_dropped": dropped,
+        "round_s": ab.round_s,
+        "discard_s": discard_s,
+        "max_lag_ms": ab.max_lag_ms,
+        "pairs": rows,
+    }
+    extra = {"ab": {k: details[k] for k in ("rate", "seed", "pairs_used", "pairs_dropped")}}
+    source = str(planned.script.source)
+    out.base = _suite_result(name, source, kept["base"], extra)
+    out.candidate = _suite_result(name, source, kept["candidate"], extra)
+    if dropped:
+        warnings.append(
+            f"{name}: {dropped} of {len(pairs)} round pairs dropped (scheduler lag p99 over "
+            f"{ab.max_lag_ms:g} ms: the generator was late, so those rounds are not comparable)"
+        )
+    if dead is not None:
+        out.stopped = True
+        message = _crash_check(getattr(out, dead), sessions[dead])
+        if dead == "base":
+            out.inconclusive.append(f"the base died during the A/B rounds: {message}")
+    out.comparisons = ab_comparisons(
+        name,
+        pairs,
+        min_effect=cfg.compare.min_effect,
+        declared_primary=cfg.compare.primary,
+        primary_budget=primary_budget,
+    )
+    out.details = details
+    out.warnings = warnings
+    return out
+
+
+def _requests_per_arrival(chunks: dict[str, list[ChunkRecord]]) -> float | None:
+    requests = sum(c.requests for cs in chunks.values() for c in cs)
+    arrivals = sum(c.arrivals for cs in chunks.values() for c in cs)
+    return round(requests / arrivals, 3) if arrivals else None
+
+
+async def run_bench_pair(
+    planned: PlannedSuite,
+    sessions: dict[str, ArmSession],
+    *,
+    rng: random.Random,
+    seed: int,
+    log: Log,
+) -> tuple[SuiteResult, SuiteResult, list[MetricComparison]]:
+    """The bench suite on both arms, in random order; op medians compared as information."""
+    from perfgate.bench import run_bench_async
+
+    order = list(ARMS)
+    rng.shuffle(order)
+    results: dict[str, SuiteResult] = {}
+    for arm in order:
+        assert planned.bench is not None
+        log(f"[{planned.name}] bench on the {arm} arm")
+        before = sessions[arm].cpu_seconds()
+        result = await run_bench_async(planned.bench, target=sessions[arm].base_url, seed=seed)
+        after = sessions[arm].cpu_seconds()
+        result.name = planned.name
+        if before is not None and after is not None and after >= before:
+            result.extra["target_cpu_s"] = round(after - before, 6)
+        results[arm] = result
+    return (
+        results["base"],
+        results["candidate"],
+        bench_comparisons(results["base"], results["candidate"]),
+    )

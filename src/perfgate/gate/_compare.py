@@ -1,0 +1,249 @@
+"""Per-metric comparisons: history (prediction intervals) and A/B (round pairs).
+
+Pure functions: figures in, :class:`~perfgate.verdict.MetricComparison` out.
+Latency and CPU figures are compared on the log scale (a ratio), error rates
+on the absolute scale (percentage points). A comparison can only be a
+regression when it clears its minimum effect *and* its (Holm-adjusted)
+p-value is below alpha; with too little data it says "insufficient" rather
+than guess. docs/statistics.md has the reasoning and references.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from perfgate.figures import Figure, min_samples
+from perfgate.stats import (
+    exact_two_proportion_test,
+    hodges_lehmann,
+    holm,
+    prediction_interval_log,
+    t_cdf,
+    wilcoxon_ci,
+    wilcoxon_signed_rank,
+)
+from perfgate.verdict import MetricComparison
+
+__all__ = [
+    "apply_holm",
+    "history_comparison",
+    "min_effect_for",
+    "paired_comparison",
+    "proportion_comparison",
+]
+
+
+def min_effect_for(metric: str, min_effect: dict[str, float]) -> float:
+    """The minimum relative effect that may count as a regression for ``metric``."""
+    stat = metric.rsplit(" ", 1)[-1]
+    if metric.endswith("cpu_ms_per_request"):
+        return min_effect.get("cpu_per_request", 0.05)
+    if stat.endswith(("p50", "median", "mean")):
+        return min_effect.get("median", 0.05)
+    if stat.endswith("p95"):
+        return min_effect.get("p95", 0.15)
+    if stat.endswith("p99"):
+        return min_effect.get("p99", 0.15)
+    if stat.endswith("error_rate"):
+        return min_effect.get("error_rate_pp", 0.005)
+    return min_effect.get("median", 0.05)
+
+
+def _state(change_low: float, change_high: float, effect: float) -> str:
+    if change_low > effect:
+        return "regression"
+    if change_high < -effect:
+        return "improvement"
+    return "within-noise"
+
+
+def history_comparison(
+    candidate: Figure,
+    history: Sequence[float],
+    *,
+    min_effect: float,
+    min_points: int = 10,
+    family: str = "info",
+) -> MetricComparison:
+    """The candidate figure against the base branch's recent values of it."""
+    out = MetricComparison(
+        suite=candidate.suite,
+        metric=candidate.metric,
+        unit=candidate.unit,
+        family="primary" if family == "primary" else "info",
+        candidate=candidate.value,
+        min_effect=min_effect,
+        samples=len(history),
+        method="history",
+    )
+    values = [v for v in history if v is not None and math.isfinite(v)]
+    if not values:
+        out.state = "new"
+        out.detail = "no history for this metric"
+        return out
+    if not candidate.sufficient:
+        out.state = "insufficient"
+        out.detail = f"{candidate.samples} samples < {min_samples(candidate.metric)} needed"
+        return out
+    if candidate.unit == "ratio":  # error rate: absolute, in percentage points
+        base = float(np.mean(values))
+        out.base = base
+        out.change = candidate.value - base
+        worst = max(values)
+        out.ci_low, out.ci_high = min(values) - base, worst - base
+        if len(values) < min_points:
+            out.state = "insufficient"
+            out.detail = f"{len(values)} history points < {min_points}: shown, cannot fail"
+        elif candidate.value > worst and out.change > min_effect:
+            out.state = "regression"
+            out.p_value = 1.0 / (
+                len(values) + 1
+            )  # rank of a new maximum among n+1 exchangeable values
+        else:
+            out.state = "within-noise"
+            out.p_value = 1.0
+        return out
+    positive = [v for v in values if v > 0]
+    if len(positive) < 2 or candidate.value <= 0:
+        out.state = "insufficient"
+        out.detail = "fewer than 2 usable history points"
+        return out
+    interval = prediction_interval_log(positive)
+    logs = np.log(positive)
+    n = logs.size
+    mean, sd = float(logs.mean()), float(logs.std(ddof=1))
+    out.base = interval.center
+    out.change = candidate.value / interval.center - 1.0
+    out.ci_low = interval.low / interval.center - 1.0  # where the next value is expected, relative
+    out.ci_high = interval.high / interval.center - 1.0
+    scale = sd * math.sqrt(1.0 + 1.0 / n)
+    tstat = (
+        (math.log(candidate.value) - mean) / scale
+        if scale > 0
+        else math.inf * np.sign(math.log(candidate.value) - mean)
+    )
+    out.p_value = 1.0 - t_cdf(tstat, n - 1) if math.isfinite(tstat) else (0.0 if tstat > 0 else 1.0)
+    if len(positive) < min_points:
+        out.state = "insufficient"
+        out.detail = f"{len(positive)} history points < {min_points}: shown, cannot fail"
+        return out
+    outside_high = candidate.value > interval.high
+    outside_low = candidate.value < interval.low
+    if outside_high and out.change > min_effect:
+        out.state = "regression"
+    elif outside_low and out.change < -min_effect:
+        out.state = "improvement"
+    else:
+        out.state = "within-noise"
+    return out
+
+
+def paired_comparison(
+    suite: str,
+    metric: str,
+    unit: str,
+    base: Sequence[float | None],
+    candidate: Sequence[float | None],
+    *,
+    min_effect: float,
+    conf: float = 0.95,
+    family: str = "info",
+    min_pairs: int = 6,
+) -> MetricComparison:
+    """A/B: one log(B/A) per round pair; Hodges–Lehmann with its Wilcoxon interval.
+
+    ``None`` marks a round whose figure was insufficient (too few samples);
+    its pair is left out. The p-value tests "the shift is at most the
+    minimum effect" (one-sided), so Holm over the family controls false
+    alarms of *meaningful* regressions.
+    """
+    out = MetricComparison(
+        suite=suite,
+        metric=metric,
+        unit=unit,
+        family="primary" if family == "primary" else "info",
+        min_effect=min_effect,
+        method="ab",
+    )
+    pairs = [
+        (a, b)
+        for a, b in zip(base, candidate, strict=True)
+        if a is not None and b is not None and a > 0 and b > 0
+    ]
+    out.samples = len(pairs)
+    if pairs:
+        out.base = float(np.median([a for a, _ in pairs]))
+        out.candidate = float(np.median([b for _, b in pairs]))
+    if len(pairs) < min_pairs:
+        out.state = "insufficient"
+        out.detail = f"{len(pairs)} usable round pairs < {min_pairs}"
+        return out
+    d = np.log(np.array([b for _, b in pairs]) / np.array([a for a, _ in pairs]))
+    shift = hodges_lehmann(d)
+    ci = wilcoxon_ci(d, conf)
+    threshold = math.log1p(min_effect)
+    out.change = math.expm1(shift)
+    out.ci_low = math.expm1(ci.low)
+    out.ci_high = math.expm1(ci.high)
+    out.p_value = wilcoxon_signed_rank(d - threshold).p_greater
+    out.state = _state(ci.low, ci.high, threshold)  # type: ignore[assignment]
+    return out
+
+
+def proportion_comparison(
+    suite: str,
+    metric: str,
+    failed_base: int,
+    total_base: int,
+    failed_candidate: int,
+    total_candidate: int,
+    *,
+    margin: float,
+    family: str = "info",
+) -> MetricComparison:
+    """Error rates, A against B: an exact test of "B exceeds A by more than ``margin``"."""
+    out = MetricComparison(
+        suite=suite,
+        metric=metric,
+        unit="ratio",
+        family="primary" if family == "primary" else "info",
+        min_effect=margin,
+        method="ab",
+        samples=total_base + total_candidate,
+    )
+    if total_base == 0 or total_candidate == 0:
+        out.state = "insufficient"
+        out.detail = "no requests in one arm"
+        return out
+    pa, pb = failed_base / total_base, failed_candidate / total_candidate
+    out.base, out.candidate, out.change = pa, pb, pb - pa
+    test = exact_two_proportion_test(
+        failed_base, total_base, failed_candidate, total_candidate, margin
+    )
+    out.p_value = test.p_value
+    out.state = (
+        "regression"
+        if test.p_value < 0.05
+        else ("improvement" if pb < pa - margin else "within-noise")
+    )
+    return out
+
+
+def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> None:
+    """Holm-adjust the primary family's p-values; a regression must survive it.
+
+    Comparisons outside the primary family are information: they are shown
+    but can never fail the gate, so their regression state is relabelled.
+    """
+    primary = [c for c in comparisons if c.family == "primary" and c.p_value is not None]
+    adjusted = holm([c.p_value for c in primary if c.p_value is not None])
+    for c, p in zip(primary, adjusted, strict=True):
+        c.p_adjusted = p
+        if c.state == "regression" and p >= alpha:
+            c.state = "within-noise"
+            c.detail = (
+                c.detail + "; " if c.detail else ""
+            ) + f"not significant after Holm (p={p:.3f})"

@@ -1,0 +1,198 @@
+"""SLO checks: the seed's "acceptable performance", as measured verdicts.
+
+Absolute limits on each load suite (total latency p50/p95/p99, error rate,
+throughput as completed arrivals at the offered rate) and per endpoint, plus
+the checks suites bring themselves (benchmark budgets, stress verdicts,
+crashes). A percentile with too few samples behind it is "inconclusive",
+never a pass or a fail. With a baseline run, a breach the baseline shows too
+is marked pre-existing: shown, not failing.
+"""
+
+from __future__ import annotations
+
+from perfgate.config.project import SloConfig, SloThresholds
+from perfgate.metrics import names
+from perfgate.metrics.histogram import Histogram
+from perfgate.result import Check, CheckStatus, RunResult, SuiteResult
+
+__all__ = ["mark_pre_existing", "slo_checks", "suite_slo_checks"]
+
+_MIN = {"p50": 50, "p95": 200, "p99": 1000}
+_CRITERIA = {
+    "p50": "p50 response time < 100ms",
+    "p95": "p95 response time < 200ms under load",
+    "p99": "p99 response time < 500ms",
+    "error_rate": "Error rate < 1% under load",
+    "throughput": "System handles the offered rate (seed: 100 req/s sustained)",
+}
+
+
+def _latency_checks(
+    suite: str, where: str, hist: Histogram | None, limits: SloThresholds
+) -> list[Check]:
+    out: list[Check] = []
+    for stat, q, limit in (
+        ("p50", 0.5, limits.p50_ms),
+        ("p95", 0.95, limits.p95_ms),
+        ("p99", 0.99, limits.p99_ms),
+    ):
+        if limit is None:
+            continue
+        name = f"{where} total {stat} < {limit:g} ms"
+        if hist is None or hist.count == 0:
+            out.append(
+                Check(name, "inconclusive", None, limit, "ms", "no samples", _CRITERIA[stat], suite)
+            )
+            continue
+        value = hist.quantile(q)
+        if hist.count < _MIN[stat]:
+            out.append(
+                Check(
+                    name,
+                    "inconclusive",
+                    value,
+                    limit,
+                    "ms",
+                    f"{hist.count} samples < {_MIN[stat]} needed for {stat}",
+                    _CRITERIA[stat],
+                    suite,
+                )
+            )
+            continue
+        status: CheckStatus = "pass" if value < limit else "fail"
+        out.append(
+            Check(name, status, value, limit, "ms", f"{hist.count} samples", _CRITERIA[stat], suite)
+        )
+    return out
+
+
+def _error_check(
+    suite: str, where: str, failed: int, requests: int, limit: float | None
+) -> list[Check]:
+    if limit is None:
+        return []
+    name = f"{where} error rate < {limit:.1%}"
+    if requests == 0:
+        return [
+            Check(
+                name,
+                "inconclusive",
+                None,
+                limit,
+                "ratio",
+                "no requests",
+                _CRITERIA["error_rate"],
+                suite,
+            )
+        ]
+    rate = failed / requests
+    status: CheckStatus = "pass" if rate < limit else "fail"
+    return [
+        Check(
+            name,
+            status,
+            rate,
+            limit,
+            "ratio",
+            f"{failed} of {requests} failed (5xx or no response)",
+            _CRITERIA["error_rate"],
+            suite,
+        )
+    ]
+
+
+def _throughput_check(suite: SuiteResult, limits: SloThresholds) -> list[Check]:
+    sched = suite.scheduler
+    if limits.completed_ratio is None or sched is None or sched.planned == 0:
+        return []
+    agg = suite.aggregate
+    completed = agg.counter(names.VUSERS_COMPLETED)
+    ratio = completed / sched.planned
+    name = f"{suite.name}: ≥ {limits.completed_ratio:.0%} of offered arrivals completed"
+    detail = f"{completed} of {sched.planned} arrivals completed; scheduler lag p99 {sched.lag_p99_ms:.1f} ms"
+    if sched.generator_limited or (
+        limits.max_lag_ms is not None and sched.lag_p99_ms > limits.max_lag_ms
+    ):
+        return [
+            Check(
+                name,
+                "inconclusive",
+                ratio,
+                limits.completed_ratio,
+                "ratio",
+                detail + " — generator-limited: the rate was not really offered",
+                _CRITERIA["throughput"],
+                suite.name,
+            )
+        ]
+    if suite.interrupted:
+        return [
+            Check(
+                name,
+                "inconclusive",
+                ratio,
+                limits.completed_ratio,
+                "ratio",
+                detail + " — the run was cut short",
+                _CRITERIA["throughput"],
+                suite.name,
+            )
+        ]
+    status: CheckStatus = "pass" if ratio >= limits.completed_ratio else "fail"
+    return [
+        Check(
+            name,
+            status,
+            ratio,
+            limits.completed_ratio,
+            "ratio",
+            detail,
+            _CRITERIA["throughput"],
+            suite.name,
+        )
+    ]
+
+
+def suite_slo_checks(suite: SuiteResult, slo: SloConfig) -> list[Check]:
+    """The SLO checks of one load or stress suite (bench suites carry budgets instead)."""
+    if suite.kind not in ("load", "stress", "ab"):
+        return []
+    agg = suite.aggregate
+    requests = max(agg.counter(names.HTTP_REQUESTS), 1 if agg.error_count() else 0)
+    failed = agg.status_count(5) + agg.error_count()
+    out = _latency_checks(suite.name, suite.name, agg.histograms.get(names.TOTAL), slo.default)
+    out += _error_check(suite.name, suite.name, failed, requests, slo.default.error_rate)
+    out += _throughput_check(suite, slo.default)
+    if slo.endpoints:
+        for ep in agg.endpoints():
+            limits = slo.endpoints.get(ep.name)
+            if limits is None:
+                continue
+            where = f"{suite.name} {ep.name}"
+            out += _latency_checks(suite.name, where, ep.total, limits)
+            out += _error_check(suite.name, where, ep.failed, ep.requests, limits.error_rate)
+    return out
+
+
+def slo_checks(run: RunResult, slo: SloConfig) -> list[Check]:
+    """Every check of a run: SLOs per suite, and the checks the suites carry."""
+    out: list[Check] = []
+    for suite in run.suites:
+        out += suite_slo_checks(suite, slo)
+        for c in suite.checks:
+            if not c.suite:
+                c.suite = suite.name
+            out.append(c)
+    out += run.checks
+    return out
+
+
+def mark_pre_existing(candidate: list[Check], base: list[Check]) -> None:
+    """Flag the candidate's failures that the baseline fails the same way."""
+    failing = {(c.suite, c.name) for c in base if c.status == "fail"}
+    for c in candidate:
+        if c.status == "fail" and (c.suite, c.name) in failing:
+            c.pre_existing = True
+            c.detail = (
+                c.detail + "; " if c.detail else ""
+            ) + "pre-existing: the baseline breaches it too"
