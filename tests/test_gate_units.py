@@ -1,0 +1,211 @@
+"""Pure parts of the gate: planning, comparisons, SLO checks, the verdict."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from perfgate.config.artillery import Phase
+from perfgate.config.project import SloConfig, SloThresholds
+from perfgate.errors import ConfigError
+from perfgate.figures import Figure
+from perfgate.gate._compare import (
+    apply_holm,
+    history_comparison,
+    min_effect_for,
+    paired_comparison,
+    proportion_comparison,
+)
+from perfgate.gate._decide import decide
+from perfgate.gate._plan import steady_phase
+from perfgate.gate._slo import mark_pre_existing, suite_slo_checks
+from perfgate.metrics import names
+from perfgate.metrics.metricset import MetricSet
+from perfgate.result import Check, SchedulerStats, SuiteResult
+from perfgate.verdict import MetricComparison
+
+SEED_PHASES = [
+    Phase(0, "Warm up", 60, arrival_rate=10),
+    Phase(1, "Sustained load", 300, arrival_rate=50),
+    Phase(2, "Peak load", 120, arrival_rate=100),
+    Phase(3, "Cool down", 60, arrival_rate=10),
+]
+
+
+def test_steady_phase_is_the_longest_constant_phase_or_the_named_one() -> None:
+    assert steady_phase(SEED_PHASES).name == "Sustained load"
+    assert steady_phase(SEED_PHASES, "Peak load").arrival_rate == 100
+    assert steady_phase(SEED_PHASES, 3).name == "Cool down"
+    with pytest.raises(ConfigError, match="names no phase"):
+        steady_phase(SEED_PHASES, "Sustained")
+    ramp_only = [Phase(0, "ramp", 60, arrival_rate=50, ramp_to=100)]
+    assert steady_phase(ramp_only).name == "ramp"
+
+
+def test_min_effect_by_statistic() -> None:
+    eff = {"median": 0.05, "p95": 0.15, "p99": 0.2, "cpu_per_request": 0.07, "error_rate_pp": 0.005}
+    assert min_effect_for("endpoint:/x total.p50", eff) == 0.05
+    assert min_effect_for("total.p95", eff) == 0.15
+    assert min_effect_for("total.p99", eff) == 0.2
+    assert min_effect_for("cpu_ms_per_request", eff) == 0.07
+    assert min_effect_for("error_rate", eff) == 0.005
+    assert min_effect_for("op:Health median", eff) == 0.05
+
+
+def lognormal_history(
+    rng: random.Random, n: int, center: float = 10.0, sd: float = 0.05
+) -> list[float]:
+    return [center * math.exp(rng.gauss(0, sd)) for _ in range(n)]
+
+
+def test_history_comparison_states() -> None:
+    rng = random.Random(1)
+    hist = lognormal_history(rng, 15)
+    fig = Figure("load", "total.p50", 10.1, "ms", 5000)
+    same = history_comparison(fig, hist, min_effect=0.05, family="primary")
+    assert same.state == "within-noise" and same.family == "primary"
+    slow = history_comparison(Figure("load", "total.p50", 14.0, "ms", 5000), hist, min_effect=0.05)
+    assert slow.state == "regression" and slow.change is not None and slow.change > 0.3
+    assert slow.p_value is not None and slow.p_value < 0.01
+    # outside the interval but under the minimum effect: not a regression
+    tight = lognormal_history(rng, 15, sd=0.002)
+    small = history_comparison(
+        Figure("load", "total.p50", 10.3, "ms", 5000), tight, min_effect=0.05
+    )
+    assert small.state == "within-noise"
+    fast = history_comparison(Figure("load", "total.p50", 6.0, "ms", 5000), hist, min_effect=0.05)
+    assert fast.state == "improvement"
+    few = history_comparison(
+        Figure("load", "total.p50", 30.0, "ms", 5000), hist[:5], min_effect=0.05
+    )
+    assert few.state == "insufficient" and "cannot fail" in few.detail
+    thin = history_comparison(Figure("load", "total.p99", 30.0, "ms", 100), hist, min_effect=0.05)
+    assert thin.state == "insufficient"
+    new = history_comparison(fig, [], min_effect=0.05)
+    assert new.state == "new"
+
+
+def test_history_error_rate_is_absolute() -> None:
+    hist = [0.001, 0.0, 0.002, 0.001, 0.0, 0.001, 0.002, 0.0, 0.001, 0.001]
+    ok = history_comparison(
+        Figure("load", "error_rate", 0.003, "ratio", 9000), hist, min_effect=0.005
+    )
+    assert ok.state == "within-noise"
+    bad = history_comparison(
+        Figure("load", "error_rate", 0.02, "ratio", 9000), hist, min_effect=0.005
+    )
+    assert bad.state == "regression" and bad.change == pytest.approx(0.019, abs=1e-3)
+
+
+def test_paired_comparison_finds_a_shift_and_not_a_null() -> None:
+    rng = random.Random(3)
+    base = [10 * math.exp(rng.gauss(0, 0.02)) for _ in range(12)]
+    same = [b * math.exp(rng.gauss(0, 0.02)) for b in base]
+    slower = [b * 1.12 * math.exp(rng.gauss(0, 0.02)) for b in base]
+    null = paired_comparison("s", "total.p50", "ms", base, same, min_effect=0.05, family="primary")
+    assert null.state == "within-noise" and null.ci_low is not None and null.ci_low < 0.05
+    hit = paired_comparison("s", "total.p50", "ms", base, slower, min_effect=0.05, family="primary")
+    assert hit.state == "regression"
+    assert hit.change == pytest.approx(0.12, abs=0.03)
+    assert hit.p_value is not None and hit.p_value < 0.01
+    holes = paired_comparison(
+        "s", "total.p99", "ms", [None] * 10 + base[:2], slower, min_effect=0.15
+    )
+    assert holes.state == "insufficient" and holes.samples == 2
+
+
+def test_proportion_comparison_uses_a_margin() -> None:
+    within = proportion_comparison("s", "error_rate", 10, 5000, 14, 5000, margin=0.005)
+    assert within.state == "within-noise"
+    worse = proportion_comparison("s", "error_rate", 10, 5000, 200, 5000, margin=0.005)
+    assert worse.state == "regression"
+
+
+def test_holm_turns_a_lone_marginal_regression_into_noise() -> None:
+    comps = [
+        MetricComparison("s", f"m{i}", "ms", "primary", p_value=0.2, state="within-noise")
+        for i in range(9)
+    ]
+    marginal = MetricComparison("s", "m9", "ms", "primary", p_value=0.02, state="regression")
+    strong = MetricComparison("s", "m10", "ms", "primary", p_value=0.0001, state="regression")
+    info = MetricComparison("s", "i", "ms", "info", p_value=0.0001, state="regression")
+    apply_holm([*comps, marginal, strong, info], alpha=0.05)
+    assert marginal.state == "within-noise" and marginal.p_adjusted == pytest.approx(0.2)
+    assert strong.state == "regression"
+    assert info.p_adjusted is None
+
+
+def load_suite(p50_ms: float, n: int, fails: int = 0, planned: int | None = None) -> SuiteResult:
+    agg = MetricSet()
+    for i in range(n):
+        agg.observe(names.TOTAL, p50_ms * (0.8 + 0.4 * i / n))
+        agg.incr(names.HTTP_REQUESTS)
+        agg.incr(names.http_code(500 if i < fails else 200))
+    agg.counters[names.VUSERS_COMPLETED] = n
+    return SuiteResult(
+        name="load",
+        kind="load",
+        aggregate=agg,
+        scheduler=SchedulerStats(planned=planned or n, launched=planned or n, lag_p99_ms=0.3),
+    )
+
+
+def test_slo_checks_pass_fail_and_inconclusive() -> None:
+    slo = SloConfig()
+    checks = {c.name: c for c in suite_slo_checks(load_suite(20.0, 2000), slo)}
+    assert checks["load total p95 < 200 ms"].status == "pass"
+    assert checks["load error rate < 1.0%"].status == "pass"
+    assert checks["load: ≥ 99% of offered arrivals completed"].status == "pass"
+    slow = {c.name: c for c in suite_slo_checks(load_suite(300.0, 2000, fails=100), slo)}
+    assert slow["load total p95 < 200 ms"].status == "fail"
+    assert slow["load error rate < 1.0%"].status == "fail"
+    few = {c.name: c for c in suite_slo_checks(load_suite(20.0, 120), slo)}
+    assert few["load total p95 < 200 ms"].status == "inconclusive"
+    assert few["load total p99 < 500 ms"].status == "inconclusive"
+    assert few["load total p50 < 100 ms"].status == "pass"
+    dropped = {c.name: c for c in suite_slo_checks(load_suite(20.0, 2000, planned=2500), slo)}
+    assert dropped["load: ≥ 99% of offered arrivals completed"].status == "fail"
+    off = SloConfig(default=SloThresholds(p95_ms=200.0))
+    assert [c.name for c in suite_slo_checks(load_suite(20.0, 2000), off)] == [
+        "load total p95 < 200 ms"
+    ]
+
+
+def test_generator_limited_throughput_is_inconclusive() -> None:
+    suite = load_suite(20.0, 2000)
+    assert suite.scheduler is not None
+    suite.scheduler.generator_limited = True
+    checks = {c.name: c for c in suite_slo_checks(suite, SloConfig())}
+    assert checks["load: ≥ 99% of offered arrivals completed"].status == "inconclusive"
+
+
+def test_pre_existing_breach_is_shown_not_failing() -> None:
+    cand = [Check("load total p95 < 200 ms", "fail", 300, 200, "ms", suite="load")]
+    base = [Check("load total p95 < 200 ms", "fail", 280, 200, "ms", suite="load")]
+    mark_pre_existing(cand, base)
+    assert cand[0].pre_existing
+    verdict = decide("ab", [], cand)
+    assert verdict.state == "pass" and verdict.exit_code == 0
+
+
+def test_decide_precedence_and_exit_codes() -> None:
+    reg = MetricComparison(
+        "s", "total.p50", "ms", "primary", change=0.2, ci_low=0.1, ci_high=0.3, state="regression"
+    )
+    noise = MetricComparison("s", "total.p95", "ms", "primary", state="within-noise")
+    fail = Check("p95", "fail", 300, 200, "ms")
+    ok = Check("p50", "pass", 10, 100, "ms")
+    assert decide("ab", [noise], [ok]).state == "pass"
+    v = decide("ab", [reg, noise], [fail])
+    assert (v.state, v.exit_code) == ("regression", 1)
+    assert "total.p50 +20.0%" in v.reasons[0] and "p95" in v.reasons[1]
+    assert decide("ab", [noise], [fail]).state == "slo-failure"
+    assert decide("ab", [reg], [], errors=["base died"]).exit_code == 2
+    info_reg = MetricComparison("s", "x", "ms", "info", state="regression")
+    assert decide("ab", [noise, info_reg], [ok]).state == "pass"
+    insufficient = MetricComparison("s", "total.p99", "ms", "primary", state="insufficient")
+    v = decide("history", [insufficient], [ok])
+    assert (v.state, v.exit_code) == ("inconclusive", 0)
+    assert decide("history", [insufficient], [ok], strict=True).exit_code == 3
