@@ -1,0 +1,262 @@
+"""Counters and histograms under Artillery's and perfgate's names, in windows.
+
+The hot path (one call per response) records into the current 10-second
+window and the current one-second bucket; nothing else. :meth:`Recorder.tick`
+(called once a second by the worker's clock task) closes seconds and windows,
+so recording never looks at the clock. The aggregate is the merge of all
+windows. Memory is bounded: histograms, never lists of samples.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from perfgate.metrics import names
+from perfgate.metrics.histogram import Histogram
+from perfgate.metrics.metricset import MetricSet
+
+__all__ = ["WINDOW_S", "EndpointNames", "Recorder", "SecondBucket", "endpoint_name", "series_row"]
+
+#: Artillery's intermediate report period.
+WINDOW_S = 10
+
+_TEMPLATE = re.compile(r"\{\{.*?\}\}")
+
+
+def endpoint_name(
+    url_template: str,
+    *,
+    name: str | None,
+    strip_query_string: bool,
+    use_only_request_names: bool,
+    group_dynamic_urls: bool,
+    rendered_url: str | None = None,
+) -> str:
+    """The metrics-by-endpoint name of a request step.
+
+    With ``groupDynamicURLs`` (the default) the URL *template* names the
+    endpoint, so ``/api/bounties/{{ $randomString() }}`` is one endpoint, not
+    one per random string; otherwise the rendered URL does.
+    """
+    if use_only_request_names and name:
+        return name
+    url = url_template if group_dynamic_urls or rendered_url is None else rendered_url
+    if "://" in url and not _TEMPLATE.match(url):
+        parts = urlsplit(url)
+        url = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if strip_query_string:
+        url = url.split("?", 1)[0]
+    return f"{url} ({name})" if name else url
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointNames:
+    """Metric names of one endpoint, computed once (not per request)."""
+
+    endpoint: str
+    endpoint_rt: str
+    endpoint_total: str
+    code_prefix: str  # endpoint codes counter, status appended
+    error_prefix: str
+
+    @classmethod
+    def of(cls, endpoint: str) -> EndpointNames:
+        return cls(
+            endpoint=endpoint,
+            endpoint_rt=names.endpoint_response_time(endpoint),
+            endpoint_total=names.endpoint_total(endpoint),
+            code_prefix=f"{names.ENDPOINT_PREFIX}{endpoint}.codes.",
+            error_prefix=f"{names.ENDPOINT_PREFIX}{endpoint}.errors.",
+        )
+
+
+class SecondBucket:
+    """One second of the run: counts and a histogram of total time."""
+
+    __slots__ = ("errors", "requests", "responses", "t", "total", "vusers_active")
+
+    def __init__(self, t: int) -> None:
+        self.t = t
+        self.requests = 0
+        self.responses = 0
+        self.errors = 0
+        self.vusers_active = 0
+        self.total = Histogram()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "t": self.t,
+            "requests": self.requests,
+            "responses": self.responses,
+            "errors": self.errors,
+            "vusers_active": self.vusers_active,
+            "total": self.total.encode(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SecondBucket:
+        out = cls(int(data["t"]))
+        out.requests = int(data["requests"])
+        out.responses = int(data["responses"])
+        out.errors = int(data["errors"])
+        out.vusers_active = int(data["vusers_active"])
+        out.total = Histogram.decode(data["total"])
+        return out
+
+    def merge(self, other: SecondBucket) -> None:
+        self.requests += other.requests
+        self.responses += other.responses
+        self.errors += other.errors
+        self.vusers_active += other.vusers_active
+        self.total.merge(other.total)
+
+
+def series_row(bucket: SecondBucket) -> dict[str, float]:
+    """The per-second row the reports graph."""
+    h = bucket.total
+    p50, p95, p99 = h.quantiles((0.5, 0.95, 0.99)) if h.count else (0.0, 0.0, 0.0)
+    return {
+        "t": bucket.t,
+        "requests": bucket.requests,
+        "responses": bucket.responses,
+        "errors": bucket.errors,
+        "rate": bucket.requests,
+        "p50": round(p50, 3),
+        "p95": round(p95, 3),
+        "p99": round(p99, 3),
+        "vusers_active": bucket.vusers_active,
+    }
+
+
+class Recorder:
+    """Records one worker's metrics; hands out closed windows and seconds."""
+
+    def __init__(
+        self, *, start_epoch_ms: float, extended_metrics: bool = False, wall: Callable[[], float]
+    ) -> None:
+        self.start_epoch_ms = start_epoch_ms
+        self.extended = extended_metrics
+        self._wall = wall  # epoch ms, for first/last metric timestamps
+        self.window = MetricSet(period_ms=start_epoch_ms)
+        self.window_index = 0
+        self.second = SecondBucket(0)
+        self.closed_windows: list[MetricSet] = []
+        self.closed_seconds: list[SecondBucket] = []
+        self.vusers_active = 0
+        self._code_names: dict[int, tuple[str, str, str]] = {}
+
+    # -- hot path --------------------------------------------------------------
+    def request_sent(self) -> None:
+        self.window.incr(names.HTTP_REQUESTS)
+        self.second.requests += 1
+
+    def response(
+        self,
+        ep: EndpointNames,
+        scenario_total: str,
+        status: int,
+        *,
+        response_time_ms: float,
+        total_ms: float,
+        connect_ms: float,
+        pool_wait_ms: float,
+        downloaded: int,
+    ) -> None:
+        w = self.window
+        counters = w.counters
+        hists = w.histograms
+        code_names = self._code_names.get(status)
+        if code_names is None:
+            code_names = self._code_names[status] = (
+                names.http_code(status),
+                names.status_class_response_time(status),
+                names.status_class_total(status),
+            )
+        code, rt_class, total_class = code_names
+        counters[names.HTTP_RESPONSES] = counters.get(names.HTTP_RESPONSES, 0) + 1
+        counters[code] = counters.get(code, 0) + 1
+        ep_code = ep.code_prefix + str(status)
+        counters[ep_code] = counters.get(ep_code, 0) + 1
+        counters[names.HTTP_DOWNLOADED_BYTES] = (
+            counters.get(names.HTTP_DOWNLOADED_BYTES, 0) + downloaded
+        )
+        for name, value in (
+            (names.HTTP_RESPONSE_TIME, response_time_ms),
+            (rt_class, response_time_ms),
+            (ep.endpoint_rt, response_time_ms),
+            (names.TOTAL, total_ms),
+            (ep.endpoint_total, total_ms),
+            (total_class, total_ms),
+            (scenario_total, total_ms),
+        ):
+            h = hists.get(name)
+            if h is None:
+                h = hists[name] = Histogram()
+            h.record(value)
+        if connect_ms:
+            w.observe(names.CONNECT, connect_ms)
+        if pool_wait_ms:
+            w.observe(names.POOL_WAIT, pool_wait_ms)
+        if self.extended:
+            w.observe(names.HTTP_TOTAL, total_ms)
+            if connect_ms:
+                w.observe(names.HTTP_TCP, connect_ms)
+        s = self.second
+        s.responses += 1
+        s.total.record(total_ms)
+        if w.first_ms is None:
+            w.first_ms = self._wall()
+
+    def error(self, ep: EndpointNames | None, code: str) -> None:
+        w = self.window
+        w.incr(names.error_code(code))
+        if ep is not None:
+            w.incr(ep.error_prefix + code)
+        self.second.errors += 1
+        if w.first_ms is None:
+            w.first_ms = self._wall()
+
+    def count(self, name: str, by: int = 1) -> None:
+        self.window.incr(name, by)
+
+    def observe(self, name: str, value_ms: float) -> None:
+        self.window.observe(name, value_ms)
+
+    # -- clock -----------------------------------------------------------------
+    def tick(self, elapsed_s: float) -> None:
+        """Close the seconds (and windows) that ``elapsed_s`` has passed."""
+        while elapsed_s >= self.second.t + 1:
+            self.second.vusers_active = self.vusers_active
+            self.closed_seconds.append(self.second)
+            self.second = SecondBucket(self.second.t + 1)
+        while elapsed_s >= (self.window_index + 1) * WINDOW_S:
+            self._close_window()
+
+    def _close_window(self) -> None:
+        w = self.window
+        if w.counters or w.histograms:
+            w.last_ms = self._wall()
+            if w.first_ms is None:
+                w.first_ms = w.last_ms
+        self.closed_windows.append(w)
+        self.window_index += 1
+        self.window = MetricSet(period_ms=self.start_epoch_ms + self.window_index * WINDOW_S * 1000)
+
+    def finish(self) -> None:
+        """Close the open second and window (end of run)."""
+        self.second.vusers_active = self.vusers_active
+        if self.second.requests or self.second.responses or self.second.errors:
+            self.closed_seconds.append(self.second)
+        self.second = SecondBucket(self.second.t + 1)
+        if self.window.counters or self.window.histograms:
+            self._close_window()
+
+    def drain(self) -> tuple[list[MetricSet], list[SecondBucket]]:
+        """Closed windows and seconds since the last drain (sent to the parent)."""
+        windows, seconds = self.closed_windows, self.closed_seconds
+        self.closed_windows, self.closed_seconds = [], []
+        return windows, seconds
