@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("perfgate: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `perfgate ... | head`: the reader left; nothing to report
+        sys.stderr.close()
+        return 0
     return code
 
 
