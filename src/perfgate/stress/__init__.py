@@ -1,0 +1,26 @@
+"""Stress testing: the seed's success criteria as measured verdicts.
+
+- :func:`analyse` — breaking point, recovery, leak, crash, connections of one run (pure)
+- :func:`stress_checks` — the seed's Load and Stress Testing criteria as checks
+- :func:`run_stress` — start/monitor the target, run the script, analyse (``perfgate stress``)
+- :func:`find_limit` — ramp, then bisect: the maximum sustainable rate (``--find-limit``)
+"""
+
+from perfgate.stress._analyse import StressConfig, StressReport, analyse, phase_rows
+from perfgate.stress._breaking import BreakingPoint, Slo
+from perfgate.stress._checks import CRITERIA, stress_checks
+from perfgate.stress._leak import LeakThresholds
+from perfgate.stress._recovery import RecoveryTolerance
+
+__all__ = [
+    "CRITERIA",
+    "BreakingPoint",
+    "LeakThresholds",
+    "RecoveryTolerance",
+    "Slo",
+    "StressConfig",
+    "StressReport",
+    "analyse",
+    "phase_rows",
+    "stress_checks",
+]
