@@ -110,7 +110,7 @@ def test_record_directory(tmp_path: Path) -> None:
         assert heading in readme
     assert (
         "AMD EPYC 7763" in readme
-        and "regression: api-load total.median GET /api/bounties" in readme
+        and "regression: api-load endpoint:GET /api/bounties total.median" in readme
     )
     for g in files.graphs:
         assert g.read_text().startswith("<svg") and f"graphs/{g.name}" in readme

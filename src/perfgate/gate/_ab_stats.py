@@ -86,6 +86,7 @@ def _endpoint_medians(pairs: Sequence[PairFigures], min_pairs: int) -> list[str]
             if metric.startswith("endpoint:") and metric.endswith(" total.p50"):
                 totals[metric] = totals.get(metric, 0) + f.samples
                 if p.base.value(metric) is not None and p.candidate.value(metric) is not None:
+                    # sufficient in both rounds of the pair
                     usable[metric] = usable.get(metric, 0) + 1
     ranked = sorted(totals, key=lambda m: (-totals[m], m))
     return [m for m in ranked if usable.get(m, 0) >= min_pairs]
@@ -129,7 +130,9 @@ def ab_comparisons(
 ) -> list[MetricComparison]:
     """Every metric of one suite, base against candidate, over the kept pairs."""
     kept = [p for p in pairs if p.dropped is None]
-    primary = primary_metrics(suite, kept, declared_primary, min_pairs)[: max(0, primary_budget)]
+    # The family is fixed by what was measured, not by what survived: a gate
+    # whose pairs were all dropped must say "insufficient", not pass silently.
+    primary = primary_metrics(suite, pairs, declared_primary, min_pairs)[: max(0, primary_budget)]
     base_seen: set[str] = set()
     cand_seen: set[str] = set()
     for p in pairs:

@@ -54,6 +54,8 @@ CHUNK_S = 0.5
 WARMUP_USERS = 16
 #: A warm-up median still moving by more than this is "not settled".
 SETTLED_DRIFT = 0.15
+#: Fewer kept pairs than this cannot be compared.
+MIN_PAIRS = 6
 
 
 @dataclass
@@ -320,6 +322,11 @@ async def run_load_suite(
             f"{name}: {dropped} of {len(pairs)} round pairs dropped (scheduler lag p99 over "
             f"{ab.max_lag_ms:g} ms: the generator was late, so those rounds are not comparable)"
         )
+    if used < MIN_PAIRS:
+        out.inconclusive.append(
+            f"{name}: only {used} comparable round pairs (< {MIN_PAIRS}); "
+            + (f"{dropped} dropped for scheduler lag" if dropped else "an arm stopped early")
+        )
     if dead is not None:
         out.stopped = True
         message = _crash_check(getattr(out, dead), sessions[dead])
@@ -331,6 +338,7 @@ async def run_load_suite(
         min_effect=cfg.compare.min_effect,
         declared_primary=cfg.compare.primary,
         primary_budget=primary_budget,
+        min_pairs=MIN_PAIRS,
     )
     out.details = details
     out.warnings = warnings

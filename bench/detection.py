@@ -1,0 +1,227 @@
+"""The headline proof: how often does the A/B gate cry wolf, how often does it catch +10%?
+
+Rows (each gate run within the ``pr`` budget; the demo API on both arms,
+``--cpu-us 2000`` of handler CPU on ``/api/bounties``, the seed's load
+script at ``--rate`` arrivals/s):
+
+* ``aa``     — the same build against itself: false alarms (any primary regression).
+* ``ab10``   — candidate ``--cpu-us 2200`` (+10% CPU on that route): detections,
+  judged on ``endpoint:/api/bounties total.p50`` and ``cpu_ms_per_request``.
+* ``ab5``    — candidate ``--cpu-us 2100`` (+5%); a 5% minimum effect catches
+  under half of true 5% changes by construction.
+* ``hist-aa`` / ``hist-ab10`` — history mode beside it: each run alone on a
+  "different runner" (random background CPU load on the arms' CPU, 0–50%),
+  the candidate against the prediction interval of 10 such base runs.
+
+Every figure is k/n with a Clopper–Pearson 95% bound (upper for false
+alarms, lower for detections)::
+
+    python bench/detection.py --runs 100              # the issue's full table (~hours)
+    python bench/detection.py --runs 10 --rows aa,ab10 # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from perfgate.config.project import ProjectConfig, load_project_text
+from perfgate.figures import Figure
+from perfgate.gate._ab import run_ab
+from perfgate.gate._compare import apply_holm, history_comparison
+from perfgate.gate._plan import plan_suites
+from perfgate.stats import clopper_pearson
+
+ROUTE = "/api/bounties"
+JUDGED = (f"endpoint:{ROUTE} total.p50", "cpu_ms_per_request")
+BASE_US = 2000
+ROWS = {"aa": BASE_US, "ab10": 2200, "ab5": 2100, "hist-aa": BASE_US, "hist-ab10": 2200}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _config(work: Path, args: argparse.Namespace) -> ProjectConfig:
+    script = work / "artillery-load-test.yml"
+    if not script.exists():
+        seed = Path(str(__import__("perfgate").__file__)).parent / "data" / "seed"
+        for name in ("artillery-load-test.yml", "artillery-processor.js"):
+            (work / name).write_bytes((Path(seed) / name).read_bytes())
+    lag = f"\n  max_lag: {args.max_lag}" if args.max_lag is not None else ""
+    text = f"""
+service:
+  start: [{sys.executable}, -m, perfgate, demo-api, --port, "{{{{ port }}}}",
+          --db, "{{{{ workdir }}}}/api.sqlite", --route, {ROUTE}]
+  ready: {{url: /health}}
+suites:
+  - {{name: load, script: artillery-load-test.yml}}
+ab:
+  rate: {args.rate}
+  pairs: {args.pairs}
+  round: {args.round}{lag}
+"""
+    return load_project_text(text, work)
+
+
+def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
+    planned = plan_suites(cfg, "pr")
+    specs = {}
+    for arm, us in (("base", BASE_US), ("candidate", cand_us)):
+        spec = cfg.service_for(arm, _free_port(), Path(tempfile.mkdtemp(dir=work)))
+        spec.env["PERFGATE_DEMO_CPU_US"] = str(us)
+        specs[arm] = spec
+    t0 = time.monotonic()
+    out = run_ab(
+        cfg, planned, base_spec=specs["base"], candidate_spec=specs["candidate"], log=lambda _: None
+    )
+    apply_holm(out.comparisons, cfg.compare.alpha)
+    primary = [c for c in out.comparisons if c.family == "primary"]
+    judged = {c.metric: c for c in primary if c.metric in JUDGED}
+    return {
+        "seconds": time.monotonic() - t0,
+        "alarm": any(c.state == "regression" for c in primary),
+        "detected": any(c.state == "regression" for c in judged.values()),
+        "route_change": judged[JUDGED[0]].change if JUDGED[0] in judged else None,
+        "dropped": out.details.get("pairs_dropped"),
+        "insufficient": bool(out.inconclusive),
+    }
+
+
+def _burner(cpus: list[int], duty: float) -> subprocess.Popen[bytes] | None:
+    if duty <= 0:
+        return None
+    code = (
+        "import os,time\n"
+        f"os.sched_setaffinity(0,{cpus!r})\n"
+        "while True:\n"
+        " t=time.perf_counter()\n"
+        f" while time.perf_counter()-t<{0.01 * duty}: pass\n"
+        f" time.sleep({0.01 * (1 - duty)})\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> float | None:
+    """One history-mode run: one arm alone, on a runner with random background load."""
+    import asyncio
+
+    from perfgate.gate._ab_rounds import aimed, run_round
+    from perfgate.gate._session import ArmSession
+
+    spec = cfg.service_for("candidate", _free_port(), Path(tempfile.mkdtemp(dir=work)))
+    spec.env["PERFGATE_DEMO_CPU_US"] = str(us)
+    spec.cpus = cfg.ab.arm_cpus
+    burner = _burner(cfg.ab.arm_cpus, rng.uniform(0.0, 0.5))
+    session = ArmSession("candidate", spec=spec, log=lambda _: None).start()
+    try:
+        planned = plan_suites(cfg, "pr")[0]
+        assert planned.script is not None
+        script = aimed(planned.script, session.base_url)
+        total = cfg.ab.pairs * cfg.ab.round_s
+
+        async def measure() -> Any:
+            await run_round(
+                "w",
+                script,
+                seed=1,
+                rate=cfg.ab.rate or 50,
+                duration_s=3,
+                discard_s=3,
+                initial_vars={},
+                cpu=lambda: None,
+            )
+            return await run_round(
+                "m",
+                script,
+                seed=2,
+                rate=cfg.ab.rate or 50,
+                duration_s=total,
+                discard_s=0.1 * total,
+                initial_vars={},
+                cpu=lambda: None,
+            )
+
+        rec = asyncio.run(measure())
+        hist = rec.metrics.histograms.get(f"perfgate.endpoint.total.{ROUTE}")
+        return hist.quantile(0.5) if hist is not None and hist.count else None
+    finally:
+        session.stop()
+        if burner is not None:
+            burner.kill()
+            burner.wait()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--runs", type=int, default=100, help="gate runs per row (default: %(default)s)")
+    p.add_argument("--rows", default="aa,ab10,ab5,hist-aa,hist-ab10")
+    p.add_argument("--rate", type=float, default=100.0, help="arrivals/s (default: %(default)s)")
+    p.add_argument("--pairs", type=int, default=12)
+    p.add_argument("--round", type=float, default=2.0)
+    p.add_argument("--max-lag", type=float, default=None, help="ms; default: perfgate's (1)")
+    p.add_argument("--history", type=int, default=10, help="history points (default: %(default)s)")
+    args = p.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="perfgate-detection-"))
+    cfg = _config(work, args)
+    rng = random.Random(0)
+    table: list[tuple[str, int, str, str, str]] = []
+    history_points: list[float] | None = None
+    for row in args.rows.split(","):
+        us = ROWS[row]
+        hits = 0
+        notes: list[str] = []
+        if row.startswith("hist"):
+            if history_points is None:
+                history_points = [
+                    v
+                    for v in (single_run(cfg, work, BASE_US, rng) for _ in range(args.history))
+                    if v
+                ]
+            for _ in range(args.runs):
+                v = single_run(cfg, work, us, rng)
+                fig = Figure("load", f"endpoint:{ROUTE} total.p50", v or 0.0, "ms", 10**6)
+                c = history_comparison(fig, history_points, min_effect=0.05, family="primary")
+                hits += c.state == "regression"
+        else:
+            for i in range(args.runs):
+                r = ab_run(cfg, work, us)
+                hits += r["alarm"] if row == "aa" else r["detected"]
+                notes.append(f"{r['route_change'] or 0:+.1%}/{r['dropped']}d/{r['seconds']:.0f}s")
+                print(f"  {row} run {i + 1}: {notes[-1]}", file=sys.stderr)
+        n = args.runs
+        ci = clopper_pearson(hits, n, one_sided=True)
+        low, high = ci.low, ci.high
+        bound = f"≤ {high:.1%}" if row.endswith("aa") else f"≥ {low:.1%}"
+        table.append((row, us, f"{hits}/{n}", bound, " ".join(notes[:6])))
+    print(
+        f"# perfgate detection — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+        f"{platform.processor() or platform.machine()}, {len(__import__('os').sched_getaffinity(0))} CPUs"
+    )
+    print(
+        f"rate {args.rate}/s, {args.pairs} pairs × {args.round}s rounds, route {ROUTE}, base --cpu-us {BASE_US}"
+    )
+    print(
+        "| row | candidate cpu-us | k/n | 95% bound | per-run route Δ / dropped pairs / seconds |"
+    )
+    print("|---|---|---|---|---|")
+    for row_cells in table:
+        print("| " + " | ".join(str(x) for x in row_cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

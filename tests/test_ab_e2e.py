@@ -1,0 +1,179 @@
+"""A/B end to end: a git repo of two commits of a tiny API; base worktree; shallow clones.
+
+The candidate commit sleeps 50 ms more per request, so the regression is
+found whatever the machine's noise; the A/A run of one commit must not find
+anything of that size. Wide margins only: other tests share these CPUs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfgate.config.project import load_project_text
+from perfgate.errors import ConfigError
+from perfgate.gate._ab import run_ab
+from perfgate.gate._compare import apply_holm
+from perfgate.gate._plan import plan_suites
+from perfgate.gate._worktree import merge_base, prepare_base_worktree, remove_worktree
+from perfgate.verdict import MetricComparison
+
+SERVER = """\
+import asyncio
+import sys
+
+from aiohttp import web
+
+DELAY_S = {delay}
+
+
+async def hello(request: web.Request) -> web.Response:
+    await asyncio.sleep(DELAY_S)
+    return web.json_response({{"ok": True}})
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+app = web.Application()
+app.router.add_get("/hello", hello)
+app.router.add_get("/health", health)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
+"""
+
+SCRIPT = """\
+config:
+  target: http://127.0.0.1:1
+  phases:
+    - {duration: 10, arrivalRate: 70, name: steady}
+scenarios:
+  - flow:
+      - get: {url: /hello}
+"""
+
+PERFGATE_YML = f"""\
+service:
+  start: [{sys.executable}, "{{{{ root }}}}/server.py", "{{{{ port }}}}"]
+  ready: {{url: /health, timeout: 20}}
+suites:
+  - {{name: load, script: load.yml}}
+monitor: {{enabled: false}}
+ab:
+  pairs: 8   # 2^-8 < 0.05/10: enough for Holm over a 10-metric family
+  round: 1
+  warmup: 0.5
+  warmup_requests: 50
+  max_lag: 1000   # this shared test machine's scheduler lag is no part of this test
+  seed: 11
+"""
+
+
+def _git(repo: Path, *args: str) -> str:
+    out = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=30
+    )
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def two_commit_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "t@example.com")
+    _git(repo, "config", "user.name", "t")
+    (repo / "server.py").write_text(SERVER.format(delay=0.002))
+    (repo / "load.yml").write_text(SCRIPT)
+    (repo / "perfgate.yml").write_text(PERFGATE_YML)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "base")
+    _git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "server.py").write_text(SERVER.format(delay=0.052))
+    _git(repo, "commit", "-q", "-am", "50 ms slower")
+    return repo
+
+
+def _ab(repo: Path, base_root: Path, tmp: Path) -> list[MetricComparison]:
+    from conftest import free_port
+
+    cfg = load_project_text((repo / "perfgate.yml").read_text(), repo)
+    planned = plan_suites(cfg, "pr")
+    base = cfg.service_for("base", free_port(), tmp / "base", root=base_root)
+    cand = cfg.service_for("candidate", free_port(), tmp / "cand")
+    out = run_ab(cfg, planned, base_spec=base, candidate_spec=cand, log=lambda _: None)
+    assert not out.errors, out.errors
+    assert out.base.label == "base" and out.candidate.label == "candidate"
+    assert [s.kind for s in out.candidate.suites] == ["ab"]
+    assert "target_cpu_s" in out.candidate.suites[0].extra
+    assert out.details["seed"] == 11 and out.details["pairs_planned"] == 8
+    assert len(out.details["suites"]["load"]["pairs"]) == 8
+    apply_holm(out.comparisons)
+    return out.comparisons
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_ab_finds_the_50ms_regression_and_aa_finds_none(
+    two_commit_repo: Path, tmp_path: Path
+) -> None:
+    repo = two_commit_repo
+    tree = prepare_base_worktree(repo, "main", tmp_path / "base-tree")
+    try:
+        assert "0.002" in (tree / "server.py").read_text()
+        comps = {c.metric: c for c in _ab(repo, tree, tmp_path / "ab")}
+    finally:
+        remove_worktree(repo, tmp_path / "base-tree")
+    assert not (tmp_path / "base-tree").exists()
+    assert "base-tree" not in _git(repo, "worktree", "list")
+    p50 = comps["total.p50"]
+    assert p50.family == "primary"
+    assert p50.state == "regression", p50
+    assert (p50.change or 0) > 1.0  # ~3 ms -> ~53 ms
+    assert comps["endpoint:/hello total.p50"].state == "regression"
+
+    # A/A: the candidate against itself — nothing of a 50 ms scale.
+    same = _ab(repo, repo, tmp_path / "aa")
+    big = [
+        c
+        for c in same
+        if c.family == "primary" and c.state == "regression" and (c.change or 0) > 0.5
+    ]
+    assert not big, big
+
+
+def test_merge_base_and_worktree(two_commit_repo: Path, tmp_path: Path) -> None:
+    repo = two_commit_repo
+    base_sha = _git(repo, "rev-parse", "main")
+    assert merge_base(repo, "main") == base_sha
+    dest = tmp_path / "wt"
+    tree = prepare_base_worktree(repo, "main", dest)
+    assert _git(tree, "rev-parse", "HEAD") == base_sha
+    assert _git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "feature"  # candidate untouched
+    remove_worktree(repo, dest)
+    remove_worktree(repo, dest)  # idempotent, never raises
+    assert not dest.exists()
+
+
+def test_unknown_base_names_the_fix(two_commit_repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="fetch-depth: 0"):
+        prepare_base_worktree(two_commit_repo, "no-such-branch", tmp_path / "wt")
+
+
+@pytest.mark.parametrize("all_branches", [False, True])
+def test_shallow_clone_names_fetch_depth(
+    two_commit_repo: Path, tmp_path: Path, all_branches: bool
+) -> None:
+    clone = tmp_path / "shallow"
+    args = ["clone", "-q", "--depth", "1", "-b", "feature"]
+    if all_branches:
+        args.append("--no-single-branch")  # both tips present, the common history not
+    subprocess.run(["git", *args, f"file://{two_commit_repo}", str(clone)], check=True, timeout=30)
+    with pytest.raises(ConfigError) as info:
+        prepare_base_worktree(clone, "main", tmp_path / "wt")
+    message = str(info.value)
+    assert "fetch-depth: 0" in message and "shallow" in message
+    assert not (tmp_path / "wt").exists()

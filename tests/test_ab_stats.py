@@ -1,0 +1,128 @@
+"""A/B statistics over round pairs: sufficiency, dropping, families, new routes (pure)."""
+
+from __future__ import annotations
+
+import random
+
+from perfgate.gate._ab_stats import PairFigures, ab_comparisons, round_figures
+from perfgate.metrics import names
+from perfgate.metrics.metricset import MetricSet
+from perfgate.verdict import MetricComparison
+
+EFFECTS = {
+    "median": 0.05,
+    "p95": 0.15,
+    "p99": 0.15,
+    "cpu_per_request": 0.05,
+    "error_rate_pp": 0.005,
+}
+
+
+def _round(
+    rng: random.Random, n: int, scale: float, *, routes: tuple[str, ...] = ("/a",), errors: int = 0
+) -> MetricSet:
+    m = MetricSet()
+    m.incr(names.HTTP_REQUESTS, n)
+    for i in range(n):
+        route = routes[i % len(routes)]
+        value = scale * rng.uniform(0.9, 1.1)
+        status = 500 if i < errors else 200
+        m.incr(names.http_code(status))
+        m.incr(f"{names.ENDPOINT_PREFIX}{route}.codes.{status}")
+        m.observe(names.TOTAL, value)
+        m.observe(names.endpoint_total(route), value)
+    return m
+
+
+def _pairs(k: int, base: float, cand: float, n: int = 400, **kw: object) -> list[PairFigures]:
+    rng = random.Random(3)
+    out = []
+    for i in range(k):
+        a = round_figures("load", _round(rng, n, base, **kw), cpu_s=n * base / 1e4, duration_s=1.8)  # type: ignore[arg-type]
+        b = round_figures("load", _round(rng, n, cand, **kw), cpu_s=n * cand / 1e4, duration_s=1.8)  # type: ignore[arg-type]
+        out.append(PairFigures(i, a, b))
+    return out
+
+
+def _by_metric(comps: list[MetricComparison]) -> dict[str, MetricComparison]:
+    return {c.metric: c for c in comps}
+
+
+def test_round_sufficiency_thresholds() -> None:
+    rng = random.Random(1)
+    small = round_figures("load", _round(rng, 49, 10.0), cpu_s=None, duration_s=1.0)
+    assert small.value("total.p50") is None  # 49 < 50
+    enough = round_figures("load", _round(rng, 250, 10.0), cpu_s=None, duration_s=1.0)
+    assert enough.value("total.p50") is not None
+    assert enough.value("total.p95") is not None  # 250 >= 200
+    assert enough.value("total.p99") is None  # 250 < 1000
+    assert "throughput" not in enough.figures  # an input in an open model, not compared
+
+
+def test_regression_found_and_named_primary() -> None:
+    comps = _by_metric(ab_comparisons("load", _pairs(8, 10.0, 13.0), min_effect=EFFECTS))
+    p50 = comps["total.p50"]
+    assert p50.family == "primary" and p50.method == "ab"
+    assert p50.state == "regression" and 0.2 < (p50.change or 0) < 0.4
+    assert p50.samples == 8
+    assert comps["cpu_ms_per_request"].state == "regression"
+    assert comps["endpoint:/a total.p50"].family == "primary"
+    assert comps["total.p99"].state == "insufficient"  # 400 samples per round < 1000
+
+
+def test_same_arms_are_within_noise() -> None:
+    comps = ab_comparisons("load", _pairs(8, 10.0, 10.0), min_effect=EFFECTS)
+    assert not [c for c in comps if c.state == "regression"]
+
+
+def test_dropped_pairs_are_left_out_and_can_make_it_insufficient() -> None:
+    pairs = _pairs(8, 10.0, 13.0)
+    for p in pairs[:3]:
+        p.dropped = "scheduler lag p99 5 ms > 1 ms"
+    comps = _by_metric(ab_comparisons("load", pairs, min_effect=EFFECTS))
+    assert comps["total.p50"].samples == 5
+    assert comps["total.p50"].state == "insufficient"  # 5 < 6 pairs
+    assert comps["total.p50"].family == "primary"  # the family does not shrink with the pairs
+
+
+def test_all_pairs_dropped_keeps_a_primary_family() -> None:
+    pairs = _pairs(6, 10.0, 10.0)
+    for p in pairs:
+        p.dropped = "lag"
+    comps = ab_comparisons("load", pairs, min_effect=EFFECTS)
+    primary = [c for c in comps if c.family == "primary"]
+    assert primary and all(c.state == "insufficient" for c in primary if c.unit != "ratio")
+
+
+def test_route_missing_in_base_is_new() -> None:
+    rng = random.Random(2)
+    pairs = []
+    for i in range(6):
+        a = round_figures("load", _round(rng, 200, 10.0), cpu_s=None, duration_s=1.0)
+        b = round_figures(
+            "load", _round(rng, 200, 10.0, routes=("/a", "/b")), cpu_s=None, duration_s=1.0
+        )
+        pairs.append(PairFigures(i, a, b))
+    comps = _by_metric(ab_comparisons("load", pairs, min_effect=EFFECTS))
+    assert comps["endpoint:/b total.p50"].state == "new"
+    assert comps["endpoint:/a total.p50"].state != "new"
+
+
+def test_error_rate_uses_summed_counts() -> None:
+    comps = _by_metric(ab_comparisons("load", _pairs(6, 10.0, 10.0, errors=40), min_effect=EFFECTS))
+    err = comps["error_rate"]
+    assert err.family == "primary" and err.unit == "ratio"
+    assert err.base == err.candidate == 40 / 400
+
+
+def test_primary_family_capped_and_declared() -> None:
+    routes = tuple(f"/r{i}" for i in range(8))
+    pairs = _pairs(6, 10.0, 10.0, n=800, routes=routes)
+    comps = ab_comparisons("load", pairs, min_effect=EFFECTS)
+    primary = [c.metric for c in comps if c.family == "primary"]
+    assert len(primary) <= 10
+    assert sum(m.startswith("endpoint:") for m in primary) == 5
+    declared = ab_comparisons(
+        "load", pairs, min_effect=EFFECTS, declared_primary=["endpoint:/r7 total.p50"]
+    )
+    assert [c.metric for c in declared if c.family == "primary"] == ["endpoint:/r7 total.p50"]
