@@ -52,16 +52,22 @@ class FlowContext:
     doc: Located
     target: str
     default_headers: dict[str, Any]
-    think_jitter: float | None = None
+    think_jitter: tuple[float | None, float | None] | None = None  # (fraction, ms)
     function_refs: list[tuple[str, str]] = field(default_factory=list)  # (name, key path)
     # ifTrue / whileTrue values: Artillery calls a processor function of that name if there is one
     condition_names: list[tuple[str, str, RequestStep | LoopStep]] = field(default_factory=list)
 
 
-def _jitter(doc: Located, value: Any, path: str) -> float:
-    """``"10%"`` or ``10`` -> 0.10 (a fraction of the think time)."""
-    raw = value.strip().rstrip("%") if isinstance(value, str) else value
-    return as_number(doc, raw, path, minimum=0) / 100.0
+def _jitter(doc: Located, value: Any, path: str) -> tuple[float | None, float | None]:
+    """Artillery's jitter (commons/jitter.js): ``"10%"`` -> (0.10, None), a share
+    of the think time; a bare ``10`` -> (None, 10.0), ± 10 ms."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return as_number(doc, value.strip()[:-1], path, minimum=0) / 100.0, None
+    ms = as_number(doc, value, path, minimum=0)
+    if 0 < ms < 1:
+        doc.warn(path, f"jitter {ms:g} is ± {ms:g} ms (a bare number is milliseconds, "
+                 f"as in Artillery); for a share of the think time write \"{ms * 100:g}%\"")  # fmt: skip
+    return None, ms
 
 
 def _condition(ctx: FlowContext, expr: Any, path: str) -> tuple[str, Any]:
@@ -268,12 +274,12 @@ def _step(ctx: FlowContext, raw: Any, path: str, hooks: tuple[list[str], list[st
     if action == "think":
         doc.check_keys(step, path, ("think", "jitter"), strict=False)
         seconds = as_duration(doc, step["think"], apath)
-        jitter = (
+        jitter, jitter_ms = (
             _jitter(doc, step["jitter"], child_path(path, "jitter"))
             if "jitter" in step
-            else ctx.think_jitter
+            else ctx.think_jitter or (None, None)
         )
-        return ThinkStep(seconds=seconds, jitter=jitter, path=apath)
+        return ThinkStep(seconds=seconds, jitter=jitter, jitter_ms=jitter_ms, path=apath)
     if action == "log":
         message = as_str(doc, step["log"], apath, allow_empty=True)
         return LogStep(message=message, path=apath, message_template=Template.compile(message))

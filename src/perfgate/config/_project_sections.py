@@ -329,7 +329,9 @@ def parse_ab(f: Fields) -> AbConfig:
     return AbConfig(
         rate=a.number("rate", None, minimum=0, exclusive_min=True),
         capacity_fraction=a.ratio("capacity_fraction", d.capacity_fraction) or d.capacity_fraction,
-        pairs=a.integer("pairs", d.pairs, minimum=2) or d.pairs,
+        # an exact Wilcoxon p-value of n pairs is at least 2**-n: Holm over ~6
+        # primary metrics needs n >= 8 before any regression can be significant
+        pairs=a.integer("pairs", d.pairs, minimum=8) or d.pairs,
         round_s=a.number("round", d.round_s, minimum=0, exclusive_min=True) or d.round_s,
         warmup_s=a.number("warmup", d.warmup_s, minimum=0) or 0.0,
         warmup_requests=a.integer("warmup_requests", d.warmup_requests, minimum=0) or 0,

@@ -187,11 +187,14 @@ class RequestStep:
 
 @dataclass
 class ThinkStep:
-    """Pause the virtual user ``seconds`` (± ``jitter``, a fraction 0..1 of it)."""
+    """Pause the virtual user ``seconds``, with Artillery's jitter: ``jitter`` is
+    a fraction of the think time (``"10%"`` -> 0.10), ``jitter_ms`` an absolute
+    ± in ms (a bare number in the script, as Artillery reads it)."""
 
     seconds: float
     jitter: float | None = None
     path: str = ""
+    jitter_ms: float | None = None
 
 
 @dataclass
@@ -201,7 +204,7 @@ class LoopStep:
 
     ``over`` is a literal list or a template string naming a variable
     (render ``over_template`` against the vars). Inside, vars
-    ``$loopCount`` (1-based) and ``$loopElement`` are set. ``whileTrue``:
+    ``$loopCount`` (0-based, as Artillery's code) and ``$loopElement`` are set. ``whileTrue``:
     Artillery calls the processor function ``while_function`` before each
     iteration; perfgate also accepts an expression (``while_condition``).
     """

@@ -35,19 +35,29 @@ def endpoint_name(
     use_only_request_names: bool,
     group_dynamic_urls: bool,
     rendered_url: str | None = None,
+    target: str | None = None,
 ) -> str:
     """The metrics-by-endpoint name of a request step.
 
     With ``groupDynamicURLs`` (the default) the URL *template* names the
     endpoint, so ``/api/bounties/{{ $randomString() }}`` is one endpoint, not
-    one per random string; otherwise the rendered URL does.
+    one per random string; otherwise the rendered URL does. As the plugin
+    does, an absolute URL to another host than ``target`` keeps its host (and
+    its port when that differs): ``other.example:8080/x``.
     """
     if use_only_request_names and name:
         return name
     url = url_template if group_dynamic_urls or rendered_url is None else rendered_url
     if "://" in url and not _TEMPLATE.match(url):
         parts = urlsplit(url)
-        url = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        prefix = ""
+        if target is not None:
+            base = urlsplit(target)
+            if parts.hostname and parts.hostname != base.hostname:
+                prefix += parts.hostname
+            if parts.port and parts.port != base.port:
+                prefix += f":{parts.port}"
+        url = prefix + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if strip_query_string:
         url = url.split("?", 1)[0]
     return f"{url} ({name})" if name else url
@@ -165,7 +175,13 @@ class Recorder:
         connect_ms: float,
         pool_wait_ms: float,
         downloaded: int,
+        endpoint: bool = True,
+        phases_ms: tuple[float, float, float] | None = None,
     ) -> None:
+        """Record one response. ``endpoint=False`` (a redirect hop that is
+        followed) leaves out the per-endpoint metrics, as Artillery does.
+        ``phases_ms``: (dns, tcp, tls) of a new connection, for extendedMetrics
+        (``tls`` 0 on plain http: not recorded, as Artillery's is undefined)."""
         w = self.window
         counters = w.counters
         hists = w.histograms
@@ -179,20 +195,23 @@ class Recorder:
         code, rt_class, total_class = code_names
         counters[names.HTTP_RESPONSES] = counters.get(names.HTTP_RESPONSES, 0) + 1
         counters[code] = counters.get(code, 0) + 1
-        ep_code = ep.code_prefix + str(status)
-        counters[ep_code] = counters.get(ep_code, 0) + 1
+        if endpoint:
+            ep_code = ep.code_prefix + str(status)
+            counters[ep_code] = counters.get(ep_code, 0) + 1
         counters[names.HTTP_DOWNLOADED_BYTES] = (
             counters.get(names.HTTP_DOWNLOADED_BYTES, 0) + downloaded
         )
         for name, value in (
             (names.HTTP_RESPONSE_TIME, response_time_ms),
             (rt_class, response_time_ms),
-            (ep.endpoint_rt, response_time_ms),
+            (ep.endpoint_rt if endpoint else "", response_time_ms),
             (names.TOTAL, total_ms),
-            (ep.endpoint_total, total_ms),
+            (ep.endpoint_total if endpoint else "", total_ms),
             (total_class, total_ms),
             (scenario_total, total_ms),
         ):
+            if not name:
+                continue
             h = hists.get(name)
             if h is None:
                 h = hists[name] = Histogram()
@@ -203,8 +222,12 @@ class Recorder:
             w.observe(names.POOL_WAIT, pool_wait_ms)
         if self.extended:
             w.observe(names.HTTP_TOTAL, total_ms)
-            if connect_ms:
-                w.observe(names.HTTP_TCP, connect_ms)
+            if connect_ms and phases_ms is not None:
+                dns_ms, tcp_ms, tls_ms = phases_ms
+                w.observe(names.HTTP_DNS, dns_ms)
+                w.observe(names.HTTP_TCP, tcp_ms)
+                if tls_ms:
+                    w.observe(names.HTTP_TLS, tls_ms)
         s = self.second
         s.responses += 1
         s.total.record(total_ms)

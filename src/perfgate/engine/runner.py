@@ -22,6 +22,7 @@ from perfgate.engine.ensure import evaluate_ensure
 from perfgate.engine.recorder import Recorder, series_row
 from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow
 from perfgate.engine.workers import Merged, default_workers, run_in_processes, run_worker
+from perfgate.metrics import names
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import SuiteResult
 
@@ -159,9 +160,9 @@ def build_result(
         cpu_pct=max(cpu) if cpu else None,
     )
     if lag.count:
-        aggregate.histograms["perfgate.arrival_lag"] = lag
-    aggregate.counters["perfgate.arrivals.planned"] = stats.planned
-    aggregate.counters["perfgate.arrivals.late"] = stats.late
+        aggregate.histograms[names.ARRIVAL_LAG] = lag
+    aggregate.counters[names.ARRIVALS_PLANNED] = stats.planned
+    aggregate.counters[names.ARRIVALS_LATE] = stats.late
     warnings = list(script.warnings)
     errors = [f["error"] for f in merged.finals if "error" in f]
     if stats.generator_limited:

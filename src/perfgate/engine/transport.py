@@ -10,7 +10,9 @@ keep-alive, Content-Length / chunked / close-delimited bodies, HEAD, 1xx,
 Timings (``time.perf_counter_ns``) per request:
 
 * ``pool_wait``   waiting for a free connection in a shared pool;
-* ``connect``     TCP (+ TLS) connect, when a new connection was opened;
+* ``connect``     DNS + TCP (+ TLS), when a new connection was opened, and
+  its three phases apart (Artillery's ``http.dns``/``http.tcp``/``http.tls``
+  under ``extendedMetrics``);
 * ``response_time`` (Artillery's ``http.response_time``): request fully
   written -> first response byte;
 * ``total``       request start -> last body byte (perfgate's own figure).
@@ -140,6 +142,9 @@ class RawResponse:
     connect_ns: int  # 0 when an open connection was reused
     pool_wait_ns: int
     wire_bytes: int  # bytes received for this response
+    dns_ns: int = 0  # the phases of connect_ns (0 on a reused connection)
+    tcp_ns: int = 0
+    tls_ns: int = 0
 
     def header_pairs(self) -> list[tuple[str, str]]:
         out = []
@@ -166,6 +171,7 @@ class Connection(asyncio.Protocol):
         "_wire",
         "closed",
         "origin",
+        "phases",
         "transport",
         "uses",
     )
@@ -175,6 +181,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.uses = 0
+        self.phases = (0, 0, 0)  # dns, tcp, tls (ns) of opening it
         self._buf = bytearray()
         self._waiter: asyncio.Future[None] | None = None
         self._reset()
@@ -355,18 +362,40 @@ class Connection(asyncio.Protocol):
 async def open_connection(
     origin: Origin, *, timeout_s: float, ssl_context: ssl.SSLContext | None
 ) -> tuple[Connection, int]:
-    """Open a connection; returns it and the connect time (ns)."""
+    """Open a connection; returns it and the connect time (ns).
+
+    Resolve, connect and (https) handshake are timed apart into
+    ``conn.phases``, as Artillery's ``http.dns``, ``http.tcp``, ``http.tls``.
+    """
     loop = asyncio.get_running_loop()
     t0 = perf_counter_ns()
     try:
         async with asyncio.timeout(timeout_s):
-            _, conn = await loop.create_connection(
-                lambda: Connection(origin),
-                origin.host,
-                origin.port,
-                ssl=ssl_context if origin.tls else None,
-                server_hostname=origin.host if origin.tls else None,
+            infos = _literal_address(origin) or await loop.getaddrinfo(
+                origin.host, origin.port, type=socket.SOCK_STREAM
             )
+            if not infos:
+                raise socket.gaierror(socket.EAI_NONAME, f"no address for {origin.host}")
+            t_dns = perf_counter_ns()
+            transport, conn = await _connect_any(loop, origin, infos)
+            t_tcp = perf_counter_ns()
+            t_tls = t_tcp
+            if origin.tls:
+                try:
+                    tls = await loop.start_tls(
+                        transport,
+                        conn,
+                        ssl_context or ssl.create_default_context(),
+                        server_hostname=origin.host,
+                    )
+                except BaseException:
+                    transport.close()
+                    raise
+                if tls is None:
+                    raise ConnectionResetError("TLS handshake: connection closed")
+                conn.transport = tls
+                t_tls = perf_counter_ns()
+            conn.phases = (t_dns - t0, t_tcp - t_dns, t_tls - t_tcp)
     except BaseException as exc:
         if isinstance(exc, asyncio.CancelledError):
             raise
@@ -378,6 +407,34 @@ async def open_connection(
         except OSError:
             pass
     return conn, perf_counter_ns() - t0
+
+
+def _literal_address(origin: Origin) -> list[Any] | None:
+    """An IP-literal host needs no lookup (and no executor thread): its address."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, origin.host)
+        except (OSError, ValueError):
+            continue
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (origin.host, origin.port))]
+    return None
+
+
+async def _connect_any(
+    loop: asyncio.AbstractEventLoop, origin: Origin, infos: list[Any]
+) -> tuple[asyncio.Transport, Connection]:
+    """Connect to the first resolved address that accepts (as create_connection does)."""
+    error: OSError | None = None
+    for family, _, proto, _, address in infos:
+        try:
+            transport, conn = await loop.create_connection(
+                lambda: Connection(origin), address[0], address[1], family=family, proto=proto
+            )
+            return transport, conn
+        except OSError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 def make_ssl_context(reject_unauthorized: bool) -> ssl.SSLContext:
@@ -499,6 +556,8 @@ async def request(
     conn_source.release(origin, conn)
     resp.connect_ns = connect_ns
     resp.pool_wait_ns = wait_ns
+    if connect_ns:
+        resp.dns_ns, resp.tcp_ns, resp.tls_ns = conn.phases
     return resp
 
 

@@ -2,9 +2,12 @@
 
 Requests, captures (a failed strict capture ends the user: ``vusers.failed``),
 ``ifTrue``, ``think``, ``loop``, ``log``, function steps and hooks (Python
-processors), ``expect`` (counted under ``plugins.expect.*``; failures do not
-end the user, they make the run exit 21). A request that gets no response
-(timeout, refused, reset) ends the user as in Artillery.
+processors, with the contract of docs/processors.md: ``context`` and
+``events`` per user, what ``events`` records goes into the metrics),
+``expect`` (counted under ``plugins.expect.*``; failures do not end the user,
+they make the run exit 21). A request that gets no response (timeout,
+refused, reset) ends the user as in Artillery. docs/artillery-compat.md
+lists where this follows Artillery 2's code and where it differs.
 
 Everything per step that does not depend on the user's vars (endpoint
 metric names, method, whether a body is expected) is computed once per run
@@ -14,16 +17,13 @@ in :class:`StepPlan`; the hot path renders, builds bytes, sends, records.
 from __future__ import annotations
 
 import asyncio
-import base64
-import inspect
-import json as jsonlib
 import random
 import ssl
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urljoin
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -42,13 +42,15 @@ from perfgate.engine.capture import apply_captures
 from perfgate.engine.expect import check_expectations
 from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.response import ResponseView
+from perfgate.engine.wire import build_request
 from perfgate.metrics import names
-from perfgate.template import Template
+from perfgate.processor import Events, call_hook, processor_context
 
-__all__ = ["FlowContext", "StepPlan", "build_request", "run_flow", "run_vuser"]
+__all__ = ["FlowContext", "StepPlan", "build_request", "run_flow", "run_vuser", "think_seconds"]
 
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 _MAX_REDIRECTS = 10
+MAX_WHILE_ITERATIONS = 1_000_000  # a whileTrue loop without count ends here
 CAPTURE_FAILED = "Failed capture or match"
 
 
@@ -80,7 +82,6 @@ class FlowContext:
     ssl_context: ssl.SSLContext | None
     rng: random.Random
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr)
-    default_headers: Template | None = None
     plans: dict[int, StepPlan] = field(default_factory=dict)
     scenario_totals: dict[int, str] = field(default_factory=dict)
     expect_failed: int = 0
@@ -136,6 +137,7 @@ class FlowContext:
                     strip_query_string=s.strip_query_string,
                     use_only_request_names=s.use_only_request_names,
                     group_dynamic_urls=s.group_dynamic_urls,
+                    target=self.base_url,
                 )
                 method = step.method.upper()
                 static = (
@@ -150,79 +152,8 @@ class FlowContext:
             self.pool.close()
 
 
-def build_request(
-    method: str,
-    url: str,
-    *,
-    base_url: str,
-    qs: Mapping[str, Any] | None,
-    headers: Mapping[str, str],
-    json: Any,
-    body: Any,
-    form: Mapping[str, Any] | None,
-    cookies: Mapping[str, str] | None,
-    auth: Mapping[str, Any] | None,
-) -> tuple[transport.Origin, str, bytes]:
-    """Serialise one request: (origin, absolute url, HTTP/1.1 bytes)."""
-    full = url if "://" in url else base_url + (url if url.startswith("/") else "/" + url)
-    if qs:
-        full += ("&" if "?" in full else "?") + urlencode(
-            {k: _qs_text(v) for k, v in qs.items()}, doseq=True
-        )
-    origin, target = transport.origin_of(full)
-    payload = b""
-    content_type = None
-    if json is not None:
-        payload = jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
-        content_type = "application/json"
-    elif form is not None:
-        payload = urlencode({k: _qs_text(v) for k, v in form.items()}).encode()
-        content_type = "application/x-www-form-urlencoded"
-    elif body is not None:
-        payload = body if isinstance(body, bytes) else str(body).encode()
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {origin.host_header}"]
-    lower = {k.lower() for k in headers}
-    if "user-agent" not in lower:
-        lines.append("User-Agent: perfgate")
-    if "accept" not in lower:
-        lines.append("Accept: */*")
-    if content_type and "content-type" not in lower:
-        lines.append(f"Content-Type: {content_type}")
-    if auth and "authorization" not in lower:
-        token = f"{auth.get('user', '')}:{auth.get('pass', '')}".encode()
-        lines.append("Authorization: Basic " + base64.b64encode(token).decode())
-    if cookies:
-        lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
-    for k, v in headers.items():
-        if k.lower() not in ("host", "content-length"):
-            lines.append(f"{k}: {_header_text(v)}")
-    if payload or method in ("POST", "PUT", "PATCH"):
-        lines.append(f"Content-Length: {len(payload)}")
-    return origin, full, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + payload
-
-
-def _qs_text(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return [_qs_text(v) for v in value]
-    return value
-
-
-def _header_text(value: str) -> str:
-    # Header injection guard: a rendered value never spans lines.
-    return value.replace("\r", " ").replace("\n", " ")
-
-
-async def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    out = fn(*args)
-    if inspect.isawaitable(out):
-        out = await out
-    return out
-
-
 class _VUser:
-    __slots__ = ("conns", "cookies", "ctx", "scenario", "vars")
+    __slots__ = ("conns", "context", "cookies", "ctx", "events", "scenario", "vars")
 
     def __init__(self, ctx: FlowContext, scenario: Scenario, vars: dict[str, Any]) -> None:
         self.ctx = ctx
@@ -230,7 +161,11 @@ class _VUser:
         self.vars = vars
         self.cookies: dict[str, str] = {}
         self.conns: transport.Pool | transport.VUConnections = ctx.pool or transport.VUConnections()
+        # Built on the first processor call: most scripts never pay for them.
+        self.context: dict[str, Any] | None = None
+        self.events: Events | None = None
 
+    # -- processor functions (docs/processors.md) --------------------------------
     def _function(self, name: str) -> Callable[..., Any]:
         proc = self.ctx.script.processor
         fn = proc.functions.get(name) if proc is not None else None
@@ -238,26 +173,62 @@ class _VUser:
             raise VUserFailed(f"processor function {name!r} not found")
         return fn
 
+    def _hook_args(self) -> tuple[dict[str, Any], Events]:
+        if self.context is None or self.events is None:
+            self.context = processor_context(self.vars, self.scenario.name)
+            self.events = Events()
+        return self.context, self.events
+
+    async def _hook(self, name: str, *args: Any) -> Any:
+        """Call processor function ``name``; what it emitted goes into the metrics."""
+        try:
+            return await call_hook(self._function(name), *args)
+        finally:
+            if self.events is not None:
+                self._record_events(self.events)
+
+    def _record_events(self, events: Events) -> None:
+        counters, histograms, rates = events.drain()
+        rec = self.ctx.recorder
+        for name, value in counters.items():
+            rec.count(name, round(value))
+        for name, values in histograms.items():
+            for v in values:
+                rec.observe(name, v)
+        for name, n in rates.items():  # reported as a count per window
+            rec.count(name, n)
+
+    async def _if_true(self, step: RequestStep) -> bool:
+        if step.if_true_function is not None:
+            # Artillery: cond(context.vars); a condition that throws lets the request through.
+            try:
+                return bool(await self._hook(step.if_true_function, self.vars))
+            except VUserFailed:
+                raise
+            except Exception:
+                return True
+        return step.condition is None or bool(step.condition(self.vars))
+
+    async def _while_holds(self, step: LoopStep) -> bool:
+        if step.while_function is not None:  # Artillery: whileTrue(context, done)
+            context, _ = self._hook_args()
+            return bool(await self._hook(step.while_function, context))
+        return step.while_condition is None or bool(step.while_condition(self.vars))
+
+    # -- steps ---------------------------------------------------------------------
     async def run_steps(self, steps: list[Step]) -> None:
         for step in steps:
             if isinstance(step, RequestStep):
                 await self.request(step)
             elif isinstance(step, ThinkStep):
-                await asyncio.sleep(self._think_s(step))
+                await asyncio.sleep(think_seconds(step, self.ctx.rng))
             elif isinstance(step, LoopStep):
                 await self.loop(step)
             elif isinstance(step, LogStep):
                 tpl = step.message_template
                 self.ctx.log(str(tpl.render(self.vars) if tpl is not None else step.message))
             elif isinstance(step, FunctionStep):
-                await _call(self._function(step.name), self.vars, None)
-
-    def _think_s(self, step: ThinkStep) -> float:
-        seconds = step.seconds
-        if step.jitter:
-            j = step.jitter if step.jitter <= 1 else step.jitter / 100.0
-            seconds += self.ctx.rng.uniform(-j, j) * seconds
-        return max(0.0, seconds)
+                await self._hook(step.name, *self._hook_args())
 
     async def loop(self, step: LoopStep) -> None:
         vars = self.vars
@@ -266,43 +237,39 @@ class _VUser:
             over = step.over_template.render(vars)
         if isinstance(over, list):
             for i, element in enumerate(over):
-                vars["$loopCount"] = i + 1
+                vars["$loopCount"] = i
                 vars["$loopElement"] = element
                 await self.run_steps(step.steps)
             return
-        limit = step.count if step.count is not None else (None if step.while_condition else 1)
+        has_while = step.while_function is not None or step.while_condition is not None
+        limit = step.count if step.count is not None else (None if has_while else 1)
         i = 0
         while limit is None or i < limit:
-            if step.while_condition is not None and not step.while_condition(vars):
-                break
-            vars["$loopCount"] = i + 1
+            vars["$loopCount"] = i  # from 0, as Artillery's code (its docs say 1: issue #3412)
             await self.run_steps(step.steps)
             i += 1
-            if limit is None and i >= 1_000_000:  # a runaway whileTrue
+            # As Artillery: whileTrue is asked after each pass (the first pass always runs).
+            if has_while and not await self._while_holds(step):
+                break
+            if limit is None and i >= MAX_WHILE_ITERATIONS:  # a runaway whileTrue
                 break
 
     async def request(self, step: RequestStep) -> None:
         ctx = self.ctx
-        vars = self.vars
-        if step.condition is not None and not step.condition(vars):
+        if (step.condition is not None or step.if_true_function is not None) and not (
+            await self._if_true(step)
+        ):
             return
         plan = ctx.plans[id(step)]
         if plan.static and not self.cookies:
             await self._send_static(step, plan)
             return
-        rendered = step.render(vars)
-        headers = dict(rendered.headers)
-        if ctx.default_headers is not None:
-            defaults = ctx.default_headers.render(vars) or {}
-            present = {k.lower() for k in headers}
-            for k, v in defaults.items():
-                if str(k).lower() not in present:
-                    headers[str(k)] = "" if v is None else str(v)
+        rendered = step.render(self.vars)  # config default headers already merged in
         params: dict[str, Any] = {
             "method": plan.method,
             "url": rendered.url,
             "qs": rendered.qs,
-            "headers": headers,
+            "headers": rendered.headers,
             "json": rendered.json,
             "body": rendered.body,
             "form": rendered.form,
@@ -310,8 +277,22 @@ class _VUser:
             "auth": rendered.auth,
             "name": step.name,
         }
-        for name in step.before_request:
-            await _call(self._function(name), params, vars, None)
+        if step.before_request:
+            context, events = self._hook_args()
+            for name in step.before_request:
+                await self._hook(name, params, context, events)
+        await self._send(step, plan, params)
+
+    async def _send(
+        self,
+        step: RequestStep,
+        plan: StepPlan,
+        params: dict[str, Any],
+        first: tuple[transport.RawResponse, str] | None = None,
+    ) -> None:
+        """Send ``params`` and follow redirects. ``first``: a response already
+        received for them (the static path hands over a redirect)."""
+        ctx = self.ctx
         cookies = self.cookies
         if params["cookie"]:
             cookies = {**cookies, **params["cookie"]}
@@ -319,60 +300,81 @@ class _VUser:
         method = params["method"]
         rec = ctx.recorder
         for _ in range(_MAX_REDIRECTS + 1):
-            try:
-                origin, full_url, data = build_request(
-                    method,
-                    url,
-                    base_url=ctx.base_url,
-                    qs=params["qs"],
-                    headers=params["headers"],
-                    json=params["json"],
-                    body=params["body"],
-                    form=params["form"],
-                    cookies=cookies,
-                    auth=params["auth"],
-                )
-            except ValueError as exc:
-                rec.error(plan.names, "EINVALIDURL")
-                raise VUserFailed(str(exc)) from None
-            rec.request_sent()
-            try:
-                raw = await transport.request(
-                    self.conns,
-                    origin,
-                    data,
-                    head_only=plan.head_only,
-                    timeout_s=ctx.timeout_s,
-                    ssl_context=ctx.ssl_context,
-                )
-            except transport.RequestFailed as exc:
-                rec.error(plan.names, exc.code)
-                raise VUserFailed(exc.code) from None
-            rec.response(
-                plan.names,
-                ctx.scenario_totals[self.scenario.index],
-                raw.status,
-                response_time_ms=raw.response_time_ns / 1e6,
-                total_ms=raw.total_ns / 1e6,
-                connect_ms=raw.connect_ns / 1e6,
-                pool_wait_ms=raw.pool_wait_ns / 1e6,
-                downloaded=len(raw.body),
+            if first is not None:
+                raw, full_url = first
+                first = None
+            else:
+                try:
+                    origin, full_url, data = build_request(
+                        method,
+                        url,
+                        base_url=ctx.base_url,
+                        qs=params["qs"],
+                        headers=params["headers"],
+                        json=params["json"],
+                        body=params["body"],
+                        form=params["form"],
+                        cookies=cookies,
+                        auth=params["auth"],
+                    )
+                except ValueError as exc:
+                    rec.error(plan.names, "EINVALIDURL")
+                    raise VUserFailed(str(exc)) from None
+                raw = await self._exchange(plan, origin, data)
+            location = (
+                _header(raw, "location")
+                if raw.status in _REDIRECTS and step.follow_redirect
+                else None
             )
+            # As Artillery: every hop counts in http.*; the endpoint's metrics
+            # (metrics-by-endpoint runs after the last response) only the final one.
+            self._record(plan, raw, final=not location)
             if b"set-cookie" in raw.head.lower():
                 self._store_cookies(raw)
                 cookies = {**self.cookies, **(params["cookie"] or {})}
-            if raw.status in _REDIRECTS and step.follow_redirect:
-                location = _header(raw, "location")
-                if location:
-                    url = urljoin(full_url, location)
-                    if raw.status == 303 or (raw.status in (301, 302) and method == "POST"):
-                        method = "GET"
-                        params = {**params, "json": None, "body": None, "form": None}
-                    params = {**params, "qs": None}
-                    continue
-            break
+            if not location:
+                break
+            url = urljoin(full_url, location)
+            if raw.status == 303 or (raw.status in (301, 302) and method == "POST"):
+                method = "GET"
+                params = {**params, "json": None, "body": None, "form": None}
+            params = {**params, "qs": None}
         if step.capture or step.expect or step.after_response:
             await self._after(step, raw, full_url, params)
+
+    async def _exchange(
+        self, plan: StepPlan, origin: transport.Origin, data: bytes
+    ) -> transport.RawResponse:
+        ctx = self.ctx
+        ctx.recorder.request_sent()
+        try:
+            return await transport.request(
+                self.conns,
+                origin,
+                data,
+                head_only=plan.head_only,
+                timeout_s=ctx.timeout_s,
+                ssl_context=ctx.ssl_context,
+            )
+        except transport.RequestFailed as exc:
+            ctx.recorder.error(plan.names, exc.code)
+            raise VUserFailed(exc.code) from None
+
+    def _record(self, plan: StepPlan, raw: transport.RawResponse, *, final: bool = True) -> None:
+        self.ctx.recorder.response(
+            plan.names,
+            self.ctx.scenario_totals[self.scenario.index],
+            raw.status,
+            response_time_ms=raw.response_time_ns / 1e6,
+            total_ms=raw.total_ns / 1e6,
+            connect_ms=raw.connect_ns / 1e6,
+            pool_wait_ms=raw.pool_wait_ns / 1e6,
+            downloaded=len(raw.body),
+            endpoint=final,
+            phases_ms=(raw.dns_ns / 1e6, raw.tcp_ns / 1e6, raw.tls_ns / 1e6)
+            if raw.connect_ns
+            else None,
+        )
 
     async def _send_static(self, step: RequestStep, plan: StepPlan) -> None:
         """The hot path for a request with nothing to render (bytes built once)."""
@@ -392,34 +394,28 @@ class _VUser:
                 auth=r.auth,
             )
         origin, full_url, data = plan.wire
-        rec = ctx.recorder
-        rec.request_sent()
-        try:
-            raw = await transport.request(
-                self.conns,
-                origin,
-                data,
-                head_only=plan.head_only,
-                timeout_s=ctx.timeout_s,
-                ssl_context=ctx.ssl_context,
-            )
-        except transport.RequestFailed as exc:
-            rec.error(plan.names, exc.code)
-            raise VUserFailed(exc.code) from None
-        rec.response(
-            plan.names,
-            ctx.scenario_totals[self.scenario.index],
-            raw.status,
-            response_time_ms=raw.response_time_ns / 1e6,
-            total_ms=raw.total_ns / 1e6,
-            connect_ms=raw.connect_ns / 1e6,
-            pool_wait_ms=raw.pool_wait_ns / 1e6,
-            downloaded=len(raw.body),
-        )
+        raw = await self._exchange(plan, origin, data)
+        if raw.status in _REDIRECTS and step.follow_redirect and _header(raw, "location"):
+            # Redirects take the general path (it follows them), now and from now on.
+            plan.static = False
+            r = step.render(self.vars)
+            params: dict[str, Any] = {
+                "method": plan.method,
+                "url": r.url,
+                "qs": r.qs,
+                "headers": r.headers,
+                "json": r.json,
+                "body": r.body,
+                "form": r.form,
+                "cookie": r.cookie,
+                "auth": r.auth,
+                "name": step.name,
+            }
+            await self._send(step, plan, params, first=(raw, full_url))
+            return
+        self._record(plan, raw)
         if b"set-cookie" in raw.head.lower():
             self._store_cookies(raw)
-        if raw.status in _REDIRECTS and step.follow_redirect:
-            plan.static = False  # redirects take the general path (it follows them) from now on
         if step.capture or step.expect or step.after_response:
             params = {"method": plan.method, "url": full_url, "name": step.name}
             await self._after(step, raw, full_url, params)
@@ -431,11 +427,7 @@ class _VUser:
         view = ResponseView(
             raw.status, CIMultiDictProxy(CIMultiDict(raw.header_pairs())), raw.body, url
         )
-        if step.capture:
-            failed = apply_captures(step.capture, view, self.vars)
-            if failed:
-                ctx.recorder.error(ctx.plans[id(step)].names, CAPTURE_FAILED)
-                raise VUserFailed(CAPTURE_FAILED)
+        capture_failed = bool(step.capture) and bool(apply_captures(step.capture, view, self.vars))
         if step.expect and ctx.script.expect_enabled:
             outcomes = check_expectations(step.expect, view, self.vars)
             for o in outcomes:
@@ -444,8 +436,13 @@ class _VUser:
                 ctx.recorder.count(f"plugins.expect.{ok}.{o.kind}")
                 if not o.ok:
                     ctx.expect_failed += 1
-        for name in step.after_response:
-            await _call(self._function(name), params, view, self.vars, None)
+        if step.after_response:
+            context, events = self._hook_args()
+            for name in step.after_response:
+                await self._hook(name, params, view, context, events)
+        if capture_failed:  # as Artillery: afterResponse hooks run first, then the user fails
+            ctx.recorder.error(ctx.plans[id(step)].names, CAPTURE_FAILED)
+            raise VUserFailed(CAPTURE_FAILED)
 
     def _store_cookies(self, raw: transport.RawResponse) -> None:
         for k, v in raw.header_pairs():
@@ -454,6 +451,18 @@ class _VUser:
                 name, sep, value = pair.partition("=")
                 if sep:
                     self.cookies[name.strip()] = value.strip()
+
+
+def think_seconds(step: ThinkStep, rng: random.Random) -> float:
+    """A think step's pause, with Artillery's jitter: ``"10%"`` is ± 10 % of the
+    think time (``step.jitter`` = 0.10), a bare number is ± that many ms
+    (``step.jitter_ms``); never below zero."""
+    seconds = step.seconds
+    if step.jitter:
+        seconds += rng.uniform(-step.jitter, step.jitter) * step.seconds
+    elif step.jitter_ms:
+        seconds += rng.uniform(-step.jitter_ms, step.jitter_ms) / 1000.0
+    return max(0.0, seconds)
 
 
 def _header(raw: transport.RawResponse, name: str) -> str | None:
@@ -488,10 +497,10 @@ async def run_vuser(
     ok = False
     try:
         for name in scenario.before_scenario:
-            await _call(vu._function(name), vars, None)
+            await vu._hook(name, *vu._hook_args())
         await vu.run_steps(scenario.flow)
         for name in scenario.after_scenario:
-            await _call(vu._function(name), vars, None)
+            await vu._hook(name, *vu._hook_args())
         ok = True
     except VUserFailed:
         pass

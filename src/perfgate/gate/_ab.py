@@ -104,8 +104,10 @@ def _pinned(cpus: list[int] | None) -> Iterator[None]:
 
 def _quiet_monitor(config: MonitorConfig) -> MonitorConfig:
     # Health and metrics polls would be traffic to an arm outside its round
-    # (and CPU inside the other's); the process sampler reads /proc only.
-    return dataclasses.replace(config, health_url=None, metrics_url=None)
+    # (and CPU inside the other's); counting connections parses
+    # /proc/net/tcp, milliseconds of CPU that would delay arrivals. The
+    # process sampler reads /proc/<pid> only.
+    return dataclasses.replace(config, health_url=None, metrics_url=None, connections=False)
 
 
 def _start(

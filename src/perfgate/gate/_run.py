@@ -148,7 +148,9 @@ def _measure_alone(
     finally:
         run.monitor = session.stop()
     if session.crash is not None:
-        run.monitor.setdefault("death", session.crash)
+        run.monitor["death"] = session.crash
+    for w in session.warnings:
+        log(f"warning: {w}")
     run.environment["ready_s"] = session.ready_s
     return errors, interrupted
 

@@ -22,7 +22,6 @@ from perfgate.result import Check, SuiteResult
 
 if TYPE_CHECKING:
     from perfgate.config.project import MonitorConfig
-    from perfgate.monitor import TargetMonitor
     from perfgate.service import Service, ServiceSpec
 
 __all__ = ["ArmSession", "SuiteRunner", "run_planned_suite"]
@@ -77,31 +76,81 @@ def run_planned_suite(
     return result
 
 
-class _MonitorThread:
-    """A TargetMonitor on its own event loop in a daemon thread."""
+def _monitor_main(
+    conn: Any, base_url: str, config: MonitorConfig, pid: int | None, port: int | None, t0: float
+) -> None:
+    """The monitor's own process: polls, samples, and answers "stop" with its record."""
+    from perfgate._sampler import ProcessSampler
+    from perfgate.monitor import TargetMonitor
 
-    def __init__(self, monitor: TargetMonitor) -> None:
-        self.monitor = monitor
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="perfgate-monitor", daemon=True
+    async def main() -> dict[str, Any]:
+        sampler = (
+            ProcessSampler(pid, interval=config.sample_interval, t0=t0).start() if pid else None
+        )
+        monitor = TargetMonitor.from_config(config, base_url, t0=t0)
+        monitor.sampler = sampler
+        if port is not None:
+            monitor.port = port
+            monitor.count_connections = config.connections
+        await monitor.start()
+        conn.send("started")
+        loop = asyncio.get_running_loop()
+        while not await loop.run_in_executor(None, conn.poll, 0.2):
+            pass
+        result = await monitor.stop()
+        if sampler is not None:
+            sampler.stop()
+            result = monitor.result()
+        return result
+
+    try:
+        conn.send(asyncio.run(main()))
+    except Exception as exc:  # reported to the parent as a warning, never a crash
+        conn.send({"error": f"{type(exc).__name__}: {exc}"})
+    finally:
+        conn.close()
+
+
+class _MonitorProcess:
+    """A TargetMonitor in a process of its own.
+
+    Reading /proc/net/tcp under load and polling endpoints cost the
+    generator's process GIL time that shows up as arrival lag; a separate
+    process keeps the watcher from disturbing what it watches.
+    """
+
+    def __init__(
+        self, base_url: str, config: MonitorConfig, pid: int | None, port: int | None, t0: float
+    ) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=_monitor_main,
+            args=(child, base_url, config, pid, port, t0),
+            name="perfgate-monitor",
+            daemon=True,
         )
 
     def start(self) -> None:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.monitor.start(), self._loop).result(timeout=10)
+        self._proc.start()
+        if not self._conn.poll(30) or self._conn.recv() != "started":
+            self._proc.kill()
+            raise RuntimeError("the monitor process did not start")
 
     def stop(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
         try:
-            result = asyncio.run_coroutine_threadsafe(self.monitor.stop(), self._loop).result(
-                timeout=15
-            )
-        except Exception:  # the monitor must never cost the run its results
-            result = self.monitor.result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        if not self._thread.is_alive():
-            self._loop.close()
+            self._conn.send("stop")
+            if self._conn.poll(20):
+                result = self._conn.recv()
+        except (OSError, EOFError):
+            result = {"error": "the monitor process ended early"}
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=5)
         return result
 
 
@@ -118,7 +167,7 @@ class ArmSession:
     ready_s: float | None = None
     crash: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
-    _monitor: _MonitorThread | None = None
+    _monitor: _MonitorProcess | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _watch: threading.Thread | None = None
     _t0: float = field(default_factory=time.monotonic)
@@ -133,7 +182,6 @@ class ArmSession:
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> ArmSession:
         """Start the service (if any), wait until ready, verify its port, start watching."""
-        from perfgate.monitor import TargetMonitor
         from perfgate.service import Service
 
         if self.spec is not None:
@@ -159,10 +207,9 @@ class ArmSession:
             )
             self._watch.start()
         if self.monitor_config is not None and self.monitor_config.enabled:
-            monitor = TargetMonitor.from_config(
-                self.monitor_config, self.base_url, service=self.service, t0=self._t0
-            )
-            self._monitor = _MonitorThread(monitor)
+            pid = self.service.pid if self.service is not None else None
+            port = self.spec.listen_port if self.spec is not None else None
+            self._monitor = _MonitorProcess(self.base_url, self.monitor_config, pid, port, self._t0)
             try:
                 self._monitor.start()
             except Exception as exc:  # monitoring is information; measuring goes on
@@ -186,6 +233,8 @@ class ArmSession:
         if self._monitor is not None:
             monitor = self._monitor.stop()
             self._monitor = None
+            if "error" in monitor:
+                self.warnings.append(f"[{self.label}] monitor: {monitor.pop('error')}")
         if self.service is not None:
             dead = self.service.death()
             if dead is not None and self.crash is None:

@@ -3,7 +3,10 @@
 Artillery's report is ``{"aggregate": {...}, "intermediate": [{...}, ...]}``,
 each part holding ``counters``, ``rates``, ``summaries`` and ``histograms``
 (the same statistics in Artillery 2), plus first/last counter and histogram
-timestamps (epoch ms) and ``period``. Tools that read Artillery reports keep
+timestamps (epoch ms) and ``period``: as Artillery writes it, a window's
+``period`` is its start as a *string* of epoch ms (SSMS keys windows by it)
+and the aggregate's is a *number*, the last window's start. Tools that read
+Artillery reports keep
 working; perfgate adds the scheduler's lag, the per-second series, the
 checks, warnings and the whole SuiteResult (for the store) under
 ``perfgate``.
@@ -30,7 +33,7 @@ def _clean(value: float) -> float | int:
 
 
 def metricset_to_artillery(ms: MetricSet, *, period_ms: float | None = None) -> dict[str, Any]:
-    """One window (or the aggregate) in Artillery's shape."""
+    """One window in Artillery's shape (``period`` a string, as Artillery's)."""
     summaries = {
         k: {s: _clean(v) for s, v in h.summary().items()} for k, h in sorted(ms.histograms.items())
     }
@@ -50,7 +53,7 @@ def metricset_to_artillery(ms: MetricSet, *, period_ms: float | None = None) -> 
         "lastHistogramAt": last if summaries else None,
         "firstMetricAt": first,
         "lastMetricAt": last,
-        "period": int(period) if period is not None else first,
+        "period": str(int(period)) if period is not None else str(first),
         "summaries": summaries,
         "histograms": summaries,
     }
@@ -60,6 +63,8 @@ def artillery_report(
     result: SuiteResult, *, environment: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     agg = metricset_to_artillery(result.aggregate)
+    starts = [w.period_ms for w in result.intermediate if w.period_ms is not None]
+    agg["period"] = int(max(starts)) if starts else agg["firstCounterAt"]
     # Artillery's aggregate request rate is over the whole run, not one window.
     if result.duration_s > 0 and names.HTTP_REQUESTS in result.aggregate.counters:
         span = result.aggregate.duration_s or result.duration_s
