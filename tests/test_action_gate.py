@@ -1,0 +1,82 @@
+"""The action end to end: its run steps, a real `perfgate gate`, a fake GitHub.
+
+The composite action's steps run as the runner would run them (see
+test_action.run_action), the gate measures the demo API for real, and the
+sticky comment lands on a local fake of GitHub's REST API over real HTTP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fake_github import FakeGitHub
+from test_action import TOKEN, run_action
+
+pytestmark = pytest.mark.slow
+
+LOAD = """\
+config:
+  target: http://127.0.0.1:1
+  phases:
+    - {duration: 2, arrivalRate: 20, name: steady}
+scenarios:
+  - flow:
+      - get: {url: /health}
+"""
+
+
+def write_project(workspace: Path, url: str) -> None:
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "load.yml").write_text(LOAD)
+    (workspace / "perfgate.yml").write_text(
+        f"target: {url}\n"
+        "suites:\n  - {name: load, script: load.yml}\n"
+        "profiles:\n  pr: {budget: 5, compare: history}\n"
+        "slo: {p95: null, p99: null}\n"
+        "store: {path: runs.sqlite}\n"
+    )
+
+
+def test_action_runs_the_gate_and_posts_one_sticky_comment(tmp_path: Path, shared_demo_api) -> None:
+    write_project(tmp_path / "workspace", shared_demo_api.url)
+    with FakeGitHub(token=TOKEN).running_in_thread() as gh:
+        env = {"GITHUB_API_URL": gh.api_url}
+        first = run_action(tmp_path, {"mode": "history"}, extra_env=env)
+        assert first.returncode == 0, first.stdout
+        assert first.outputs["verdict"] in ("pass", "inconclusive")
+        assert first.outputs["comment-url"]
+        second = run_action(tmp_path, {"mode": "history"}, extra_env=env)
+        assert second.returncode == 0, second.stdout
+        comments = gh.comments[("org/api", 3)]
+        assert len(comments) == 1  # updated in place, not posted twice
+        body = comments[0]["body"]
+        assert "<!-- perfgate:comment -->" in body and "load" in body
+        assert len(gh.calls_of("PATCH")) == 1 and len(gh.calls_of("POST")) == 1
+        assert all(c.authorized for c in gh.calls)
+    for text in (first.stdout, second.stdout, first.summary, second.summary, body):
+        # `::add-mask::` is how a step asks the runner to hide a value from its logs
+        shown = [line for line in text.splitlines() if not line.startswith("::add-mask::")]
+        assert all(TOKEN not in line for line in shown)
+    assert "perfgate" in second.summary
+    reports = list((tmp_path / "workspace" / "performance-reports").glob("*/report.html"))
+    assert len(reports) == 2
+
+
+def test_a_regression_fails_the_step_unless_fail_on_regression_is_off(
+    tmp_path: Path, start_demo_api
+) -> None:
+    broken = start_demo_api("--error-rate", "0.5")
+    write_project(tmp_path / "workspace", broken.url)
+    with FakeGitHub(token=TOKEN).running_in_thread() as gh:
+        env = {"GITHUB_API_URL": gh.api_url}
+        failing = run_action(tmp_path, {"mode": "history"}, extra_env=env)
+        assert failing.returncode == 1, failing.stdout
+        assert failing.outputs["verdict"] == "slo-failure"
+        lenient = run_action(
+            tmp_path, {"mode": "history", "fail-on-regression": "false"}, extra_env=env
+        )
+        assert lenient.returncode == 0, lenient.stdout
+        assert lenient.outputs["verdict"] == "slo-failure"
+        assert "error rate" in gh.comments[("org/api", 3)][0]["body"]
