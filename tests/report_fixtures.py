@@ -183,7 +183,7 @@ def regression_verdict() -> Verdict:
     return Verdict(
         state="regression",
         reasons=[
-            "api-load: total.median GET /api/bounties +11.2% [+8.0%, +14.5%] beyond the 5% minimum effect",
+            "api-load: endpoint:GET /api/bounties total.median +11.2% [+8.0%, +14.5%] beyond the 5% minimum effect",
             "api-load: cpu_ms_per_request +9.0%",
             "api-bench: Create payment intent p95 over budget",
         ],

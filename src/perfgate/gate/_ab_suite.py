@@ -34,6 +34,7 @@ from perfgate.gate._ab_stats import (
     round_figures,
 )
 from perfgate.gate._plan import steady_phase
+from perfgate.metrics import names
 from perfgate.metrics.histogram import Histogram
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import Check, SuiteResult
@@ -169,7 +170,7 @@ def _suite_result(
         late=sum(r.lag.late for r in rounds),
     )
     if lag.count:
-        aggregate.histograms["perfgate.arrival_lag"] = lag
+        aggregate.histograms[names.ARRIVAL_LAG] = lag
     result = SuiteResult(
         name=name,
         kind="ab",
