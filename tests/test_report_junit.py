@@ -27,11 +27,14 @@ def test_regression_run_parses_back() -> None:
     cases = _cases(xml)
     assert _outcome(cases[("perfgate.gate", "verdict")]) == "failure"
     assert (
-        _outcome(cases[("perfgate.comparisons.api-load", "endpoint:GET /api/bounties total.median")])
+        _outcome(
+            cases[("perfgate.comparisons.api-load", "endpoint:GET /api/bounties total.median")]
+        )
         == "failure"
     )
     assert (
-        _outcome(cases[("perfgate.comparisons.api-load", "endpoint:GET /health total.median")]) == "skipped"
+        _outcome(cases[("perfgate.comparisons.api-load", "endpoint:GET /health total.median")])
+        == "skipped"
     )
     assert _outcome(cases[("perfgate.comparisons.api-load", "total.p95")]) == "pass"
     assert _outcome(cases[("perfgate.checks.run", "memory slope")]) == "skipped"
@@ -41,9 +44,9 @@ def test_regression_run_parses_back() -> None:
         == "failure"
     )
     assert _outcome(cases[("perfgate.bench.api-bench", "Health check p95 < 10.0 ms")]) == "pass"
-    failure = cases[("perfgate.comparisons.api-load", "endpoint:GET /api/bounties total.median")].find(
-        "failure"
-    )
+    failure = cases[
+        ("perfgate.comparisons.api-load", "endpoint:GET /api/bounties total.median")
+    ].find("failure")
     assert failure is not None and "+11.2%" in (failure.get("message") or "")
     # Totals agree with the cases.
     total = len(cases)
