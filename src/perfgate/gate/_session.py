@@ -42,9 +42,16 @@ def run_planned_suite(
         result = run_bench(planned.bench, seed=0)
         result.name = planned.name
         return result
+    assert planned.script is not None
+    if planned.kind == "stress":
+        # Breaking point, recovery, leak, crash and cleanup verdicts (stress/)
+        from perfgate.stress import run_stress
+
+        result = run_stress(planned.script, workers=planned.config.workers or workers, seed=0)
+        result.name = planned.name
+        return result
     from perfgate.engine.runner import run_script
 
-    assert planned.script is not None
     progress = None
     if not quiet:
         from perfgate.engine import scheduler
@@ -71,8 +78,6 @@ def run_planned_suite(
         seed=0,
     )
     result.name = planned.name
-    if planned.kind == "stress":
-        result.kind = "stress"
     return result
 
 

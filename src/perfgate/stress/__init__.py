@@ -9,18 +9,24 @@
 from perfgate.stress._analyse import StressConfig, StressReport, analyse, phase_rows
 from perfgate.stress._breaking import BreakingPoint, Slo
 from perfgate.stress._checks import CRITERIA, stress_checks
+from perfgate.stress._find_limit import LimitResult, find_limit
 from perfgate.stress._leak import LeakThresholds
+from perfgate.stress._orchestrate import run_stress, stress_run_result
 from perfgate.stress._recovery import RecoveryTolerance
 
 __all__ = [
     "CRITERIA",
     "BreakingPoint",
     "LeakThresholds",
+    "LimitResult",
     "RecoveryTolerance",
     "Slo",
     "StressConfig",
     "StressReport",
     "analyse",
+    "find_limit",
     "phase_rows",
+    "run_stress",
     "stress_checks",
+    "stress_run_result",
 ]
