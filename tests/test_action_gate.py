@@ -62,6 +62,9 @@ def test_action_runs_the_gate_and_posts_one_sticky_comment(tmp_path: Path, share
     assert "perfgate" in second.summary
     reports = list((tmp_path / "workspace" / "performance-reports").glob("*/report.html"))
     assert len(reports) == 2
+    # the fork-safe comment workflow reads <report-dir>/comment.md
+    comment_md = tmp_path / "workspace" / "performance-reports" / "comment.md"
+    assert "<!-- perfgate:comment -->" in comment_md.read_text()
 
 
 def test_a_regression_fails_the_step_unless_fail_on_regression_is_off(

@@ -418,7 +418,7 @@ def _report(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Lo
             outcome.markdown,
             verdict=verdict.state,
             exit_code=outcome.exit_code,
-            report_dir=outcome.report.directory if outcome.report else None,
+            report_dir=root,  # comment.md at the top, where the fork-safe workflow reads it
             comment=opts.comment and cfg.github.comment,
         )
         if result.url:
