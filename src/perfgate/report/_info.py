@@ -14,15 +14,26 @@ def suite_duration(suite: SuiteResult) -> float:
     return suite.duration_s if suite.duration_s > 0 else suite.aggregate.duration_s
 
 
+#: A parameter value longer than this is cut (the full record is report.json).
+MAX_VALUE_CHARS = 160
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
 def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested details as (key path, short text) rows; records are counted, not printed."""
     if isinstance(data, dict):
         out: list[tuple[str, str]] = []
         for k, v in data.items():
             out.extend(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     if isinstance(data, list):
-        return [(prefix, ", ".join(str(x) for x in data))]
-    return [(prefix, "" if data is None else str(data))]
+        if any(isinstance(x, dict | list) for x in data):
+            return [(prefix, f"{len(data)} records (see report.json)")]
+        return [(prefix, _short(", ".join(str(x) for x in data)))]
+    return [(prefix, "" if data is None else _short(str(data)))]
 
 
 def parameters(run: RunResult, verdict: Verdict | None) -> list[tuple[str, str]]:
