@@ -58,43 +58,39 @@ class DemoAPI:
                 self.proc.wait(timeout=10)
 
 
+def spawn_demo_api(
+    directory: Path, *extra: str, db: Path | None = None, wait: float | None = 30
+) -> DemoAPI:
+    """Start `perfgate demo-api` on a free port, its log and database in ``directory``."""
+    port = free_port()
+    dbp = db or directory / f"demo-{port}.sqlite"
+    log = directory / f"demo-{port}.log"
+    cmd = [sys.executable, "-m", "perfgate", "demo-api", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [*cmd, "--db", str(dbp), *extra],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    api = DemoAPI(proc, f"http://127.0.0.1:{port}", log, dbp)
+    if wait:
+        try:
+            wait_http_ok(api.url + "/health", timeout=wait)
+        except RuntimeError as exc:
+            api.stop()
+            raise RuntimeError(f"{exc}\n{log.read_text(errors='replace')[-2000:]}") from None
+    return api
+
+
 @pytest.fixture
 def start_demo_api(tmp_path: Path) -> Iterator[Callable[..., DemoAPI]]:
     """Factory: start_demo_api("--latency-ms", "50") -> DemoAPI (stopped at teardown)."""
     started: list[DemoAPI] = []
 
     def start(*extra: str, db: Path | None = None, wait: bool = True) -> DemoAPI:
-        port = free_port()
-        dbp = db or tmp_path / f"demo-{port}.sqlite"
-        log = tmp_path / f"demo-{port}.log"
-        cmd = [
-            sys.executable,
-            "-m",
-            "perfgate",
-            "demo-api",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            str(dbp),
-            *extra,
-        ]
-        with log.open("wb") as fh:
-            proc = subprocess.Popen(
-                cmd,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        api = DemoAPI(proc, f"http://127.0.0.1:{port}", log, dbp)
+        api = spawn_demo_api(tmp_path, *extra, db=db, wait=30 if wait else None)
         started.append(api)
-        if wait:
-            try:
-                wait_http_ok(api.url + "/health", timeout=30)
-            except RuntimeError as exc:
-                api.stop()
-                raise RuntimeError(f"{exc}\n{log.read_text(errors='replace')[-2000:]}") from None
         return api
 
     yield start
@@ -105,27 +101,8 @@ def start_demo_api(tmp_path: Path) -> Iterator[Callable[..., DemoAPI]]:
 @pytest.fixture(scope="session")
 def shared_demo_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAPI]:
     """One clean demo API for the whole session (read-mostly tests)."""
-    tmp = tmp_path_factory.mktemp("shared-demo")
-    port = free_port()
-    dbp = tmp / "demo.sqlite"
-    log = tmp / "demo.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "perfgate",
-        "demo-api",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db",
-        str(dbp),
-    ]
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
-    api = DemoAPI(proc, f"http://127.0.0.1:{port}", log, dbp)
+    api = spawn_demo_api(tmp_path_factory.mktemp("shared-demo"), wait=60)
     try:
-        wait_http_ok(api.url + "/health", timeout=60)
         yield api
     finally:
         api.stop()

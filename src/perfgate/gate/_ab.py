@@ -160,7 +160,10 @@ def run_ab(
                 log(f"[base] could not start: {exc}")
         with _pinned(gen_cpus):
             if "base" in sessions:
-                asyncio.run(_experiment(cfg, planned, sessions, out, seed, log))
+                try:
+                    asyncio.run(_experiment(cfg, planned, sessions, out, seed, log))
+                except KeyboardInterrupt:  # Ctrl-C: keep the suites finished so far
+                    out.details["interrupted"] = True
                 for p in planned:
                     if p.kind == "stress":  # one arm's limit search is no A/B pair
                         out.warnings.append(f"{p.name}: stress suites are not run in A/B mode")

@@ -222,6 +222,7 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
                 comparisons,
             )
             details.update(ab_details)
+            interrupted = bool(ab_details.pop("interrupted", False))
             if base_run is None and not errors:
                 mode = "history"  # the base could not be built: fall back
         else:
