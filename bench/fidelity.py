@@ -1,7 +1,7 @@
 """How close is ``perfgate bench``'s median to a delay we know? (Not a test.)
 
 A local aiohttp server (its own process) answers ``/delay/{ms}`` after
-``asyncio.sleep(ms)`` and records each handler's own duration with
+a precise delay (sleep, then spin to the microsecond) and records each handler's own duration with
 ``perf_counter`` (asyncio.sleep overshoots a little, so the server-side
 figure is the truth to compare against). We run ``perfgate bench`` on it as
 a user would (the CLI, ``-o`` JSON) and, in the same invocation, the seed's
@@ -40,7 +40,13 @@ def serve(port: int) -> None:
         t0 = time.perf_counter()
         ms = int(request.match_info["ms"])
         if ms:
-            await asyncio.sleep(ms / 1000)
+            # asyncio.sleep wakes up to ~1 ms late (epoll's millisecond timeout):
+            # sleep to 2 ms short of the delay, then spin, so the delay is exact.
+            due = t0 + ms / 1000
+            if ms > 2:
+                await asyncio.sleep(ms / 1000 - 0.002)
+            while time.perf_counter() < due:
+                pass
         handler_ms.setdefault(ms, []).append((time.perf_counter() - t0) * 1000)
         return web.json_response({"slept_ms": ms})
 
