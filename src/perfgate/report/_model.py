@@ -55,6 +55,14 @@ MARKERS: dict[str, tuple[str, str]] = {
     "info": ("ℹ️", "info"),
 }
 _SEVERITY = {state: i for i, state in enumerate(MARKERS)}
+#: Which comparison marks an endpoint row: a judged one (regression, improvement,
+#: within noise) before "insufficient", which p95/p99 rows often are.
+_ROW_PRIORITY = {
+    s: i
+    for i, s in enumerate(
+        ("regression", "improvement", "within-noise", "new", "insufficient", "info")
+    )
+}
 
 _STAT_QUANTILES = {"p50": 0.5, "median": 0.5, "p95": 0.95, "p99": 0.99}
 
@@ -376,7 +384,9 @@ def _mark(rows: list[EndpointRow], comparisons: list[ComparisonRow]) -> None:
             if c.state != "info"
         ]
         if found:
-            row.marker = min((c.state for c in found), key=lambda st: _SEVERITY.get(str(st), 99))
+            row.marker = min(
+                (c.state for c in found), key=lambda st: _ROW_PRIORITY.get(str(st), 99)
+            )
 
 
 def _suite_section(
