@@ -447,16 +447,19 @@ def _issues(
         out.extend(Issue("error", f"{s.name}: {e}") for e in s.errors)
         if s.interrupted:
             out.append(Issue("error", f"{s.name}: interrupted, results are partial"))
+    seen: set[tuple[str, str]] = set()  # a suite's checks also stand in the run's list
     for c in [*checks, *(c for s in report_suites for c in s.checks)]:
-        if c.status == "fail":
+        if c.status == "fail" and (c.name, c.detail) not in seen:
+            seen.add((c.name, c.detail))
             detail = f" ({c.detail})" if c.detail else ""
             out.append(Issue("failure", f"check failed: {c.name}{detail}"))
     for s in report_suites:
         for cmp in s.comparisons:
             if cmp.state == "regression":
                 out.append(Issue("failure", f"regression: {s.name} {cmp.metric}"))
-        for b in s.bench:
-            out.extend(Issue("failure", f"budget: {f}") for f in b.budget_failures)
+        if not seen:  # budgets are checks too; list them only when no check was listed
+            for b in s.bench:
+                out.extend(Issue("failure", f"budget: {f}") for f in b.budget_failures)
         out.extend(Issue("warning", f"{s.name}: {w}") for w in s.warnings)
     if verdict is not None:
         out.extend(Issue("warning", w) for w in verdict.warnings)
