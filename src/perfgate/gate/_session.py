@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perfgate.errors import ServiceError
 from perfgate.gate._plan import PlannedSuite, with_target
 from perfgate.result import Check, SuiteResult
 
@@ -24,11 +23,9 @@ if TYPE_CHECKING:
     from perfgate.config.project import MonitorConfig
     from perfgate.service import Service, ServiceSpec
 
-__all__ = ["ArmSession", "SuiteRunner", "run_planned_suite"]
+__all__ = ["ArmSession", "run_planned_suite"]
 
 Log = Callable[[str], None]
-#: Runs one planned suite against a URL; ``stop`` is set when the run must end early.
-SuiteRunner = Callable[[PlannedSuite, threading.Event], SuiteResult]
 
 
 def run_planned_suite(
@@ -271,14 +268,11 @@ class ArmSession:
         except Exception:  # the process tree may be gone
             return None
 
-    def run_suite(self, planned: PlannedSuite, runner: SuiteRunner | None = None) -> SuiteResult:
+    def run_suite(self, planned: PlannedSuite) -> SuiteResult:
         """Run one suite against this arm; a crash mid-suite is recorded, not raised."""
         aimed = with_target(planned, self.base_url)
         cpu_before = self.cpu_seconds()
-        if runner is None:
-            result = run_planned_suite(aimed, self._stop)
-        else:
-            result = runner(aimed, self._stop)
+        result = run_planned_suite(aimed, self._stop)
         cpu_after = self.cpu_seconds()
         if cpu_before is not None and cpu_after is not None and cpu_after >= cpu_before:
             result.extra["target_cpu_s"] = round(cpu_after - cpu_before, 6)
@@ -305,11 +299,3 @@ class ArmSession:
                 criterion="No crashes or unhandled errors",
             )
         )
-
-    def require_alive(self) -> None:
-        """Raise ServiceError (with the log tail) when the service is gone."""
-        if self.service is not None:
-            try:
-                self.service.check_alive()
-            except ServiceError:
-                raise
