@@ -6,7 +6,9 @@ script at ``--rate`` arrivals/s):
 
 * ``aa``     — the same build against itself: false alarms (any primary regression).
 * ``ab10``   — candidate ``--cpu-us 2200`` (+10% CPU on that route): detections,
-  judged on ``endpoint:/api/bounties total.p50`` and ``cpu_ms_per_request``.
+  judged on the route's total-latency median and CPU per request
+  (``endpoint:/api/bounties total.p50`` / ``cpu_ms_per_request``) and the
+  arm's ``cpu_ms_per_request``.
 * ``ab5``    — candidate ``--cpu-us 2100`` (+5%); a 5% minimum effect catches
   under half of true 5% changes by construction.
 * ``hist-aa`` / ``hist-ab10`` — history mode beside it: each run alone on a
@@ -18,11 +20,14 @@ alarms, lower for detections)::
 
     python bench/detection.py --runs 100              # the issue's full table (~hours)
     python bench/detection.py --runs 10 --rows aa,ab10 # a quick look
+    python bench/detection.py --runs 1 --rows aa --jsonl runs.jsonl  # append, resumable
+    python bench/detection.py --summarize runs.jsonl    # the table of all appended runs
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import random
 import socket
@@ -34,6 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from perfgate.config.project import ProjectConfig, load_project_text
 from perfgate.figures import Figure
 from perfgate.gate._ab import run_ab
@@ -42,7 +49,11 @@ from perfgate.gate._plan import plan_suites
 from perfgate.stats import clopper_pearson
 
 ROUTE = "/api/bounties"
-JUDGED = (f"endpoint:{ROUTE} total.p50", "cpu_ms_per_request")
+JUDGED = (
+    f"endpoint:{ROUTE} total.p50",
+    f"endpoint:{ROUTE} cpu_ms_per_request",
+    "cpu_ms_per_request",
+)
 BASE_US = 2000
 ROWS = {"aa": BASE_US, "ab10": 2200, "ab5": 2100, "hist-aa": BASE_US, "hist-ab10": 2200}
 
@@ -70,7 +81,8 @@ suites:
 ab:
   rate: {args.rate}
   pairs: {args.pairs}
-  round: {args.round}{lag}
+  round: {args.round}
+  slices: {args.slices}{lag}
 """
     return load_project_text(text, work)
 
@@ -94,6 +106,12 @@ def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
         "alarm": any(c.state == "regression" for c in primary),
         "detected": any(c.state == "regression" for c in judged.values()),
         "route_change": judged[JUDGED[0]].change if JUDGED[0] in judged else None,
+        "route_low": judged[JUDGED[0]].ci_low if JUDGED[0] in judged else None,
+        "judged": {
+            m: {"state": c.state, "change": c.change, "low": c.ci_low, "high": c.ci_high}
+            for m, c in judged.items()
+        },
+        "alarms": [c.metric for c in primary if c.state == "regression"],
         "dropped": out.details.get("pairs_dropped"),
         "insufficient": bool(out.inconclusive),
     }
@@ -163,6 +181,33 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
             burner.wait()
 
 
+def summarize(path: Path) -> int:
+    """The table from a ``--jsonl`` file (runs appended by any number of invocations)."""
+    groups: dict[tuple[str, Any, Any], list[dict[str, Any]]] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            groups.setdefault((r["row"], r.get("slices"), r.get("rate")), []).append(r)
+    print(
+        "| row | slices | rate | k/n | 95% bound | route Δ median [IQR] | pairs dropped (median) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for (row, slices, rate), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        hits = sum(bool(r["alarm"] if row == "aa" else r["detected"]) for r in runs)
+        ci = clopper_pearson(hits, len(runs), one_sided=True)
+        bound = f"≤ {ci.high:.1%}" if row.endswith("aa") else f"≥ {ci.low:.1%}"
+        changes = [r["route_change"] for r in runs if r.get("route_change") is not None]
+        q = np.quantile(changes, [0.25, 0.5, 0.75]) if changes else None
+        spread = f"{q[1]:+.1%} [{q[0]:+.1%}, {q[2]:+.1%}]" if q is not None else "—"
+        drops = [r["dropped"] for r in runs if r.get("dropped") is not None]
+        dropped = f"{float(np.median(drops)):g}" if drops else "—"
+        print(
+            f"| {row} | {slices or '—'} | {rate or '—'} | {hits}/{len(runs)} | {bound} "
+            f"| {spread} | {dropped} |"
+        )
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -172,9 +217,16 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=100.0, help="arrivals/s (default: %(default)s)")
     p.add_argument("--pairs", type=int, default=12)
     p.add_argument("--round", type=float, default=2.0)
+    p.add_argument("--slices", type=int, default=4, help="slices per round (default: %(default)s)")
     p.add_argument("--max-lag", type=float, default=None, help="ms; default: perfgate's (1)")
+    p.add_argument(
+        "--jsonl", type=Path, default=None, help="append one JSON line per gate run to this file"
+    )
     p.add_argument("--history", type=int, default=10, help="history points (default: %(default)s)")
+    p.add_argument("--summarize", type=Path, default=None, help="print the table of a --jsonl file")
     args = p.parse_args()
+    if args.summarize is not None:
+        return summarize(args.summarize)
     work = Path(tempfile.mkdtemp(prefix="perfgate-detection-"))
     cfg = _config(work, args)
     rng = random.Random(0)
@@ -196,11 +248,27 @@ def main() -> int:
                 fig = Figure("load", f"endpoint:{ROUTE} total.p50", v or 0.0, "ms", 10**6)
                 c = history_comparison(fig, history_points, min_effect=0.05, family="primary")
                 hits += c.state == "regression"
+                if args.jsonl is not None:
+                    record = {
+                        "row": row,
+                        "alarm": c.state == "regression",
+                        "detected": c.state == "regression",
+                        "route_change": c.change,
+                    }
+                    with args.jsonl.open("a") as fh:
+                        fh.write(json.dumps(record) + "\n")
         else:
             for i in range(args.runs):
                 r = ab_run(cfg, work, us)
                 hits += r["alarm"] if row == "aa" else r["detected"]
-                notes.append(f"{r['route_change'] or 0:+.1%}/{r['dropped']}d/{r['seconds']:.0f}s")
+                if args.jsonl is not None:
+                    record = {"row": row, "slices": args.slices, "rate": args.rate, **r}
+                    with args.jsonl.open("a") as fh:
+                        fh.write(json.dumps(record) + "\n")
+                notes.append(
+                    f"{r['route_change'] or 0:+.1%}(≥{r['route_low'] or 0:+.1%})"
+                    f"/{r['dropped']}d/{r['seconds']:.0f}s"
+                )
                 print(f"  {row} run {i + 1}: {notes[-1]}", file=sys.stderr)
         n = args.runs
         ci = clopper_pearson(hits, n, one_sided=True)
@@ -212,7 +280,8 @@ def main() -> int:
         f"{platform.processor() or platform.machine()}, {len(__import__('os').sched_getaffinity(0))} CPUs"
     )
     print(
-        f"rate {args.rate}/s, {args.pairs} pairs × {args.round}s rounds, route {ROUTE}, base --cpu-us {BASE_US}"
+        f"rate {args.rate}/s, {args.pairs} pairs × {args.round}s rounds in {args.slices} slices, "
+        f"route {ROUTE}, base --cpu-us {BASE_US}"
     )
     print(
         "| row | candidate cpu-us | k/n | 95% bound | per-run route Δ / dropped pairs / seconds |"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfgate.gate._ab_design import capped_rate, pair_plan, settling_drift
+from perfgate.gate._ab_design import capped_rate, pair_plan, settling_drift, slice_plan
 
 
 @pytest.mark.parametrize("pairs", [2, 6, 12, 13])
@@ -61,3 +61,18 @@ def test_settling_drift() -> None:
     assert settling_drift([5.0, 4.0, 1.0, 1.0, 1.0, 1.0]) == pytest.approx(0.0)
     falling = settling_drift([10.0, 9.0, 8.0, 7.0, 6.0, 5.0])
     assert falling is not None and falling < -0.15
+
+
+def test_slices_alternate_the_arms_and_share_seeds_per_slice() -> None:
+    pair = pair_plan(2, seed=3)[0]
+    slices = slice_plan(pair, 4)
+    orders = [order for order, _ in slices]
+    a, b = pair.order
+    assert orders == [(a, b), (b, a), (a, b), (b, a)]  # A B B A A B B A
+    seeds = [seed for _, seed in slices]
+    assert seeds[0] == pair.seed  # one slice is the plain pair
+    assert len(set(seeds)) == 4
+    assert slice_plan(pair, 4) == slices  # reproducible
+    assert slice_plan(pair, 1) == [(pair.order, pair.seed)]
+    with pytest.raises(ValueError):
+        slice_plan(pair, 0)

@@ -120,9 +120,58 @@ def test_primary_family_capped_and_declared() -> None:
     pairs = _pairs(6, 10.0, 10.0, n=800, routes=routes)
     comps = ab_comparisons("load", pairs, min_effect=EFFECTS)
     primary = [c.metric for c in comps if c.family == "primary"]
-    assert len(primary) <= 10
-    assert sum(m.startswith("endpoint:") for m in primary) == 5
+    assert len(primary) <= 12
+    assert sum(m.startswith("endpoint:") for m in primary) == 5  # no CPU figures: 5 medians
     declared = ab_comparisons(
         "load", pairs, min_effect=EFFECTS, declared_primary=["endpoint:/r7 total.p50"]
     )
     assert [c.metric for c in declared if c.family == "primary"] == ["endpoint:/r7 total.p50"]
+
+
+def _cpu_round(rng: random.Random, cpu: dict[str, tuple[int, float]], scale: float) -> MetricSet:
+    """Routes with (requests, CPU ms per solo request); latency 10 ms everywhere."""
+    m = MetricSet()
+    for route, (n, cpu_ms) in cpu.items():
+        m.incr(names.HTTP_REQUESTS, n)
+        for _ in range(n):
+            m.incr(names.http_code(200))
+            m.incr(f"{names.ENDPOINT_PREFIX}{route}.codes.200")
+            latency = 10.0 * rng.uniform(0.8, 1.2)
+            m.observe(names.TOTAL, latency)
+            m.observe(names.endpoint_total(route), latency)
+        for _ in range(n // 3):  # a third of the requests were solo
+            c = cpu_ms * (scale if route == "/heavy" else 1.0) * rng.uniform(0.99, 1.01)
+            m.observe(names.endpoint_cpu(route), c)
+    return m
+
+
+def test_endpoint_cpu_ranks_the_family_and_catches_a_cpu_regression() -> None:
+    # /cheap is the most requested, /heavy costs the server the most CPU.
+    routes = {"/cheap": (300, 0.2), "/heavy": (90, 3.0)}
+    routes.update({f"/r{i}": (120 - i, 0.3) for i in range(6)})
+    rng = random.Random(5)
+    pairs = [
+        PairFigures(
+            i,
+            round_figures("load", _cpu_round(rng, routes, 1.0), cpu_s=None, duration_s=1.8),
+            round_figures("load", _cpu_round(rng, routes, 1.10), cpu_s=None, duration_s=1.8),
+        )
+        for i in range(10)
+    ]
+    comps = ab_comparisons("load", pairs, min_effect=EFFECTS)
+    primary = [c.metric for c in comps if c.family == "primary"]
+    assert len(primary) <= 12
+    endpoint_metrics = [m for m in primary if m.startswith("endpoint:")]
+    assert endpoint_metrics[:2] == [
+        "endpoint:/heavy total.p50",
+        "endpoint:/heavy cpu_ms_per_request",
+    ]
+    assert len(endpoint_metrics) == 8  # 4 endpoints x (median, CPU): the budget of 12
+    by = _by_metric(comps)
+    heavy = by["endpoint:/heavy cpu_ms_per_request"]
+    assert heavy.state == "regression" and heavy.unit == "ms/req"
+    assert heavy.change is not None and 0.08 < heavy.change < 0.12
+    assert by["endpoint:/heavy total.p50"].state == "within-noise"  # latency did not move
+    assert by["endpoint:/cheap cpu_ms_per_request"].state == "within-noise"
+    # 30 solo samples per round suffice for a CPU median (a latency median needs 50).
+    assert pairs[0].base.value("endpoint:/heavy cpu_ms_per_request") is not None

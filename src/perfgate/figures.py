@@ -12,6 +12,7 @@ Metric names (``Figure.metric``), per suite (``Figure.suite``):
 ``throughput``                              req/s      responses / suite duration
 ``endpoint:<name> total.p50|p95|p99``       ms         the endpoint's ``perfgate.endpoint.total.<name>``
 ``endpoint:<name> error_rate``              ratio      as above, for that endpoint
+``endpoint:<name> cpu_ms_per_request``      ms/req     median target CPU of the endpoint's solo requests (A/B)
 ``op:<name> median|mean|p95``               ms         bench operations (raw samples)
 ``cpu_ms_per_request``                      ms/req     target CPU time / requests
 ==========================================  =========  ===========================================
@@ -45,7 +46,16 @@ FamilyHint = Literal["primary", "info"]
 #: Suite name of figures that belong to the whole run (target CPU time).
 RUN_WIDE_SUITE = "*"
 
-_MIN_SAMPLES = {"p50": 50, "median": 50, "mean": 50, "p95": 200, "p99": 1000}
+# CPU per solo request: each sample is exact CPU, not a latency with queueing
+# in it, so fewer make a steady median (the suite-wide figure has thousands).
+_MIN_SAMPLES = {
+    "p50": 50,
+    "median": 50,
+    "mean": 50,
+    "p95": 200,
+    "p99": 1000,
+    "cpu_ms_per_request": 20,
+}
 _PERCENTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
 
 
@@ -122,6 +132,10 @@ def _suite_figures(suite: SuiteResult) -> list[Figure]:
     for ep in agg.endpoints():
         prefix = f"endpoint:{ep.name} "
         out.extend(_latency(name, prefix, ep.total, {f"{prefix}total.p50"}))
+        if ep.cpu is not None and ep.cpu.count:
+            metric = f"{prefix}cpu_ms_per_request"
+            value = ep.cpu.quantile(0.5)
+            out.append(Figure(name, metric, value, "ms/req", ep.cpu.count, "primary"))
         if ep.requests:
             out.append(Figure(name, f"{prefix}error_rate", ep.error_rate, "ratio", ep.requests))
     for op in suite.operations:

@@ -119,6 +119,7 @@ class AbConfig:
     capacity_fraction: float = 0.6
     pairs: int = 12
     round_s: float = 2.0
+    slices: int = 4  # each round is cut into slices that alternate between the arms
     warmup_s: float = 5.0
     warmup_requests: int = 2000
     discard_fraction: float = 0.1
@@ -316,6 +317,7 @@ def parse_ab(f: Fields) -> AbConfig:
             "capacity_fraction",
             "pairs",
             "round",
+            "slices",
             "warmup",
             "warmup_requests",
             "discard",
@@ -333,6 +335,7 @@ def parse_ab(f: Fields) -> AbConfig:
         # primary metrics needs n >= 8 before any regression can be significant
         pairs=a.integer("pairs", d.pairs, minimum=8) or d.pairs,
         round_s=a.number("round", d.round_s, minimum=0, exclusive_min=True) or d.round_s,
+        slices=a.integer("slices", d.slices, minimum=1) or d.slices,
         warmup_s=a.number("warmup", d.warmup_s, minimum=0) or 0.0,
         warmup_requests=a.integer("warmup_requests", d.warmup_requests, minimum=0) or 0,
         discard_fraction=a.ratio("discard", d.discard_fraction) or 0.0,

@@ -39,6 +39,7 @@ from perfgate.config.artillery import (
 )
 from perfgate.engine import transport
 from perfgate.engine.capture import apply_captures
+from perfgate.engine.cpu_share import SoloCpuMeter
 from perfgate.engine.expect import check_expectations
 from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.response import ResponseView
@@ -85,6 +86,8 @@ class FlowContext:
     plans: dict[int, StepPlan] = field(default_factory=dict)
     scenario_totals: dict[int, str] = field(default_factory=dict)
     expect_failed: int = 0
+    # Reads a local target's CPU per solo request (A/B rounds only).
+    cpu_meter: SoloCpuMeter | None = None
 
     @classmethod
     def create(
@@ -153,7 +156,7 @@ class FlowContext:
 
 
 class _VUser:
-    __slots__ = ("conns", "context", "cookies", "ctx", "events", "scenario", "vars")
+    __slots__ = ("conns", "context", "cookies", "cpu_ms", "ctx", "events", "scenario", "vars")
 
     def __init__(self, ctx: FlowContext, scenario: Scenario, vars: dict[str, Any]) -> None:
         self.ctx = ctx
@@ -164,6 +167,7 @@ class _VUser:
         # Built on the first processor call: most scripts never pay for them.
         self.context: dict[str, Any] | None = None
         self.events: Events | None = None
+        self.cpu_ms: float | None = None  # the target's CPU for the last exchange, when solo
 
     # -- processor functions (docs/processors.md) --------------------------------
     def _function(self, name: str) -> Callable[..., Any]:
@@ -347,6 +351,8 @@ class _VUser:
     ) -> transport.RawResponse:
         ctx = self.ctx
         ctx.recorder.request_sent()
+        meter = ctx.cpu_meter
+        token = meter.begin() if meter is not None else None
         try:
             return await transport.request(
                 self.conns,
@@ -359,6 +365,9 @@ class _VUser:
         except transport.RequestFailed as exc:
             ctx.recorder.error(plan.names, exc.code)
             raise VUserFailed(exc.code) from None
+        finally:
+            if meter is not None:
+                self.cpu_ms = meter.end(token)
 
     def _record(self, plan: StepPlan, raw: transport.RawResponse, *, final: bool = True) -> None:
         self.ctx.recorder.response(
@@ -374,6 +383,7 @@ class _VUser:
             phases_ms=(raw.dns_ns / 1e6, raw.tcp_ns / 1e6, raw.tls_ns / 1e6)
             if raw.connect_ns
             else None,
+            cpu_ms=self.cpu_ms,
         )
 
     async def _send_static(self, step: RequestStep, plan: StepPlan) -> None:

@@ -111,11 +111,22 @@ def _quiet_monitor(config: MonitorConfig) -> MonitorConfig:
 
 
 def _start(
-    label: str, spec: ServiceSpec, arm_cpus: list[int] | None, cfg: ProjectConfig, log: Log
+    label: str,
+    spec: ServiceSpec,
+    cpus: tuple[list[int] | None, list[int] | None],
+    cfg: ProjectConfig,
+    log: Log,
 ) -> ArmSession:
+    arm_cpus, gen_cpus = cpus
     if arm_cpus:
         spec = dataclasses.replace(spec, cpus=list(arm_cpus))
-    session = ArmSession(label, spec=spec, monitor_config=_quiet_monitor(cfg.monitor), log=log)
+    session = ArmSession(
+        label,
+        spec=spec,
+        monitor_config=_quiet_monitor(cfg.monitor),
+        monitor_cpus=list(gen_cpus) if gen_cpus else None,
+        log=log,
+    )
     return session.start()
 
 
@@ -148,13 +159,15 @@ def run_ab(
     sessions: dict[str, ArmSession] = {}
     try:
         try:
-            sessions["candidate"] = _start("candidate", candidate_spec, arm_cpus, cfg, log)
+            sessions["candidate"] = _start(
+                "candidate", candidate_spec, (arm_cpus, gen_cpus), cfg, log
+            )
         except PerfgateError as exc:
             out.errors.append(f"the candidate could not start: {exc}")
             return out
         if base_spec is not None:
             try:
-                sessions["base"] = _start("base", base_spec, arm_cpus, cfg, log)
+                sessions["base"] = _start("base", base_spec, (arm_cpus, gen_cpus), cfg, log)
             except PerfgateError as exc:
                 out.inconclusive.append(f"base could not be built: {exc}")
                 log(f"[base] could not start: {exc}")

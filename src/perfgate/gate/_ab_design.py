@@ -24,6 +24,7 @@ __all__ = [
     "new_seed",
     "pair_plan",
     "settling_drift",
+    "slice_plan",
 ]
 
 Arm = Literal["base", "candidate"]
@@ -58,6 +59,25 @@ def pair_plan(pairs: int, seed: int) -> list[PairPlan]:
             index = block_start + k
             if index < pairs:
                 out.append(PairPlan(index, order, rng.randrange(1, 2**31), block))
+    return out
+
+
+def slice_plan(pair: PairPlan, slices: int) -> list[tuple[tuple[Arm, Arm], int]]:
+    """The slices of one pair: (arm order, seed) each.
+
+    A pair's two rounds are cut into ``slices`` back-to-back slices whose arm
+    order alternates (AB, BA, AB, ...: A B B A A B B A), so both arms sample
+    the same seconds of the machine's drift instead of two 2-second stretches
+    that drift apart. Each slice has its own seed, shared by both arms
+    (common random numbers per slice); one slice is the plain pair.
+    """
+    if slices < 1:
+        raise ValueError("need at least one slice")
+    rng = random.Random(pair.seed)
+    out: list[tuple[tuple[Arm, Arm], int]] = []
+    for j in range(slices):
+        order = pair.order if j % 2 == 0 else (pair.order[1], pair.order[0])
+        out.append((order, pair.seed if j == 0 else rng.randrange(1, 2**31)))
     return out
 
 

@@ -18,13 +18,14 @@ import dataclasses
 import gc
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from perfgate.config.artillery import Scenario, Script, pick_scenario, pick_variables
 from perfgate.engine import scheduler
+from perfgate.engine.cpu_share import SoloCpuMeter, cpu_clock
 from perfgate.engine.recorder import Recorder
 from perfgate.engine.scheduler import LagTracker
 from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow, run_vuser
@@ -35,6 +36,7 @@ __all__ = [
     "ChunkRecord",
     "RoundRecord",
     "closed_loop_chunk",
+    "merge_rounds",
     "process_cpu_seconds",
     "run_before",
     "run_round",
@@ -91,6 +93,33 @@ class RoundRecord:
         if self.cpu_s is None or self.requests_all == 0:
             return None
         return self.cpu_s * self.requests_measured / self.requests_all
+
+
+def merge_rounds(parts: list[RoundRecord]) -> RoundRecord:
+    """One arm's slices of a pair, as one round (histograms, counts, CPU and lag summed)."""
+    if not parts:
+        raise ValueError("no slices to merge")
+    if len(parts) == 1:
+        return parts[0]
+    lag = LagTracker()
+    for p in parts:
+        lag.histogram.merge(p.lag.histogram)
+        lag.planned += p.lag.planned
+        lag.launched += p.lag.launched
+        lag.skipped += p.lag.skipped
+        lag.late += p.lag.late
+        lag.max_ms = max(lag.max_ms, p.lag.max_ms)
+    cpus = [p.cpu_s for p in parts]
+    return RoundRecord(
+        arm=parts[0].arm,
+        metrics=MetricSet.merged([p.metrics for p in parts]),
+        requests_all=sum(p.requests_all for p in parts),
+        requests_measured=sum(p.requests_measured for p in parts),
+        cpu_s=None if any(c is None for c in cpus) else sum(c for c in cpus if c is not None),
+        lag=lag,
+        measured_s=sum(p.measured_s for p in parts),
+        elapsed_s=sum(p.elapsed_s for p in parts),
+    )
 
 
 @dataclass
@@ -185,16 +214,23 @@ async def run_round(
     discard_s: float,
     initial_vars: dict[str, Any],
     cpu: CpuReader,
+    pids: Sequence[int] = (),
 ) -> RoundRecord:
     """``duration_s`` of open-model arrivals at ``rate``; the first ``discard_s`` are dropped.
 
     Everything random comes from ``seed``: the arrival times (Poisson
     phases), the scenario picks, the variables and template functions.
+    ``pids``: the arm's processes; when their CPU clocks can be read, each
+    request that had the arm to itself records the arm's CPU over it
+    (:mod:`perfgate.engine.cpu_share`).
     """
     loop = asyncio.get_running_loop()
     head, kept = _recorder(script), _recorder(script)
     picks = random.Random(seed)
     ctx = FlowContext.create(script, head, rng=random.Random(seed ^ 0x5EED5))
+    clock = cpu_clock(pids)
+    if clock is not None:
+        ctx.cpu_meter = SoloCpuMeter(clock)
     lag = LagTracker()
     tasks: set[asyncio.Task[bool]] = set()
     timeline = list(scheduler.arrivals([_round_phase(script, rate, duration_s)], seed=seed))

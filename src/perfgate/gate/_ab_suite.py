@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from perfgate.engine import scheduler
 from perfgate.errors import ConfigError
-from perfgate.gate._ab_design import capped_rate, pair_plan, settling_drift
+from perfgate.gate._ab_design import capped_rate, pair_plan, settling_drift, slice_plan
 from perfgate.gate._ab_rounds import (
     ChunkRecord,
     RoundRecord,
     aimed,
     closed_loop_chunk,
+    merge_rounds,
     process_cpu_seconds,
     run_before,
     run_round,
@@ -77,6 +78,10 @@ def _cpu_reader(session: ArmSession) -> Callable[[], float | None]:
     if service is not None and process_cpu_seconds(service.pids()) is not None:
         return lambda: process_cpu_seconds(service.pids())
     return session.cpu_seconds
+
+
+def _pids(session: ArmSession) -> list[int]:
+    return session.service.pids() if session.service is not None else []
 
 
 def _script_rate(script: Script) -> float | None:
@@ -222,6 +227,7 @@ async def run_load_suite(
     scripts = {a: aimed(planned.script, sessions[a].base_url) for a in ARMS}
     initial = {a: await run_before(scripts[a]) for a in ARMS}
     cpu = {a: _cpu_reader(sessions[a]) for a in ARMS}
+    pids = {a: _pids(sessions[a]) for a in ARMS}
     warnings: list[str] = []
 
     log(f"[{name}] warm-up: both arms, interleaved, closed loop ({WARMUP_USERS} users)")
@@ -241,10 +247,12 @@ async def run_load_suite(
         _script_rate(planned.script), ab.rate, min(known) if known else None, ab.capacity_fraction
     )
     plan = pair_plan(ab.pairs, seed)
+    slice_s = ab.round_s / ab.slices
     discard_s = ab.round_s * ab.discard_fraction
+    sliced = f" in {ab.slices} alternating slices" if ab.slices > 1 else ""
     log(
-        f"[{name}] {len(plan)} pairs of {ab.round_s:g}s rounds at {rate:.1f} arrivals/s "
-        f"({reason}); seed {seed}"
+        f"[{name}] {len(plan)} pairs of {ab.round_s:g}s rounds{sliced} at {rate:.1f} "
+        f"arrivals/s ({reason}); seed {seed}"
     )
     kept: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
     pairs: list[PairFigures] = []
@@ -254,25 +262,32 @@ async def run_load_suite(
     )
     dead: str | None = None
     for pp in plan:
-        rec: dict[str, RoundRecord] = {}
-        for arm in pp.order:
-            if sessions[arm].crashed:
-                dead = arm
+        parts: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
+        for order, slice_seed in slice_plan(pp, ab.slices):
+            for arm in order:
+                if sessions[arm].crashed:
+                    dead = arm
+                    break
+                parts[arm].append(
+                    await run_round(
+                        arm,
+                        scripts[arm],
+                        seed=slice_seed,
+                        rate=rate,
+                        duration_s=slice_s,
+                        discard_s=slice_s * ab.discard_fraction,
+                        initial_vars=initial[arm],
+                        cpu=cpu[arm],
+                        pids=pids[arm],
+                    )
+                )
+            if dead is not None:
                 break
-            rec[arm] = await run_round(
-                arm,
-                scripts[arm],
-                seed=pp.seed,
-                rate=rate,
-                duration_s=ab.round_s,
-                discard_s=discard_s,
-                initial_vars=initial[arm],
-                cpu=cpu[arm],
-            )
         if dead is None and any(sessions[a].crashed for a in ARMS):
             dead = next(a for a in ARMS if sessions[a].crashed)
         if dead is not None:
             break
+        rec = {a: merge_rounds(parts[a]) for a in ARMS}
         per_arm = {
             a: round_figures(
                 name, rec[a].metrics, cpu_s=rec[a].measured_cpu_s, duration_s=rec[a].measured_s
@@ -312,6 +327,7 @@ async def run_load_suite(
         "pairs_used": used,
         "pairs_dropped": dropped,
         "round_s": ab.round_s,
+        "slices": ab.slices,
         "discard_s": discard_s,
         "max_lag_ms": ab.max_lag_ms,
         "pairs": rows,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -73,7 +74,7 @@ class Store:
         self.db = Database(self._conn, execute_plugins=False)
         try:
             with self._errors():
-                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._enter_wal(timeout)
                 self._conn.execute("PRAGMA foreign_keys=ON")
                 with self._write():
                     MIGRATIONS.apply(self.db)
@@ -82,6 +83,25 @@ class Store:
             raise
 
     # -- plumbing ------------------------------------------------------------
+    def _enter_wal(self, timeout: float) -> None:
+        """Switch to WAL, waiting out another process that is switching too.
+
+        Changing the journal mode needs the file to itself, and SQLite answers
+        "database is locked" at once, without its busy handler, when another
+        connection is opening or closing the same file.
+        """
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(0.2, delay * 2)
+
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
         try:
