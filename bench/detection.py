@@ -205,6 +205,21 @@ def summarize(path: Path) -> int:
             f"| {row} | {slices or '—'} | {rate or '—'} | {hits}/{len(runs)} | {bound} "
             f"| {spread} | {dropped} |"
         )
+    # Which judged metric said "regression", and what raised the false alarms.
+    print()
+    for (row, slices, _rate), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        per_metric: dict[str, int] = {}
+        for r in runs:
+            for metric, c in (r.get("judged") or {}).items():
+                per_metric[metric] = per_metric.get(metric, 0) + (c["state"] == "regression")
+        alarms: dict[str, int] = {}
+        for r in runs:
+            for metric in r.get("alarms") or []:
+                alarms[metric] = alarms.get(metric, 0) + 1
+        judged = ", ".join(f"{m} {k}/{len(runs)}" for m, k in sorted(per_metric.items()))
+        print(
+            f"- {row} (slices {slices}): regression on {judged or '—'}; alarms by metric {alarms}"
+        )
     return 0
 
 

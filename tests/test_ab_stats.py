@@ -175,3 +175,7 @@ def test_endpoint_cpu_ranks_the_family_and_catches_a_cpu_regression() -> None:
     assert by["endpoint:/cheap cpu_ms_per_request"].state == "within-noise"
     # 30 solo samples per round suffice for a CPU median (a latency median needs 50).
     assert pairs[0].base.value("endpoint:/heavy cpu_ms_per_request") is not None
+    few = round_figures(
+        "load", _cpu_round(rng, {"/heavy": (21, 3.0)}, 1.0), cpu_s=None, duration_s=1.8
+    )
+    assert few.value("endpoint:/heavy cpu_ms_per_request") is None  # 7 solo samples < 8
