@@ -179,3 +179,32 @@ def test_endpoint_cpu_ranks_the_family_and_catches_a_cpu_regression() -> None:
         "load", _cpu_round(rng, {"/heavy": (21, 3.0)}, 1.0), cpu_s=None, duration_s=1.8
     )
     assert few.value("endpoint:/heavy cpu_ms_per_request") is None  # 7 solo samples < 8
+
+
+def test_sub_millisecond_medians_are_shown_not_gated_unless_an_arm_made_them_slow() -> None:
+    routes = {"/fast": (300, 0.2), "/heavy": (90, 3.0)}
+
+    def pairs_with(fast_ms: tuple[float, float]) -> list[PairFigures]:
+        rng = random.Random(9)
+        out = []
+        for i in range(8):
+            arms = []
+            for latency in fast_ms:
+                m = _cpu_round(rng, routes, 1.0)
+                # /fast at `latency` ms instead of the helper's 10 ms
+                m.histograms.pop(names.endpoint_total("/fast"))
+                for _ in range(300):
+                    m.observe(names.endpoint_total("/fast"), latency * rng.uniform(0.95, 1.05))
+                arms.append(round_figures("load", m, cpu_s=None, duration_s=1.8))
+            out.append(PairFigures(i, arms[0], arms[1]))
+        return out
+
+    quiet = _by_metric(ab_comparisons("load", pairs_with((0.4, 0.44)), min_effect=EFFECTS))
+    fast = quiet["endpoint:/fast total.p50"]
+    assert fast.family == "info"  # +10% on a 0.4 ms route: shown, not gated
+    assert quiet["endpoint:/fast cpu_ms_per_request"].family == "primary"
+    assert quiet["endpoint:/heavy total.p50"].family == "primary"
+
+    slowed = _by_metric(ab_comparisons("load", pairs_with((0.4, 50.0)), min_effect=EFFECTS))
+    assert slowed["endpoint:/fast total.p50"].family == "primary"
+    assert slowed["endpoint:/fast total.p50"].state == "regression"
