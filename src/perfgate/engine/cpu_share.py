@@ -26,28 +26,44 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-__all__ = ["CpuClock", "CpuToken", "SoloCpuMeter", "cpu_clock"]
+__all__ = ["CpuClock", "CpuToken", "SoloCpuMeter", "cpu_clock", "process_cpu_seconds"]
 
 CpuClock = Callable[[], float | None]
 #: (CPU seconds at send, overlap count at send); None: not solo from the start
 CpuToken = tuple[float, int] | None
 
 
-def cpu_clock(pids: Sequence[int]) -> CpuClock | None:
-    """A reader of the summed CPU seconds of ``pids``, nanosecond-precise.
+def _clock_id(pid: int) -> int:
+    # Linux's per-process CPU clock: counts every thread, live or exited, to
+    # the nanosecond (``/proc``'s CPU times tick at 10 ms).
+    return ((~pid) << 3) | 2
 
-    Linux's per-process CPU clock (``clock_gettime`` on ``(~pid << 3) | 2``)
-    counts every thread of the process. ``None`` when it is not available;
-    the reader returns ``None`` once a process has exited.
-    """
+
+def process_cpu_seconds(pids: Sequence[int]) -> float | None:
+    """Summed CPU seconds of the ``pids`` still alive; ``None`` when none can be read."""
     if not pids or not hasattr(time, "clock_gettime"):
         return None
-    ids = [((~pid) << 3) | 2 for pid in pids]
-    try:
-        for clock_id in ids:
-            time.clock_gettime(clock_id)
-    except OSError:
+    total = 0.0
+    read = 0
+    for pid in pids:
+        try:
+            total += time.clock_gettime(_clock_id(pid))
+            read += 1
+        except OSError:  # exited meanwhile, or not Linux
+            continue
+    return total if read else None
+
+
+def cpu_clock(pids: Sequence[int]) -> CpuClock | None:
+    """A reader of the summed CPU seconds of exactly ``pids``, for the hot path.
+
+    The clock ids are worked out once. ``None`` when the clocks are not
+    available; the reader returns ``None`` once any of the processes exited
+    (a request's CPU is then unknown, not smaller).
+    """
+    if process_cpu_seconds(pids) is None:
         return None
+    ids = [_clock_id(pid) for pid in pids]
     gettime = time.clock_gettime
 
     def read() -> float | None:

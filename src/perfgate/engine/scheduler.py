@@ -230,6 +230,15 @@ class LagTracker:
         if lag_ms > self.max_ms:
             self.max_ms = lag_ms
 
+    def merge(self, other: LagTracker) -> None:
+        """Add ``other``'s arrivals (the late threshold stays this tracker's)."""
+        self.histogram.merge(other.histogram)
+        self.planned += other.planned
+        self.launched += other.launched
+        self.skipped += other.skipped
+        self.late += other.late
+        self.max_ms = max(self.max_ms, other.max_ms)
+
 
 def scheduler_stats(
     histogram: Histogram,

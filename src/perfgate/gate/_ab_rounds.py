@@ -37,7 +37,6 @@ __all__ = [
     "RoundRecord",
     "closed_loop_chunk",
     "merge_rounds",
-    "process_cpu_seconds",
     "run_before",
     "run_round",
 ]
@@ -46,27 +45,6 @@ CpuReader = Callable[[], float | None]
 
 #: Sleep until this close to an arrival, then yield to the loop until it is due.
 _SPIN_S = 0.0015
-
-
-def process_cpu_seconds(pids: list[int]) -> float | None:
-    """CPU seconds of the processes, nanosecond-precise where Linux allows.
-
-    ``/proc``'s CPU times tick at 10 ms — 2% of a round's CPU on a fast
-    API. Linux's per-process CPU clock (``clock_gettime`` on the clock id
-    ``(~pid << 3) | 2``) counts every thread, live or exited, to the
-    nanosecond. ``None`` when it is not available (the caller falls back).
-    """
-    if not pids or not hasattr(time, "clock_gettime"):
-        return None
-    total = 0.0
-    read = 0
-    for pid in pids:
-        try:
-            total += time.clock_gettime(((~pid) << 3) | 2)
-            read += 1
-        except OSError:  # exited meanwhile, or not Linux
-            continue
-    return total if read else None
 
 
 @dataclass
@@ -103,12 +81,7 @@ def merge_rounds(parts: list[RoundRecord]) -> RoundRecord:
         return parts[0]
     lag = LagTracker()
     for p in parts:
-        lag.histogram.merge(p.lag.histogram)
-        lag.planned += p.lag.planned
-        lag.launched += p.lag.launched
-        lag.skipped += p.lag.skipped
-        lag.late += p.lag.late
-        lag.max_ms = max(lag.max_ms, p.lag.max_ms)
+        lag.merge(p.lag)
     cpus = [p.cpu_s for p in parts]
     return RoundRecord(
         arm=parts[0].arm,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perfgate.engine import scheduler
+from perfgate.engine.cpu_share import process_cpu_seconds
 from perfgate.errors import ConfigError
 from perfgate.gate._ab_design import capped_rate, pair_plan, settling_drift, slice_plan
 from perfgate.gate._ab_rounds import (
@@ -23,7 +24,6 @@ from perfgate.gate._ab_rounds import (
     aimed,
     closed_loop_chunk,
     merge_rounds,
-    process_cpu_seconds,
     run_before,
     run_round,
 )

@@ -99,17 +99,22 @@ def _yield_to_generator(cpus: list[int] | None) -> None:
             os.nice(19)
 
 
-def _monitor_main(
-    conn: Any,
-    base_url: str,
-    config: MonitorConfig,
-    pid: int | None,
-    port: int | None,
-    t0: float,
-    cpus: list[int] | None = None,
-) -> None:
+@dataclass(frozen=True)
+class _MonitorTarget:
+    """What the monitor process watches, and where it may run (picklable)."""
+
+    base_url: str
+    config: MonitorConfig
+    pid: int | None
+    port: int | None
+    t0: float
+    cpus: list[int] | None = None  # A/B: the generator's CPUs, not the arms'
+
+
+def _monitor_main(conn: Any, target: _MonitorTarget) -> None:
     """The monitor's own process: polls, samples, and answers "stop" with its record."""
-    _yield_to_generator(cpus)
+    _yield_to_generator(target.cpus)
+    config, pid, port, t0 = target.config, target.pid, target.port, target.t0
     from perfgate._sampler import ProcessSampler
     from perfgate.monitor import TargetMonitor
 
@@ -117,7 +122,7 @@ def _monitor_main(
         sampler = (
             ProcessSampler(pid, interval=config.sample_interval, t0=t0).start() if pid else None
         )
-        monitor = TargetMonitor.from_config(config, base_url, t0=t0)
+        monitor = TargetMonitor.from_config(config, target.base_url, t0=t0)
         monitor.sampler = sampler
         if port is not None:
             monitor.port = port
@@ -149,22 +154,14 @@ class _MonitorProcess:
     process keeps the watcher from disturbing what it watches.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        config: MonitorConfig,
-        pid: int | None,
-        port: int | None,
-        t0: float,
-        cpus: list[int] | None = None,
-    ) -> None:
+    def __init__(self, target: _MonitorTarget) -> None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(
             target=_monitor_main,
-            args=(child, base_url, config, pid, port, t0, cpus),
+            args=(child, target),
             name="perfgate-monitor",
             daemon=True,
         )
@@ -244,10 +241,15 @@ class ArmSession:
             )
             self._watch.start()
         if self.monitor_config is not None and self.monitor_config.enabled:
-            pid = self.service.pid if self.service is not None else None
-            port = self.spec.listen_port if self.spec is not None else None
             self._monitor = _MonitorProcess(
-                self.base_url, self.monitor_config, pid, port, self._t0, self.monitor_cpus
+                _MonitorTarget(
+                    base_url=self.base_url,
+                    config=self.monitor_config,
+                    pid=self.service.pid if self.service is not None else None,
+                    port=self.spec.listen_port if self.spec is not None else None,
+                    t0=self._t0,
+                    cpus=self.monitor_cpus,
+                )
             )
             try:
                 self._monitor.start()
