@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import random
 
-from perfgate.gate._ab_stats import PairFigures, ab_comparisons, round_figures
+import pytest
+
+from perfgate.engine.cpu_share import BusyPeriod, endpoint_cpu_ms
+from perfgate.gate._ab_stats import PairFigures, RoundFigures, ab_comparisons, round_figures
 from perfgate.metrics import names
 from perfgate.metrics.metricset import MetricSet
 from perfgate.verdict import MetricComparison
@@ -128,21 +131,39 @@ def test_primary_family_capped_and_declared() -> None:
     assert [c.metric for c in declared if c.family == "primary"] == ["endpoint:/r7 total.p50"]
 
 
-def _cpu_round(rng: random.Random, cpu: dict[str, tuple[int, float]], scale: float) -> MetricSet:
-    """Routes with (requests, CPU ms per solo request); latency 10 ms everywhere."""
+def _cpu_round(
+    rng: random.Random, cpu: dict[str, tuple[int, float]], scale: float
+) -> tuple[MetricSet, dict[str, tuple[float, int]]]:
+    """Routes with (requests, CPU ms per request); latency 10 ms everywhere.
+
+    The CPU figures come out of real busy periods of one to three requests,
+    through the same fit the A/B rounds use.
+    """
     m = MetricSet()
-    for route, (n, cpu_ms) in cpu.items():
+    queue: list[str] = []
+    for route, (n, _) in cpu.items():
         m.incr(names.HTTP_REQUESTS, n)
+        queue += [route] * n
         for _ in range(n):
             m.incr(names.http_code(200))
             m.incr(f"{names.ENDPOINT_PREFIX}{route}.codes.200")
             latency = 10.0 * rng.uniform(0.8, 1.2)
             m.observe(names.TOTAL, latency)
             m.observe(names.endpoint_total(route), latency)
-        for _ in range(n // 3):  # a third of the requests were solo
-            c = cpu_ms * (scale if route == "/heavy" else 1.0) * rng.uniform(0.99, 1.01)
-            m.observe(names.endpoint_cpu(route), c)
-    return m
+    rng.shuffle(queue)
+    periods = []
+    while queue:
+        members = tuple(queue[: rng.choice((1, 1, 2, 3))])
+        del queue[: len(members)]
+        spent = sum(
+            cpu[r][1] * (scale if r == "/heavy" else 1.0) * rng.uniform(0.99, 1.01) for r in members
+        )
+        periods.append(BusyPeriod(spent, members))
+    return m, endpoint_cpu_ms(periods)
+
+
+def _figures(m: MetricSet, fitted: dict[str, tuple[float, int]]) -> RoundFigures:
+    return round_figures("load", m, cpu_s=None, duration_s=1.8, endpoint_cpu=fitted)
 
 
 def test_endpoint_cpu_ranks_the_family_and_catches_a_cpu_regression() -> None:
@@ -153,8 +174,8 @@ def test_endpoint_cpu_ranks_the_family_and_catches_a_cpu_regression() -> None:
     pairs = [
         PairFigures(
             i,
-            round_figures("load", _cpu_round(rng, routes, 1.0), cpu_s=None, duration_s=1.8),
-            round_figures("load", _cpu_round(rng, routes, 1.10), cpu_s=None, duration_s=1.8),
+            _figures(*_cpu_round(rng, routes, 1.0)),
+            _figures(*_cpu_round(rng, routes, 1.10)),
         )
         for i in range(10)
     ]
@@ -173,12 +194,11 @@ def test_endpoint_cpu_ranks_the_family_and_catches_a_cpu_regression() -> None:
     assert heavy.change is not None and 0.08 < heavy.change < 0.12
     assert by["endpoint:/heavy total.p50"].state == "within-noise"  # latency did not move
     assert by["endpoint:/cheap cpu_ms_per_request"].state == "within-noise"
-    # 30 solo samples per round suffice for a CPU median (a latency median needs 50).
+    # 90 requests per round suffice for a CPU figure (fitted from every request).
     assert pairs[0].base.value("endpoint:/heavy cpu_ms_per_request") is not None
-    few = round_figures(
-        "load", _cpu_round(rng, {"/heavy": (21, 3.0)}, 1.0), cpu_s=None, duration_s=1.8
-    )
-    assert few.value("endpoint:/heavy cpu_ms_per_request") is None  # 7 solo samples < 8
+    few = _figures(*_cpu_round(rng, {"/heavy": (19, 3.0), "/cheap": (50, 0.2)}, 1.0))
+    assert few.figures["endpoint:/heavy cpu_ms_per_request"].value == pytest.approx(3.0, rel=0.02)
+    assert few.value("endpoint:/heavy cpu_ms_per_request") is None  # 19 requests < 20
 
 
 def test_sub_millisecond_medians_are_shown_not_gated_unless_an_arm_made_them_slow() -> None:
@@ -190,12 +210,12 @@ def test_sub_millisecond_medians_are_shown_not_gated_unless_an_arm_made_them_slo
         for i in range(8):
             arms = []
             for latency in fast_ms:
-                m = _cpu_round(rng, routes, 1.0)
+                m, fitted = _cpu_round(rng, routes, 1.0)
                 # /fast at `latency` ms instead of the helper's 10 ms
                 m.histograms.pop(names.endpoint_total("/fast"))
                 for _ in range(300):
                     m.observe(names.endpoint_total("/fast"), latency * rng.uniform(0.95, 1.05))
-                arms.append(round_figures("load", m, cpu_s=None, duration_s=1.8))
+                arms.append(_figures(m, fitted))
             out.append(PairFigures(i, arms[0], arms[1]))
         return out
 

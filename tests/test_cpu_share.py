@@ -1,15 +1,16 @@
-"""CPU per solo request: the bookkeeping, and a real process's clock."""
+"""CPU per request from busy periods: the bookkeeping, the fit, and a real process's clock."""
 
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import time
 
 import pytest
 
-from perfgate.engine.cpu_share import SoloCpuMeter, cpu_clock
+from perfgate.engine.cpu_share import BusyPeriod, BusyPeriodMeter, cpu_clock, endpoint_cpu_ms
 
 
 class StepClock:
@@ -23,47 +24,111 @@ class StepClock:
         return None if self.fail else self.now
 
 
-def test_a_solo_request_gets_exactly_the_cpu_used_while_it_was_in_flight() -> None:
+def test_a_busy_period_gets_exactly_the_cpu_used_while_requests_were_in_flight() -> None:
     clock = StepClock()
-    meter = SoloCpuMeter(clock)
+    meter = BusyPeriodMeter(clock)
     clock.now = 5.0  # CPU used before the request: nobody's
     token = meter.begin()
     clock.now = 5.002
-    assert meter.end(token) == pytest.approx(2.0)
+    meter.end(token, "/a")
     clock.now = 6.0  # idle work between requests: nobody's
     token = meter.begin()
     clock.now = 6.0005
-    assert meter.end(token) == pytest.approx(0.5)
+    meter.end(token, "/b")
     assert meter.in_flight == 0
+    assert [p.endpoints for p in meter.periods] == [("/a",), ("/b",)]
+    assert [p.cpu_ms for p in meter.periods] == pytest.approx([2.0, 0.5])
 
 
 @pytest.mark.parametrize("second_ends_first", [True, False])
-def test_overlapping_requests_are_not_solo(second_ends_first: bool) -> None:
+def test_overlapping_requests_share_one_period(second_ends_first: bool) -> None:
     clock = StepClock()
-    meter = SoloCpuMeter(clock)
+    meter = BusyPeriodMeter(clock)
     a = meter.begin()
     clock.now = 0.001
-    b = meter.begin()  # starts while A is in flight: neither is solo
+    b = meter.begin()  # starts while A is in flight: same period
+    assert b is a
     clock.now = 0.003
-    first, second = (b, a) if second_ends_first else (a, b)
-    assert meter.end(first) is None
-    assert meter.end(second) is None
-    # The next request alone is solo again.
-    c = meter.begin()
+    first, second = ((b, "/b"), (a, "/a")) if second_ends_first else ((a, "/a"), (b, "/b"))
+    meter.end(*first)
+    assert meter.periods == []  # still busy
+    c = meter.begin()  # a third request joins before the last one is in
     clock.now = 0.004
-    assert meter.end(c) == pytest.approx(1.0)
+    meter.end(*second)
+    meter.end(c, "/c")
+    assert len(meter.periods) == 1
+    assert sorted(meter.periods[0].endpoints) == ["/a", "/b", "/c"]
+    assert meter.periods[0].cpu_ms == pytest.approx(4.0)
+    # The next request alone opens a new period.
+    d = meter.begin()
+    clock.now = 0.005
+    meter.end(d, "/a")
+    assert meter.periods[-1] == BusyPeriod(pytest.approx(1.0), ("/a",))  # type: ignore[arg-type]
 
 
-def test_a_clock_that_fails_gives_none() -> None:
+def test_only_periods_opened_while_measuring_are_kept() -> None:
     clock = StepClock()
-    meter = SoloCpuMeter(clock)
+    meter = BusyPeriodMeter(clock, measuring=False)
+    head = meter.begin()
+    meter.measuring = True  # the measured part starts while the head period is open
+    joined = meter.begin()
+    clock.now = 0.002
+    meter.end(head, "/a")
+    meter.end(joined, "/b")
+    assert meter.periods == []  # opened in the discarded head
+    token = meter.begin()
+    clock.now = 0.003
+    meter.end(token, "/a")
+    assert [p.endpoints for p in meter.periods] == [("/a",)]
+
+
+def test_a_clock_that_fails_drops_the_period() -> None:
+    clock = StepClock()
+    meter = BusyPeriodMeter(clock)
     token = meter.begin()
     clock.fail = True  # the target exited
-    assert meter.end(token) is None
+    meter.end(token, "/a")
     token = meter.begin()  # unreadable at the start as well
     clock.fail = False
-    assert meter.end(token) is None
+    meter.end(token, "/a")
+    assert meter.periods == []
     assert meter.in_flight == 0
+
+
+def test_endpoint_cpu_of_solo_periods_is_each_endpoints_median() -> None:
+    periods = [BusyPeriod(c, ("/a",)) for c in (1.0, 1.1, 0.9, 50.0, 1.05)]
+    periods += [BusyPeriod(c, ("/b",)) for c in (3.0, 3.2, 2.9)]
+    fitted = endpoint_cpu_ms(periods)
+    assert fitted["/a"][0] == pytest.approx(1.05, abs=1e-4)  # the 50 ms collection ignored
+    assert fitted["/a"][1] == 5
+    assert fitted["/b"] == (pytest.approx(3.0, abs=1e-4), 3)
+
+
+def test_endpoint_cpu_untangles_overlapping_requests() -> None:
+    rng = random.Random(3)
+    cost = {"/list": 2.4, "/health": 0.3, "/sign-in": 4.0}
+    kinds = list(cost)
+    periods = []
+    for _ in range(400):
+        members = tuple(rng.choice(kinds) for _ in range(rng.choice((1, 2, 2, 3, 5))))
+        spent = sum(cost[m] * rng.uniform(0.97, 1.03) for m in members)
+        if rng.random() < 0.08:  # a collection or a preemption inside the period
+            spent += rng.uniform(5.0, 40.0)
+        periods.append(BusyPeriod(spent, members))
+    fitted = endpoint_cpu_ms(periods)
+    for kind, c in cost.items():
+        assert fitted[kind][0] == pytest.approx(c, rel=0.03), kind
+    assert sum(n for _, n in fitted.values()) == sum(len(p.endpoints) for p in periods)
+
+
+def test_endpoint_cpu_leaves_out_what_cannot_be_told_apart() -> None:
+    # /x and /y only ever come together: their split is unknowable.
+    periods = [BusyPeriod(3.0, ("/x", "/y")) for _ in range(10)]
+    periods += [BusyPeriod(1.0, ("/z",)) for _ in range(10)]
+    fitted = endpoint_cpu_ms(periods)
+    assert set(fitted) == {"/z"}
+    assert fitted["/z"][0] == pytest.approx(1.0)
+    assert endpoint_cpu_ms([]) == {}
 
 
 def test_cpu_clock_reads_a_real_busy_process_to_the_microsecond() -> None:

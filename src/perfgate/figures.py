@@ -12,13 +12,14 @@ Metric names (``Figure.metric``), per suite (``Figure.suite``):
 ``throughput``                              req/s      responses / suite duration
 ``endpoint:<name> total.p50|p95|p99``       ms         the endpoint's ``perfgate.endpoint.total.<name>``
 ``endpoint:<name> error_rate``              ratio      as above, for that endpoint
-``endpoint:<name> cpu_ms_per_request``      ms/req     median target CPU of the endpoint's solo requests (A/B)
+``endpoint:<name> cpu_ms_per_request``      ms/req     target CPU per request of the endpoint, fitted over busy periods (A/B)
 ``op:<name> median|mean|p95``               ms         bench operations (raw samples)
 ``cpu_ms_per_request``                      ms/req     target CPU time / requests
 ==========================================  =========  ===========================================
 
 CPU per request uses the suite's ``extra["target_cpu_s"]`` when the suite
-recorded it; otherwise, when the run's monitor has process rows
+recorded it (and the endpoints' from ``extra["endpoint_cpu_ms"]``,
+:func:`perfgate.engine.cpu_share.endpoint_cpu_ms`); otherwise, when the run's monitor has process rows
 (``monitor["process"]``: cumulative ``cpu_s``), one run-wide figure under
 the suite name ``"*"`` (CPU over the whole monitored span / all requests).
 
@@ -46,17 +47,17 @@ FamilyHint = Literal["primary", "info"]
 #: Suite name of figures that belong to the whole run (target CPU time).
 RUN_WIDE_SUITE = "*"
 
-# CPU per solo request: each sample is the request's exact CPU, not a latency
-# with queueing in it (within a round they spread about ±4%), so a median of 8
-# is steady; a busy round has few solo requests. The suite-wide figure has
-# thousands of requests behind it.
+# CPU per request: an endpoint's is fitted over the busy periods its requests
+# were in; its samples are its requests. CPU carries no queueing (a request's
+# CPU spreads about ±4% within a round), so 20 requests make a steady figure.
+# The suite-wide figure has thousands of requests behind it.
 _MIN_SAMPLES = {
     "p50": 50,
     "median": 50,
     "mean": 50,
     "p95": 200,
     "p99": 1000,
-    "cpu_ms_per_request": 8,
+    "cpu_ms_per_request": 20,
 }
 _PERCENTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
 
@@ -131,13 +132,14 @@ def _suite_figures(suite: SuiteResult) -> list[Figure]:
         duration = suite.duration_s or agg.duration_s
         if duration > 0:
             out.append(Figure(name, "throughput", responses / duration, "req/s", responses))
+    endpoint_cpu = suite.extra.get("endpoint_cpu_ms") or {}
     for ep in agg.endpoints():
         prefix = f"endpoint:{ep.name} "
         out.extend(_latency(name, prefix, ep.total, {f"{prefix}total.p50"}))
-        if ep.cpu is not None and ep.cpu.count:
-            metric = f"{prefix}cpu_ms_per_request"
-            value = ep.cpu.quantile(0.5)
-            out.append(Figure(name, metric, value, "ms/req", ep.cpu.count, "primary"))
+        fitted = endpoint_cpu.get(ep.name)
+        if fitted is not None:
+            value, n = float(fitted[0]), int(fitted[1])
+            out.append(Figure(name, f"{prefix}cpu_ms_per_request", value, "ms/req", n, "primary"))
         if ep.requests:
             out.append(Figure(name, f"{prefix}error_rate", ep.error_rate, "ratio", ep.requests))
     for op in suite.operations:

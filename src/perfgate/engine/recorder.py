@@ -70,7 +70,6 @@ class EndpointNames:
     endpoint: str
     endpoint_rt: str
     endpoint_total: str
-    endpoint_cpu: str
     code_prefix: str  # endpoint codes counter, status appended
     error_prefix: str
 
@@ -80,7 +79,6 @@ class EndpointNames:
             endpoint=endpoint,
             endpoint_rt=names.endpoint_response_time(endpoint),
             endpoint_total=names.endpoint_total(endpoint),
-            endpoint_cpu=names.endpoint_cpu(endpoint),
             code_prefix=f"{names.ENDPOINT_PREFIX}{endpoint}.codes.",
             error_prefix=f"{names.ENDPOINT_PREFIX}{endpoint}.errors.",
         )
@@ -179,13 +177,11 @@ class Recorder:
         downloaded: int,
         endpoint: bool = True,
         phases_ms: tuple[float, float, float] | None = None,
-        cpu_ms: float | None = None,
     ) -> None:
         """Record one response. ``endpoint=False`` (a redirect hop that is
         followed) leaves out the per-endpoint metrics, as Artillery does.
         ``phases_ms``: (dns, tcp, tls) of a new connection, for extendedMetrics
-        (``tls`` 0 on plain http: not recorded, as Artillery's is undefined).
-        ``cpu_ms``: the target's CPU over this request, when it was solo."""
+        (``tls`` 0 on plain http: not recorded, as Artillery's is undefined)."""
         w = self.window
         counters = w.counters
         hists = w.histograms
@@ -220,8 +216,6 @@ class Recorder:
             if h is None:
                 h = hists[name] = Histogram()
             h.record(value)
-        if cpu_ms is not None and endpoint:
-            w.observe(ep.endpoint_cpu, cpu_ms)
         if connect_ms:
             w.observe(names.CONNECT, connect_ms)
         if pool_wait_ms:

@@ -39,7 +39,7 @@ from perfgate.config.artillery import (
 )
 from perfgate.engine import transport
 from perfgate.engine.capture import apply_captures
-from perfgate.engine.cpu_share import SoloCpuMeter
+from perfgate.engine.cpu_share import BusyPeriodMeter
 from perfgate.engine.expect import check_expectations
 from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.response import ResponseView
@@ -86,8 +86,8 @@ class FlowContext:
     plans: dict[int, StepPlan] = field(default_factory=dict)
     scenario_totals: dict[int, str] = field(default_factory=dict)
     expect_failed: int = 0
-    # Reads a local target's CPU per solo request (A/B rounds only).
-    cpu_meter: SoloCpuMeter | None = None
+    # Reads a local target's CPU over its busy periods (A/B rounds only).
+    cpu_meter: BusyPeriodMeter | None = None
 
     @classmethod
     def create(
@@ -156,7 +156,7 @@ class FlowContext:
 
 
 class _VUser:
-    __slots__ = ("conns", "context", "cookies", "cpu_ms", "ctx", "events", "scenario", "vars")
+    __slots__ = ("conns", "context", "cookies", "ctx", "events", "scenario", "vars")
 
     def __init__(self, ctx: FlowContext, scenario: Scenario, vars: dict[str, Any]) -> None:
         self.ctx = ctx
@@ -167,7 +167,6 @@ class _VUser:
         # Built on the first processor call: most scripts never pay for them.
         self.context: dict[str, Any] | None = None
         self.events: Events | None = None
-        self.cpu_ms: float | None = None  # the target's CPU for the last exchange, when solo
 
     # -- processor functions (docs/processors.md) --------------------------------
     def _function(self, name: str) -> Callable[..., Any]:
@@ -366,8 +365,8 @@ class _VUser:
             ctx.recorder.error(plan.names, exc.code)
             raise VUserFailed(exc.code) from None
         finally:
-            if meter is not None:
-                self.cpu_ms = meter.end(token)
+            if meter is not None and token is not None:
+                meter.end(token, plan.names.endpoint)
 
     def _record(self, plan: StepPlan, raw: transport.RawResponse, *, final: bool = True) -> None:
         self.ctx.recorder.response(
@@ -383,7 +382,6 @@ class _VUser:
             phases_ms=(raw.dns_ns / 1e6, raw.tcp_ns / 1e6, raw.tls_ns / 1e6)
             if raw.connect_ns
             else None,
-            cpu_ms=self.cpu_ms,
         )
 
     async def _send_static(self, step: RequestStep, plan: StepPlan) -> None:

@@ -19,13 +19,13 @@ import gc
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from perfgate.config.artillery import Scenario, Script, pick_scenario, pick_variables
 from perfgate.engine import scheduler
-from perfgate.engine.cpu_share import SoloCpuMeter, cpu_clock
+from perfgate.engine.cpu_share import BusyPeriod, BusyPeriodMeter, cpu_clock
 from perfgate.engine.recorder import Recorder
 from perfgate.engine.scheduler import LagTracker
 from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow, run_vuser
@@ -59,6 +59,8 @@ class RoundRecord:
     lag: LagTracker  # measured arrivals only
     measured_s: float  # seconds of the round that were kept
     elapsed_s: float
+    # the arm's busy periods that began in the measured part (when its CPU clocks are readable)
+    busy: list[BusyPeriod] = field(default_factory=list)
 
     @property
     def lag_p99_ms(self) -> float:
@@ -92,6 +94,7 @@ def merge_rounds(parts: list[RoundRecord]) -> RoundRecord:
         lag=lag,
         measured_s=sum(p.measured_s for p in parts),
         elapsed_s=sum(p.elapsed_s for p in parts),
+        busy=[b for p in parts for b in p.busy],
     )
 
 
@@ -193,17 +196,15 @@ async def run_round(
 
     Everything random comes from ``seed``: the arrival times (Poisson
     phases), the scenario picks, the variables and template functions.
-    ``pids``: the arm's processes; when their CPU clocks can be read, each
-    request that had the arm to itself records the arm's CPU over it
-    (:mod:`perfgate.engine.cpu_share`).
+    ``pids``: the arm's processes; when their CPU clocks can be read, the
+    round records the arm's busy periods (:mod:`perfgate.engine.cpu_share`).
     """
     loop = asyncio.get_running_loop()
     head, kept = _recorder(script), _recorder(script)
     picks = random.Random(seed)
     ctx = FlowContext.create(script, head, rng=random.Random(seed ^ 0x5EED5))
     clock = cpu_clock(pids)
-    if clock is not None:
-        ctx.cpu_meter = SoloCpuMeter(clock)
+    meter = ctx.cpu_meter = None if clock is None else BusyPeriodMeter(clock, measuring=False)
     lag = LagTracker()
     tasks: set[asyncio.Task[bool]] = set()
     timeline = list(scheduler.arrivals([_round_phase(script, rate, duration_s)], seed=seed))
@@ -222,6 +223,8 @@ async def run_round(
             if measuring:
                 if ctx.recorder is head:
                     ctx.recorder = kept
+                    if meter is not None:
+                        meter.measuring = True
                 lag.planned += 1
                 lag.record((loop.time() - due) * 1000.0)
             scenario = pick_scenario(script, picks)
@@ -249,6 +252,7 @@ async def run_round(
         lag=lag,
         measured_s=max(0.0, duration_s - discard_s),
         elapsed_s=elapsed,
+        busy=[] if meter is None else meter.periods,
     )
 
 

@@ -10,7 +10,7 @@ an exact two-proportion test.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,12 +76,23 @@ class PairFigures:
 
 
 def round_figures(
-    suite: str, metrics: MetricSet, *, cpu_s: float | None, duration_s: float
+    suite: str,
+    metrics: MetricSet,
+    *,
+    cpu_s: float | None,
+    duration_s: float,
+    endpoint_cpu: Mapping[str, tuple[float, int]] | None = None,
 ) -> RoundFigures:
-    """The figures of one round, named as everywhere else (:mod:`perfgate.figures`)."""
+    """The figures of one round, named as everywhere else (:mod:`perfgate.figures`).
+
+    ``endpoint_cpu``: endpoint -> (CPU ms per request, requests), from
+    :func:`perfgate.engine.cpu_share.endpoint_cpu_ms`.
+    """
     result = SuiteResult(name=suite, kind="ab", aggregate=metrics, duration_s=duration_s)
     if cpu_s is not None:
         result.extra["target_cpu_s"] = cpu_s
+    if endpoint_cpu:
+        result.extra["endpoint_cpu_ms"] = dict(endpoint_cpu)
     figures = run_figures(RunResult(suites=[result]))
     return RoundFigures({f.metric: f for f in figures if f.metric != "throughput"})
 
@@ -90,7 +101,7 @@ def _endpoint_metrics(pairs: Sequence[PairFigures], min_pairs: int, limit: int) 
     """The busiest endpoints' median and CPU per request: at most ``limit`` metrics.
 
     "Busiest" is the CPU the target spent on the endpoint (requests × CPU per
-    solo request: a sign-in that costs twenty health checks weighs twenty),
+    request: a sign-in that costs twenty health checks weighs twenty),
     then the request count, then the name. Each endpoint brings its
     ``total.p50`` (when its median is at least MIN_GATED_MEDIAN_MS) and, when
     measured, its ``cpu_ms_per_request``; a metric joins only when enough

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perfgate.engine import scheduler
-from perfgate.engine.cpu_share import process_cpu_seconds
+from perfgate.engine.cpu_share import endpoint_cpu_ms, process_cpu_seconds
 from perfgate.errors import ConfigError
 from perfgate.gate._ab_design import capped_rate, pair_plan, settling_drift, slice_plan
 from perfgate.gate._ab_rounds import (
@@ -188,6 +188,9 @@ def _suite_result(
     cpu = [r.measured_cpu_s for r in rounds]
     if rounds and all(c is not None for c in cpu):
         result.extra["target_cpu_s"] = round(sum(c for c in cpu if c is not None), 6)
+    fitted = endpoint_cpu_ms([b for r in rounds for b in r.busy])
+    if fitted:
+        result.extra["endpoint_cpu_ms"] = {e: [round(v, 6), n] for e, (v, n) in fitted.items()}
     return result
 
 
@@ -290,7 +293,11 @@ async def run_load_suite(
         rec = {a: merge_rounds(parts[a]) for a in ARMS}
         per_arm = {
             a: round_figures(
-                name, rec[a].metrics, cpu_s=rec[a].measured_cpu_s, duration_s=rec[a].measured_s
+                name,
+                rec[a].metrics,
+                cpu_s=rec[a].measured_cpu_s,
+                duration_s=rec[a].measured_s,
+                endpoint_cpu=endpoint_cpu_ms(rec[a].busy),
             )
             for a in ARMS
         }

@@ -92,9 +92,6 @@ class MetricSet:
             if k.startswith(names.ENDPOINT_TOTAL_PREFIX):
                 ep = k[len(names.ENDPOINT_TOTAL_PREFIX) :]
                 seen.setdefault(ep, EndpointView(ep)).total = h
-            elif k.startswith(names.ENDPOINT_CPU_PREFIX):
-                ep = k[len(names.ENDPOINT_CPU_PREFIX) :]
-                seen.setdefault(ep, EndpointView(ep)).cpu = h
             elif k.startswith(names.ENDPOINT_RT_PREFIX):
                 ep = k[len(names.ENDPOINT_RT_PREFIX) :]
                 seen.setdefault(ep, EndpointView(ep)).response_time = h
@@ -141,7 +138,6 @@ class EndpointView:
     name: str
     total: Histogram | None = None
     response_time: Histogram | None = None
-    cpu: Histogram | None = None  # the target's CPU per solo request, ms
     codes: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
 

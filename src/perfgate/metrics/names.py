@@ -14,7 +14,6 @@ __all__ = [
     "ENDPOINT_TOTAL_PREFIX",
     "HTTP_CODES_PREFIX",
     "endpoint_codes",
-    "endpoint_cpu",
     "endpoint_errors",
     "endpoint_response_time",
     "endpoint_total",
@@ -53,8 +52,6 @@ TOTAL = "perfgate.total"
 CONNECT = "perfgate.connect"
 POOL_WAIT = "perfgate.pool_wait"
 ENDPOINT_TOTAL_PREFIX = "perfgate.endpoint.total."
-# ms of the target's CPU per solo request (A/B rounds: :mod:`perfgate.engine.cpu_share`)
-ENDPOINT_CPU_PREFIX = "perfgate.endpoint.cpu."
 STATUS_TOTAL_PREFIX = "perfgate.status.total."
 SCENARIO_TOTAL_PREFIX = "perfgate.scenario.total."
 ARRIVALS_PLANNED = "perfgate.arrivals.planned"
@@ -76,10 +73,6 @@ def endpoint_codes(endpoint: str, code: int) -> str:
 
 def endpoint_errors(endpoint: str, code: str) -> str:
     return f"{ENDPOINT_PREFIX}{endpoint}.errors.{code}"
-
-
-def endpoint_cpu(endpoint: str) -> str:
-    return f"{ENDPOINT_CPU_PREFIX}{endpoint}"
 
 
 def endpoint_response_time(endpoint: str) -> str:

@@ -6,6 +6,7 @@
 - :mod:`~perfgate.stats.proportions` — Clopper–Pearson, exact two-proportion test
 - :mod:`~perfgate.stats.multiple` — Holm adjustment
 - :mod:`~perfgate.stats.robust` — Theil–Sen slope, Mann–Whitney U
+- :mod:`~perfgate.stats.regression` — median (least-absolute-deviations) regression
 
 docs/statistics.md explains each method, why it was chosen and its reference.
 """
@@ -35,11 +36,13 @@ from perfgate.stats.paired import (
     wilcoxon_signed_rank,
 )
 from perfgate.stats.proportions import ProportionTest, clopper_pearson, exact_two_proportion_test
+from perfgate.stats.regression import MedianFit, median_regression
 from perfgate.stats.robust import MannWhitneyResult, TheilSen, mann_whitney_u, theil_sen
 
 __all__ = [
     "ConfidenceInterval",
     "MannWhitneyResult",
+    "MedianFit",
     "PredictionInterval",
     "ProportionTest",
     "TheilSen",
@@ -54,6 +57,7 @@ __all__ = [
     "mad_outliers",
     "mann_whitney_u",
     "median",
+    "median_regression",
     "modified_zscores",
     "normal_cdf",
     "normal_ppf",
