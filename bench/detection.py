@@ -113,6 +113,11 @@ def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
         },
         "alarms": [c.metric for c in primary if c.state == "regression"],
         "dropped": out.details.get("pairs_dropped"),
+        "started_first": out.details.get("started_first"),
+        # every gating metric's per-pair (base, candidate) figures: other decision
+        # rules can be judged on the very same runs
+        "primary": {c.metric: c.p_value for c in primary if c.p_value is not None},
+        "pairs": (out.details.get("suites") or {}).get("load", {}).get("primary_pairs"),
         "insufficient": bool(out.inconclusive),
     }
 
@@ -220,6 +225,45 @@ def summarize(path: Path) -> int:
         print(
             f"- {row} (slices {slices}): regression on {judged or '—'}; alarms by metric {alarms}"
         )
+    # How each judged metric moved across the runs (Hodges–Lehmann change per run).
+    print()
+    print("| row | judged metric | runs | change median | SD | min … max | interval low, median |")
+    print("|---|---|---|---|---|---|---|")
+    for (row, _slices, _rate), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        for metric in JUDGED:
+            seen = [
+                c
+                for r in runs
+                if (c := (r.get("judged") or {}).get(metric)) and c.get("change") is not None
+            ]
+            if not seen:
+                continue
+            ch = np.array([c["change"] for c in seen])
+            lows = [c["low"] for c in seen if c.get("low") is not None]
+            sd = f"{ch.std(ddof=1):.2%}" if ch.size > 1 else "—"
+            low = f"{float(np.median(lows)):+.1%}" if lows else "—"
+            print(
+                f"| {row} | `{metric}` | {ch.size} | {float(np.median(ch)):+.1%} | {sd} "
+                f"| {ch.min():+.1%} … {ch.max():+.1%} | {low} |"
+            )
+    # Does the arm that started first differ? (A/A: any difference is the process's.)
+    by_start: dict[tuple[str, str], list[float]] = {}
+    for (row, _slices, _rate), runs in groups.items():
+        if row != "aa":
+            continue
+        for r in runs:
+            first = r.get("started_first") or "candidate (before it was drawn)"
+            for metric, c in (r.get("judged") or {}).items():
+                if c.get("change") is not None:
+                    by_start.setdefault((first, metric), []).append(c["change"])
+    if by_start:
+        print()
+        print("| A/A, started first | judged metric | runs | change mean ± SE |")
+        print("|---|---|---|---|")
+        for (first, metric), values in sorted(by_start.items()):
+            v = np.array(values)
+            se = f" ± {v.std(ddof=1) / np.sqrt(v.size):.2%}" if v.size > 1 else ""
+            print(f"| {first} | `{metric}` | {v.size} | {v.mean():+.2%}{se} |")
     return 0
 
 

@@ -177,3 +177,80 @@ def test_shallow_clone_names_fetch_depth(
     message = str(info.value)
     assert "fetch-depth: 0" in message and "shallow" in message
     assert not (tmp_path / "wt").exists()
+
+
+def _seed_starting(first: str) -> int:
+    # run_ab draws the start order from the seed (see gate/_ab.py).
+    import random
+
+    for seed in range(1, 1000):
+        base_first = random.Random(seed ^ 0x57A27).random() < 0.5
+        if (first == "base") == base_first:
+            return seed
+    raise AssertionError("no seed found")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("first", ["base", "candidate"])
+def test_a_base_that_cannot_start_leaves_the_candidate_measured_alone(
+    tmp_path: Path, first: str
+) -> None:
+    from conftest import free_port
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "server.py").write_text(SERVER.format(delay=0.001))
+    (repo / "load.yml").write_text(SCRIPT.replace("duration: 10", "duration: 1"))
+    broken = repo / "broken"
+    broken.mkdir()
+    (broken / "server.py").write_text(
+        "import sys\nprint('boom: no such table', file=sys.stderr)\nsys.exit(3)\n"
+    )
+    seed = _seed_starting(first)
+    cfg = load_project_text(PERFGATE_YML.replace("seed: 11", f"seed: {seed}"), repo)
+    planned = plan_suites(cfg, "pr")
+    base = cfg.service_for("base", free_port(), tmp_path / "base", root=broken)
+    cand = cfg.service_for("candidate", free_port(), tmp_path / "cand")
+    out = run_ab(cfg, planned, base_spec=base, candidate_spec=cand, log=lambda _: None)
+    assert out.details["started_first"] == first
+    assert not out.errors, out.errors
+    assert out.inconclusive and "base could not be built" in out.inconclusive[0]
+    assert "boom: no such table" in out.inconclusive[0]  # the base's log tail
+    assert [s.name for s in out.candidate.suites] == ["load"]  # measured alone
+    assert not out.base.suites
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("first", ["base", "candidate"])
+def test_a_candidate_that_cannot_start_is_an_error_and_stops_the_base(
+    tmp_path: Path, first: str
+) -> None:
+    import psutil
+
+    from conftest import free_port
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "server.py").write_text("import sys\nsys.exit(3)\n")
+    (repo / "load.yml").write_text(SCRIPT)
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "server.py").write_text(SERVER.format(delay=0.001))
+    cfg = load_project_text(
+        PERFGATE_YML.replace("seed: 11", f"seed: {_seed_starting(first)}"), repo
+    )
+    planned = plan_suites(cfg, "pr")
+    base_port = free_port()
+    base = cfg.service_for("base", base_port, tmp_path / "base", root=good)
+    cand = cfg.service_for("candidate", free_port(), tmp_path / "cand")
+    out = run_ab(cfg, planned, base_spec=base, candidate_spec=cand, log=lambda _: None)
+    assert out.details["started_first"] == first
+    assert out.errors and "the candidate could not start" in out.errors[0]
+    assert not out.candidate.suites and not out.base.suites
+    # Whichever started first, nothing is left listening on the base's port.
+    listening = {
+        c.laddr.port
+        for c in psutil.net_connections("tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr
+    }
+    assert base_port not in listening

@@ -366,9 +366,24 @@ async def run_load_suite(
         primary_budget=primary_budget,
         min_pairs=MIN_PAIRS,
     )
+    # The per-pair figures behind each gating comparison, for the report's
+    # reader and for judging decision rules on recorded runs (bench/detection.py).
+    details["primary_pairs"] = {
+        c.metric: [
+            [_rounded(p.base.value(c.metric)), _rounded(p.candidate.value(c.metric))]
+            for p in pairs
+            if p.dropped is None
+        ]
+        for c in out.comparisons
+        if c.family == "primary" and c.unit != "ratio" and c.state != "new"
+    }
     out.details = details
     out.warnings = warnings
     return out
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def _requests_per_arrival(chunks: dict[str, list[ChunkRecord]]) -> float | None:

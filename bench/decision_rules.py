@@ -1,0 +1,131 @@
+"""Two multiplicity rules judged on the very same recorded gate runs.
+
+``bench/detection.py --jsonl`` records every gating metric's per-pair
+(base, candidate) figures. A verdict is a deterministic function of them, so
+a different decision rule can be evaluated on identical data, without the
+machine's mood differing between the rules:
+
+* ``holm``  — what perfgate does: per metric the Hodges–Lehmann shift, its 95%
+  Wilcoxon interval must clear the minimum effect, and the one-sided p-value
+  must survive Holm over the primary family;
+* ``wy``    — the same, with Westfall–Young step-down minP over the joint sign
+  flips of the pairs in place of Holm (``perfgate.stats.multiple.signflip_minp``).
+
+Error-rate metrics (no per-pair figures) keep their recorded p-value and join
+both families as they are (Holm: one more p; WY: Bonferroni-split beside the
+paired family)::
+
+    python bench/decision_rules.py bench/results/detection-2026-11-26-busy-periods.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from perfgate.gate._compare import min_effect_for, paired_comparison
+from perfgate.stats import clopper_pearson, holm
+from perfgate.stats.multiple import signflip_minp
+
+ROUTE = "/api/bounties"
+JUDGED = (
+    f"endpoint:{ROUTE} total.p50",
+    f"endpoint:{ROUTE} cpu_ms_per_request",
+    "cpu_ms_per_request",
+)
+ALPHA = 0.05
+
+
+def _verdicts(run: dict[str, Any]) -> dict[str, dict[str, bool]]:
+    """metric -> {rule: regression?} for one recorded run."""
+    pairs: dict[str, list[list[float | None]]] = run["pairs"]
+    other_p = {m: p for m, p in (run.get("primary") or {}).items() if m not in pairs}
+    clears: dict[str, bool] = {}
+    raw_p: dict[str, float] = {}
+    centred: dict[str, list[float | None]] = {}
+    for metric, rows in pairs.items():
+        effect = min_effect_for(metric, {})
+        comp = paired_comparison(
+            "load",
+            metric,
+            "",
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            min_effect=effect,
+            family="primary",
+        )
+        clears[metric] = comp.state == "regression"
+        raw_p[metric] = comp.p_value if comp.p_value is not None else math.nan
+        threshold = math.log1p(effect)
+        centred[metric] = [
+            math.log(b / a) - threshold if a and b and a > 0 and b > 0 else None for a, b in rows
+        ]
+    names = list(pairs)
+    holm_p = dict(
+        zip(
+            names + list(other_p),
+            holm([raw_p[m] for m in names] + list(other_p.values())),
+            strict=True,
+        )
+    )
+    wy = signflip_minp([centred[m] for m in names]) if names else []
+    # The paired family and each error-rate p share α (Bonferroni between the parts).
+    parts = 1 + len(other_p)
+    wy_p = {m: min(1.0, p * parts) for m, p in zip(names, wy, strict=True)}
+    return {
+        m: {
+            "holm": clears[m] and holm_p[m] < ALPHA,
+            "wy": clears[m] and not math.isnan(wy_p[m]) and wy_p[m] < ALPHA,
+        }
+        for m in names
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("jsonl", type=Path, nargs="+")
+    args = p.parse_args()
+    rows: dict[str, list[dict[str, Any]]] = {}
+    mismatches = 0
+    for path in args.jsonl:
+        for line in path.read_text().splitlines():
+            run = json.loads(line) if line.strip() else None
+            if not run or not run.get("pairs"):
+                continue
+            verdicts = _verdicts(run)
+            recorded = set(run.get("alarms") or [])
+            recomputed = {m for m, v in verdicts.items() if v["holm"]}
+            mismatches += recomputed != (recorded & set(verdicts))
+            rows.setdefault(run["row"], []).append({"run": run, "verdicts": verdicts})
+    print(
+        "| row | runs | rule | false alarms / detections | 95% bound | fired on the route's p50 / CPU |"
+    )
+    print("|---|---|---|---|---|---|")
+    for row, runs in sorted(rows.items()):
+        for rule in ("holm", "wy"):
+            if row.endswith("aa"):
+                hits = sum(any(v[rule] for v in r["verdicts"].values()) for r in runs)
+            else:
+                hits = sum(any(r["verdicts"].get(m, {}).get(rule) for m in JUDGED) for r in runs)
+            ci = clopper_pearson(hits, len(runs), one_sided=True)
+            bound = f"≤ {ci.high:.1%}" if row.endswith("aa") else f"≥ {ci.low:.1%}"
+            fired = [
+                sum(bool(r["verdicts"].get(m, {}).get(rule)) for r in runs) for m in JUDGED[:2]
+            ]
+            print(
+                f"| {row} | {len(runs)} | {rule} | {hits}/{len(runs)} | {bound} "
+                f"| {fired[0]} / {fired[1]} |"
+            )
+    print(
+        f"\nHolm recomputed from the pairs differs from the recorded verdict in {mismatches} runs."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
