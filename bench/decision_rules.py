@@ -26,16 +26,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+from detection import JUDGED  # bench/ is on the path when this script runs
 from perfgate.gate._compare import min_effect_for, paired_comparison
 from perfgate.stats import clopper_pearson, holm
 from perfgate.stats.multiple import signflip_minp
 
-ROUTE = "/api/bounties"
-JUDGED = (
-    f"endpoint:{ROUTE} total.p50",
-    f"endpoint:{ROUTE} cpu_ms_per_request",
-    "cpu_ms_per_request",
-)
 ALPHA = 0.05
 
 

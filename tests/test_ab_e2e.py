@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,29 +191,42 @@ def _seed_starting(first: str) -> int:
     raise AssertionError("no seed found")
 
 
+BROKEN_SERVER = "import sys\nprint('boom: no such table', file=sys.stderr)\nsys.exit(3)\n"
+
+
+def _run_arms(tmp_path: Path, first: str, *, base_server: str, candidate_server: str) -> Any:
+    """run_ab on two one-file servers, the start order chosen by the seed; (outcome, base port)."""
+    from conftest import free_port
+
+    roots = {}
+    for arm, source in (("base", base_server), ("candidate", candidate_server)):
+        roots[arm] = tmp_path / f"{arm}-root"
+        roots[arm].mkdir()
+        (roots[arm] / "server.py").write_text(source)
+        (roots[arm] / "load.yml").write_text(SCRIPT.replace("duration: 10", "duration: 1"))
+    yml = PERFGATE_YML.replace("seed: 11", f"seed: {_seed_starting(first)}")
+    cfg = load_project_text(yml, roots["candidate"])
+    base_port = free_port()
+    base = cfg.service_for("base", base_port, tmp_path / "base", root=roots["base"])
+    cand = cfg.service_for("candidate", free_port(), tmp_path / "cand")
+    out = run_ab(
+        cfg, plan_suites(cfg, "pr"), base_spec=base, candidate_spec=cand, log=lambda _: None
+    )
+    assert out.details["started_first"] == first
+    return out, base_port
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("first", ["base", "candidate"])
 def test_a_base_that_cannot_start_leaves_the_candidate_measured_alone(
     tmp_path: Path, first: str
 ) -> None:
-    from conftest import free_port
-
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "server.py").write_text(SERVER.format(delay=0.001))
-    (repo / "load.yml").write_text(SCRIPT.replace("duration: 10", "duration: 1"))
-    broken = repo / "broken"
-    broken.mkdir()
-    (broken / "server.py").write_text(
-        "import sys\nprint('boom: no such table', file=sys.stderr)\nsys.exit(3)\n"
+    out, _ = _run_arms(
+        tmp_path,
+        first,
+        base_server=BROKEN_SERVER,
+        candidate_server=SERVER.format(delay=0.001),
     )
-    seed = _seed_starting(first)
-    cfg = load_project_text(PERFGATE_YML.replace("seed: 11", f"seed: {seed}"), repo)
-    planned = plan_suites(cfg, "pr")
-    base = cfg.service_for("base", free_port(), tmp_path / "base", root=broken)
-    cand = cfg.service_for("candidate", free_port(), tmp_path / "cand")
-    out = run_ab(cfg, planned, base_spec=base, candidate_spec=cand, log=lambda _: None)
-    assert out.details["started_first"] == first
     assert not out.errors, out.errors
     assert out.inconclusive and "base could not be built" in out.inconclusive[0]
     assert "boom: no such table" in out.inconclusive[0]  # the base's log tail
@@ -227,24 +241,12 @@ def test_a_candidate_that_cannot_start_is_an_error_and_stops_the_base(
 ) -> None:
     import psutil
 
-    from conftest import free_port
-
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "server.py").write_text("import sys\nsys.exit(3)\n")
-    (repo / "load.yml").write_text(SCRIPT)
-    good = tmp_path / "good"
-    good.mkdir()
-    (good / "server.py").write_text(SERVER.format(delay=0.001))
-    cfg = load_project_text(
-        PERFGATE_YML.replace("seed: 11", f"seed: {_seed_starting(first)}"), repo
+    out, base_port = _run_arms(
+        tmp_path,
+        first,
+        base_server=SERVER.format(delay=0.001),
+        candidate_server=BROKEN_SERVER,
     )
-    planned = plan_suites(cfg, "pr")
-    base_port = free_port()
-    base = cfg.service_for("base", base_port, tmp_path / "base", root=good)
-    cand = cfg.service_for("candidate", free_port(), tmp_path / "cand")
-    out = run_ab(cfg, planned, base_spec=base, candidate_spec=cand, log=lambda _: None)
-    assert out.details["started_first"] == first
     assert out.errors and "the candidate could not start" in out.errors[0]
     assert not out.candidate.suites and not out.base.suites
     # Whichever started first, nothing is left listening on the base's port.

@@ -129,7 +129,7 @@ class BusyPeriodMeter:
 
     def begin(self) -> _OpenPeriod:
         period = self._open
-        if period is None or self._in_flight == 0:
+        if period is None:  # the target was idle: this request opens a period
             period = self._open = _OpenPeriod(self._clock(), self.measuring)
         self._in_flight += 1
         return period
@@ -137,9 +137,9 @@ class BusyPeriodMeter:
     def end(self, token: _OpenPeriod, endpoint: str) -> None:
         token.endpoints.append(endpoint)
         self._in_flight = max(0, self._in_flight - 1)
-        if self._in_flight or token is not self._open:
+        if self._in_flight:
             return
-        self._open = None
+        self._open = None  # idle again: the next request opens a new period
         now = self._clock()
         if token.kept and token.cpu0 is not None and now is not None and now >= token.cpu0:
             self.periods.append(BusyPeriod((now - token.cpu0) * 1000.0, tuple(token.endpoints)))

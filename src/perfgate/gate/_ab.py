@@ -159,26 +159,22 @@ def run_ab(
     sessions: dict[str, ArmSession] = {}
     # Which arm starts first is drawn from the seed: start order must not be
     # a difference between the arms that every run repeats.
-    order = ["candidate", "base"] if base_spec is not None else ["candidate"]
-    if base_spec is not None and random.Random(seed ^ 0x57A27).random() < 0.5:
-        order.reverse()
-    out.details["started_first"] = order[0]
+    starts = [("candidate", candidate_spec)]
+    if base_spec is not None:
+        starts.append(("base", base_spec))
+        if random.Random(seed ^ 0x57A27).random() < 0.5:
+            starts.reverse()
+    out.details["started_first"] = starts[0][0]
     try:
-        for label in order:
-            if label == "candidate":
-                try:
-                    sessions["candidate"] = _start(
-                        "candidate", candidate_spec, (arm_cpus, gen_cpus), cfg, log
-                    )
-                except PerfgateError as exc:
+        for label, spec in starts:
+            try:
+                sessions[label] = _start(label, spec, (arm_cpus, gen_cpus), cfg, log)
+            except PerfgateError as exc:
+                if label == "candidate":
                     out.errors.append(f"the candidate could not start: {exc}")
                     return out
-            elif base_spec is not None:
-                try:
-                    sessions["base"] = _start("base", base_spec, (arm_cpus, gen_cpus), cfg, log)
-                except PerfgateError as exc:
-                    out.inconclusive.append(f"base could not be built: {exc}")
-                    log(f"[base] could not start: {exc}")
+                out.inconclusive.append(f"base could not be built: {exc}")
+                log(f"[base] could not start: {exc}")
         with _pinned(gen_cpus):
             if "base" in sessions:
                 try:
