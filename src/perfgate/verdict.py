@@ -11,12 +11,19 @@ from typing import Any, Literal
 
 from perfgate.result import Check
 
-__all__ = ["ComparisonState", "MetricComparison", "Verdict", "VerdictState"]
+__all__ = ["ComparisonState", "MetricComparison", "Verdict", "VerdictState", "shown_state"]
 
 VerdictState = Literal["pass", "regression", "slo-failure", "inconclusive", "error"]
 ComparisonState = Literal[
     "regression", "improvement", "within-noise", "insufficient", "new", "info"
 ]
+
+
+def shown_state(state: str, family: str) -> str:
+    """The state as reports show it: a regression outside the primary family cannot
+    fail the gate, so it reads "slower" (information), never "regression"."""
+    return "slower" if state == "regression" and family != "primary" else state
+
 
 #: Exit codes of `perfgate gate`.
 EXIT_PASS = 0

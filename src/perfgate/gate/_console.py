@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from perfgate.verdict import MetricComparison, Verdict
+from perfgate.verdict import MetricComparison, Verdict, shown_state
 
 __all__ = ["verdict_text"]
 
 _MARK = {
     "regression": "REGRESSION",
+    "slower": "slower (info)",
     "improvement": "improved",
     "within-noise": "~ noise",
     "insufficient": "insufficient",
@@ -23,6 +24,11 @@ _HEAD = {
     "inconclusive": "INCONCLUSIVE",
     "error": "ERROR",
 }
+
+
+def _mark(c: MetricComparison) -> str:
+    state = shown_state(c.state, c.family)
+    return _MARK.get(state, state)
 
 
 def _value(v: float | None, unit: str) -> str:
@@ -64,7 +70,7 @@ def verdict_text(verdict: Verdict, *, all_metrics: bool = False) -> str:
                 _value(c.base, c.unit),
                 _value(c.candidate, c.unit),
                 _change(c),
-                _MARK.get(c.state, c.state),
+                _mark(c),
                 c.samples or "",
             ]
             for c in shown

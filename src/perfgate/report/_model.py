@@ -20,7 +20,7 @@ from perfgate.report._format import fmt_ms
 from perfgate.report._info import flatten, parameters
 from perfgate.report._series import Chart, process_charts, suite_charts
 from perfgate.result import BenchOperation, Check, RunResult, SuiteResult
-from perfgate.verdict import ComparisonState, MetricComparison, Verdict
+from perfgate.verdict import ComparisonState, MetricComparison, Verdict, shown_state
 
 __all__ = [
     "BenchRow",
@@ -48,6 +48,7 @@ HEADLINES: dict[str, tuple[str, str]] = {
 #: How each comparison state is marked, most severe first.
 MARKERS: dict[str, tuple[str, str]] = {
     "regression": ("🔴", "regression"),
+    "slower": ("🟠", "slower (info, not gating)"),
     "insufficient": ("❔", "insufficient data"),
     "new": ("🆕", "new"),
     "improvement": ("🟢", "improvement"),
@@ -60,7 +61,7 @@ _SEVERITY = {state: i for i, state in enumerate(MARKERS)}
 _ROW_PRIORITY = {
     s: i
     for i, s in enumerate(
-        ("regression", "improvement", "within-noise", "new", "insufficient", "info")
+        ("regression", "slower", "improvement", "within-noise", "new", "insufficient", "info")
     )
 }
 
@@ -76,7 +77,7 @@ class EndpointRow:
     p50: float | None
     p95: float | None
     p99: float | None
-    marker: ComparisonState | None = None  # the most severe comparison touching this row
+    marker: str | None = None  # the most severe comparison touching this row (shown state)
     is_total: bool = False
 
 
@@ -97,6 +98,10 @@ class ComparisonRow:
     state: ComparisonState
     method: str
     detail: str = ""
+
+    @property
+    def shown_state(self) -> str:
+        return shown_state(self.state, self.family)
 
     @classmethod
     def from_comparison(cls, c: MetricComparison) -> ComparisonRow:
@@ -385,7 +390,7 @@ def _mark(rows: list[EndpointRow], comparisons: list[ComparisonRow]) -> None:
         ]
         if found:
             row.marker = min(
-                (c.state for c in found), key=lambda st: _ROW_PRIORITY.get(str(st), 99)
+                (c.shown_state for c in found), key=lambda st: _ROW_PRIORITY.get(st, 99)
             )
 
 
@@ -455,7 +460,7 @@ def _issues(
             out.append(Issue("failure", f"check failed: {c.name}{detail}"))
     for s in report_suites:
         for cmp in s.comparisons:
-            if cmp.state == "regression":
+            if cmp.shown_state == "regression":
                 out.append(Issue("failure", f"regression: {s.name} {cmp.metric}"))
         if not seen:  # budgets are checks too; list them only when no check was listed
             for b in s.bench:

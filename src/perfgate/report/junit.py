@@ -70,9 +70,10 @@ def _checks_suite(report: Report) -> _Suite:
 def _comparisons_suite(report: Report) -> _Suite:
     suite = _Suite("perfgate.comparisons")
     for c in report.comparisons:
-        outcome = {"regression": "failure", "insufficient": "skipped"}.get(c.state, "pass")
+        state = c.shown_state  # a non-gating regression is not a failure
+        outcome = {"regression": "failure", "insufficient": "skipped"}.get(state, "pass")
         message = (
-            f"{c.metric}: {c.state}; base {fmt_value(c.base, c.unit)}, candidate {fmt_value(c.candidate, c.unit)}, "
+            f"{c.metric}: {state}; base {fmt_value(c.base, c.unit)}, candidate {fmt_value(c.candidate, c.unit)}, "
             f"change {fmt_change(c.change, c.unit)} {fmt_interval(c.ci_low, c.ci_high, c.unit)}"
         )
         if c.detail:
@@ -83,7 +84,7 @@ def _comparisons_suite(report: Report) -> _Suite:
                 c.metric,
                 outcome,
                 message,
-                f"family {c.family}, method {c.method}",
+                f"{state}; family {c.family}, method {c.method}",
             )
         )
     return suite

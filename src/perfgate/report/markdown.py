@@ -143,7 +143,7 @@ def _comparison_table(rows: list[ComparisonRow], top_n: int | None) -> list[str]
             fmt_value(c.candidate, c.unit),
             fmt_change(c.change, c.unit),
             fmt_interval(c.ci_low, c.ci_high, c.unit),
-            _marker(c.state),
+            _marker(c.shown_state),
         ]
         for c in rows
     ]
