@@ -188,16 +188,19 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
 
 def summarize(path: Path) -> int:
     """The table from a ``--jsonl`` file (runs appended by any number of invocations)."""
-    groups: dict[tuple[str, Any, Any], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, Any, Any, Any], list[dict[str, Any]]] = {}
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            groups.setdefault((r["row"], r.get("slices"), r.get("rate")), []).append(r)
+            # runs before round_pairs was recorded had the default 12
+            key = (r["row"], r.get("slices"), r.get("rate"), r.get("round_pairs", 12))
+            groups.setdefault(key, []).append(r)
     print(
-        "| row | slices | rate | k/n | 95% bound | route Δ median [IQR] | pairs dropped (median) |"
+        "| row | slices | rate | pairs | k/n | 95% bound | route Δ median [IQR] "
+        "| pairs dropped (median) |"
     )
-    print("|---|---|---|---|---|---|---|")
-    for (row, slices, rate), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    print("|---|---|---|---|---|---|---|---|")
+    for (row, slices, rate, n_pairs), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         hits = sum(bool(r["alarm"] if row == "aa" else r["detected"]) for r in runs)
         ci = clopper_pearson(hits, len(runs), one_sided=True)
         bound = f"≤ {ci.high:.1%}" if row.endswith("aa") else f"≥ {ci.low:.1%}"
@@ -207,12 +210,12 @@ def summarize(path: Path) -> int:
         drops = [r["dropped"] for r in runs if r.get("dropped") is not None]
         dropped = f"{float(np.median(drops)):g}" if drops else "—"
         print(
-            f"| {row} | {slices or '—'} | {rate or '—'} | {hits}/{len(runs)} | {bound} "
+            f"| {row} | {slices or '—'} | {rate or '—'} | {n_pairs} | {hits}/{len(runs)} | {bound} "
             f"| {spread} | {dropped} |"
         )
     # Which judged metric said "regression", and what raised the false alarms.
     print()
-    for (row, slices, _rate), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    for (row, slices, _rate, n_pairs), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         per_metric: dict[str, int] = {}
         for r in runs:
             for metric, c in (r.get("judged") or {}).items():
@@ -223,13 +226,15 @@ def summarize(path: Path) -> int:
                 alarms[metric] = alarms.get(metric, 0) + 1
         judged = ", ".join(f"{m} {k}/{len(runs)}" for m, k in sorted(per_metric.items()))
         print(
-            f"- {row} (slices {slices}): regression on {judged or '—'}; alarms by metric {alarms}"
+            f"- {row} (slices {slices}, {n_pairs} pairs): regression on {judged or '—'}; alarms by metric {alarms}"
         )
     # How each judged metric moved across the runs (Hodges–Lehmann change per run).
     print()
-    print("| row | judged metric | runs | change median | SD | min … max | interval low, median |")
-    print("|---|---|---|---|---|---|---|")
-    for (row, _slices, _rate), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    print(
+        "| row | pairs | judged metric | runs | change median | SD | min … max | interval low, median |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for (row, _slices, _rate, n_pairs), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         for metric in JUDGED:
             seen = [
                 c
@@ -243,12 +248,12 @@ def summarize(path: Path) -> int:
             sd = f"{ch.std(ddof=1):.2%}" if ch.size > 1 else "—"
             low = f"{float(np.median(lows)):+.1%}" if lows else "—"
             print(
-                f"| {row} | `{metric}` | {ch.size} | {float(np.median(ch)):+.1%} | {sd} "
+                f"| {row} | {n_pairs} | `{metric}` | {ch.size} | {float(np.median(ch)):+.1%} | {sd} "
                 f"| {ch.min():+.1%} … {ch.max():+.1%} | {low} |"
             )
     # Does the arm that started first differ? (A/A: any difference is the process's.)
     by_start: dict[tuple[str, str], list[float]] = {}
-    for (row, _slices, _rate), runs in groups.items():
+    for (row, _slices, _rate, _pairs), runs in groups.items():
         if row != "aa":
             continue
         for r in runs:
@@ -321,7 +326,13 @@ def main() -> int:
                 r = ab_run(cfg, work, us)
                 hits += r["alarm"] if row == "aa" else r["detected"]
                 if args.jsonl is not None:
-                    record = {"row": row, "slices": args.slices, "rate": args.rate, **r}
+                    record = {
+                        "row": row,
+                        "slices": args.slices,
+                        "rate": args.rate,
+                        "round_pairs": args.pairs,
+                        **r,
+                    }
                     with args.jsonl.open("a") as fh:
                         fh.write(json.dumps(record) + "\n")
                 notes.append(
