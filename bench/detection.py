@@ -118,6 +118,8 @@ def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
         # rules can be judged on the very same runs
         "primary": {c.metric: c.p_value for c in primary if c.p_value is not None},
         "pairs": (out.details.get("suites") or {}).get("load", {}).get("primary_pairs"),
+        # each arm's warm-up capacity: does the arm started first also serve less?
+        "capacity": (out.details.get("suites") or {}).get("load", {}).get("capacity"),
         "insufficient": bool(out.inconclusive),
     }
 
