@@ -101,6 +101,7 @@ def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
     apply_holm(out.comparisons, cfg.compare.alpha)
     primary = [c for c in out.comparisons if c.family == "primary"]
     judged = {c.metric: c for c in primary if c.metric in JUDGED}
+    load = (out.details.get("suites") or {}).get("load", {})
     return {
         "seconds": time.monotonic() - t0,
         "alarm": any(c.state == "regression" for c in primary),
@@ -117,9 +118,9 @@ def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
         # every gating metric's per-pair (base, candidate) figures: other decision
         # rules can be judged on the very same runs
         "primary": {c.metric: c.p_value for c in primary if c.p_value is not None},
-        "pairs": (out.details.get("suites") or {}).get("load", {}).get("primary_pairs"),
+        "pairs": load.get("primary_pairs"),
         # each arm's warm-up capacity: does the arm started first also serve less?
-        "capacity": (out.details.get("suites") or {}).get("load", {}).get("capacity"),
+        "capacity": load.get("capacity"),
         "insufficient": bool(out.inconclusive),
     }
 
