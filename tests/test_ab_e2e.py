@@ -256,3 +256,17 @@ def test_a_candidate_that_cannot_start_is_an_error_and_stops_the_base(
         if c.status == psutil.CONN_LISTEN and c.laddr
     }
     assert base_port not in listening
+
+
+SLOW_STARTING = "import time\ntime.sleep(1.0)\n" + SERVER.format(delay=0.001)
+
+
+@pytest.mark.timeout(120)
+def test_both_arms_are_launched_before_either_is_ready(tmp_path: Path) -> None:
+    # Each server takes a second to listen. Launched one after the other was
+    # ready, the second launch would come a second after the first: the
+    # first-started arm was the slower one in A/A runs (docs/detection.md).
+    out, _ = _run_arms(tmp_path, "base", base_server=SLOW_STARTING, candidate_server=SLOW_STARTING)
+    assert not out.errors and not out.inconclusive, (out.errors, out.inconclusive)
+    assert out.details["launch_gap_s"] < 0.5
+    assert [s.name for s in out.base.suites] == [s.name for s in out.candidate.suites] == ["load"]

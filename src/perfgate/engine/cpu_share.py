@@ -11,10 +11,14 @@ that overlapped it is in. Every request belongs to exactly one busy period,
 and a period's CPU is the sum of its requests' CPU (plus whatever the server
 did in the background meanwhile: a timer, a collection).
 
-Per round, each endpoint's CPU per request is then the median regression of
+Per round, each endpoint's CPU per request is then the Huber regression of
 the periods' CPU on their request counts (:func:`endpoint_cpu_ms`). A solo
 request is a period of one, and with only those the fit is each endpoint's
-median; overlapping requests add information instead of being thrown away.
+robust mean; overlapping requests add information instead of being thrown
+away. A request's CPU has a tight bulk and a long tail (a preemption, a
+collection): the median regression this replaced ignored the tail as well,
+but kept only the order of the bulk, and its per-pair spread in A/A rounds
+was about a third larger (docs/detection.md).
 At the A/B rate of the seed mix the target is busy most of the time and a
 solo-only median had 1-62 samples per round; the fit has every request.
 
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perfgate.stats.regression import median_regression
+from perfgate.stats.regression import huber_regression
 
 __all__ = [
     "BusyPeriod",
@@ -150,7 +154,7 @@ class BusyPeriodMeter:
 
 
 def endpoint_cpu_ms(periods: Sequence[BusyPeriod]) -> dict[str, tuple[float, int]]:
-    """Endpoint -> (CPU ms per request, requests behind it), by median regression.
+    """Endpoint -> (CPU ms per request, requests behind it), by Huber regression.
 
     Endpoints whose cost cannot be told apart from another's (they only ever
     occur together, in fixed proportion) are left out.
@@ -163,7 +167,7 @@ def endpoint_cpu_ms(periods: Sequence[BusyPeriod]) -> dict[str, tuple[float, int
     for row, p in enumerate(periods):
         for e in p.endpoints:
             x[row, column[e]] += 1.0
-    fit = median_regression(x, np.array([p.cpu_ms for p in periods]))
+    fit = huber_regression(x, np.array([p.cpu_ms for p in periods]))
     counts = x.sum(axis=0)
     return {
         name: (max(0.0, float(fit.coef[i])), int(counts[i]))

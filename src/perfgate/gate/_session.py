@@ -216,6 +216,15 @@ class ArmSession:
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> ArmSession:
         """Start the service (if any), wait until ready, verify its port, start watching."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> ArmSession:
+        """Run the service's setup and spawn it, without waiting for it to be ready.
+
+        A/B launches both arms before waiting for either, so that neither is
+        the older process when the rounds begin. On failure the service is
+        stopped and the error raised.
+        """
         from perfgate.service import Service
 
         if self.spec is not None:
@@ -223,8 +232,14 @@ class ArmSession:
                 f"[{self.label}] starting: {self.spec.start if isinstance(self.spec.start, str) else ' '.join(self.spec.start)}"
             )
             self.service = Service(self.spec)
+            self.service.start()  # stops itself on failure
+        return self
+
+    def wait_ready(self) -> ArmSession:
+        """Wait until the launched service is ready, verify its port, start watching."""
+        if self.spec is not None:
+            assert self.service is not None, "launch() first"
             try:
-                self.service.start()
                 self.ready_s = self.service.wait_ready()
                 if self.spec.listen_port is not None and self.spec.ready_host in (
                     "127.0.0.1",
