@@ -17,6 +17,12 @@ paired family)::
 
     python bench/decision_rules.py bench/results/detection-2026-11-26-busy-periods.jsonl
 
+``--median-fit`` judges each endpoint's CPU per request by the median
+regression instead of the Huber fit perfgate uses, on the same rounds (runs
+recorded with ``detection.py --median-fit``; others are skipped)::
+
+    python bench/decision_rules.py --median-fit bench/results/detection-2026-11-26-huber.jsonl
+
 ``--first N`` keeps only each run's first N recorded (kept) pairs: what a shorter
 experiment would have said on the same runs (e.g. 12 of the 24 pairs of
 ``bench/results/detection-2026-11-26-24pairs.jsonl``)::
@@ -98,6 +104,11 @@ def main() -> int:
         default=None,
         help="judge only each run's first N kept (recorded) pairs",
     )
+    p.add_argument(
+        "--median-fit",
+        action="store_true",
+        help="judge endpoint CPU by the recorded median-regression figures (pairs_median_fit)",
+    )
     args = p.parse_args()
     rows: dict[str, list[dict[str, Any]]] = {}
     mismatches = 0
@@ -106,11 +117,19 @@ def main() -> int:
             run = json.loads(line) if line.strip() else None
             if not run or not run.get("pairs"):
                 continue
+            if args.median_fit:
+                if "pairs_median_fit" not in run:
+                    continue
+                run["pairs"] = {**run["pairs"], **run["pairs_median_fit"]}
             verdicts = _verdicts(run, args.first)
             recorded = set(run.get("alarms") or [])
             recomputed = {m for m, v in verdicts.items() if v["holm"]}
             # error-rate p-values were recorded for all pairs: only a full run can match
-            mismatches += args.first is None and recomputed != (recorded & set(verdicts))
+            mismatches += (
+                args.first is None
+                and not args.median_fit
+                and recomputed != (recorded & set(verdicts))
+            )
             rows.setdefault(run["row"], []).append({"run": run, "verdicts": verdicts})
     print(
         "| row | runs | rule | false alarms / detections | 95% bound | fired on the route's p50 / CPU |"

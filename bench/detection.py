@@ -87,7 +87,9 @@ ab:
     return load_project_text(text, work)
 
 
-def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
+def ab_run(
+    cfg: ProjectConfig, work: Path, cand_us: int, probe: MedianFitProbe | None = None
+) -> dict[str, Any]:
     planned = plan_suites(cfg, "pr")
     specs = {}
     for arm, us in (("base", BASE_US), ("candidate", cand_us)):
@@ -102,7 +104,7 @@ def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
     primary = [c for c in out.comparisons if c.family == "primary"]
     judged = {c.metric: c for c in primary if c.metric in JUDGED}
     load = (out.details.get("suites") or {}).get("load", {})
-    return {
+    record = {
         "seconds": time.monotonic() - t0,
         "alarm": any(c.state == "regression" for c in primary),
         "detected": any(c.state == "regression" for c in judged.values()),
@@ -115,6 +117,7 @@ def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
         "alarms": [c.metric for c in primary if c.state == "regression"],
         "dropped": out.details.get("pairs_dropped"),
         "started_first": out.details.get("started_first"),
+        "launch_gap_s": out.details.get("launch_gap_s"),
         # every gating metric's per-pair (base, candidate) figures: other decision
         # rules can be judged on the very same runs
         "primary": {c.metric: c.p_value for c in primary if c.p_value is not None},
@@ -123,6 +126,62 @@ def ab_run(cfg: ProjectConfig, work: Path, cand_us: int) -> dict[str, Any]:
         "capacity": load.get("capacity"),
         "insufficient": bool(out.inconclusive),
     }
+    if probe is not None:
+        record["pairs_median_fit"] = probe.pairs(set(record["pairs"] or {}), cfg.ab.max_lag_ms)
+    return record
+
+
+class MedianFitProbe:
+    """Refits each merged round's busy periods with the median regression.
+
+    perfgate fits each endpoint's CPU per request with a Huber regression;
+    ``--median-fit`` records, per kept pair, what the median regression it
+    replaced would have said on the very same periods (``pairs_median_fit``),
+    so ``decision_rules.py --median-fit`` can judge both fits on identical
+    rounds. Bench-only instrumentation: it wraps the suite's round merger.
+    """
+
+    def __init__(self) -> None:
+        import perfgate.gate._ab_suite as suite
+
+        self._suite = suite
+        self._merge = suite.merge_rounds
+        self.rounds: list[tuple[float, dict[str, float]]] = []
+
+        def merge(parts: Any) -> Any:
+            record = self._merge(parts)
+            self.rounds.append((record.lag_p99_ms, _median_fit(record.busy)))
+            return record
+
+        suite.merge_rounds = merge
+
+    def pairs(self, metrics: set[str], max_lag_ms: float) -> dict[str, list[list[float | None]]]:
+        """metric -> [[base, candidate], ...] over the kept pairs (rounds merge base first)."""
+        out: dict[str, list[list[float | None]]] = {}
+        for (lag_b, base), (lag_c, cand) in zip(self.rounds[::2], self.rounds[1::2], strict=False):
+            if max(lag_b, lag_c) > max_lag_ms:
+                continue
+            for endpoint in sorted(set(base) | set(cand)):
+                metric = f"endpoint:{endpoint} cpu_ms_per_request"
+                if metric in metrics:
+                    out.setdefault(metric, []).append([base.get(endpoint), cand.get(endpoint)])
+        self.rounds.clear()
+        return out
+
+
+def _median_fit(periods: Any) -> dict[str, float]:
+    from perfgate.stats.regression import median_regression
+
+    names = sorted({e for p in periods for e in p.endpoints})
+    if not names:
+        return {}
+    column = {name: i for i, name in enumerate(names)}
+    x = np.zeros((len(periods), len(names)))
+    for row, p in enumerate(periods):
+        for e in p.endpoints:
+            x[row, column[e]] += 1.0
+    fit = median_regression(x, np.array([p.cpu_ms for p in periods]))
+    return {n: max(0.0, float(fit.coef[i])) for i, n in enumerate(names) if fit.identifiable[i]}
 
 
 def _burner(cpus: list[int], duty: float) -> subprocess.Popen[bytes] | None:
@@ -291,12 +350,18 @@ def main() -> int:
     )
     p.add_argument("--history", type=int, default=10, help="history points (default: %(default)s)")
     p.add_argument("--summarize", type=Path, default=None, help="print the table of a --jsonl file")
+    p.add_argument(
+        "--median-fit",
+        action="store_true",
+        help="also record each endpoint's CPU by the median regression (pairs_median_fit)",
+    )
     args = p.parse_args()
     if args.summarize is not None:
         return summarize(args.summarize)
     work = Path(tempfile.mkdtemp(prefix="perfgate-detection-"))
     cfg = _config(work, args)
     rng = random.Random(0)
+    probe = MedianFitProbe() if args.median_fit else None
     table: list[tuple[str, int, str, str, str]] = []
     history_points: list[float] | None = None
     for row in args.rows.split(","):
@@ -326,7 +391,7 @@ def main() -> int:
                         fh.write(json.dumps(record) + "\n")
         else:
             for i in range(args.runs):
-                r = ab_run(cfg, work, us)
+                r = ab_run(cfg, work, us, probe)
                 hits += r["alarm"] if row == "aa" else r["detected"]
                 if args.jsonl is not None:
                     record = {

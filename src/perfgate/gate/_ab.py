@@ -111,7 +111,7 @@ def _quiet_monitor(config: MonitorConfig) -> MonitorConfig:
     return dataclasses.replace(config, health_url=None, metrics_url=None, connections=False)
 
 
-def _session(
+def _arm_session(
     label: str,
     spec: ServiceSpec,
     cpus: tuple[list[int] | None, list[int] | None],
@@ -181,7 +181,7 @@ def run_ab(
     try:
         launched: list[float] = []
         for label, spec in starts:
-            sessions[label] = _session(label, spec, (arm_cpus, gen_cpus), cfg, log)
+            sessions[label] = _arm_session(label, spec, (arm_cpus, gen_cpus), cfg, log)
             try:
                 sessions[label].launch()
             except PerfgateError as exc:

@@ -40,9 +40,9 @@ class RegressionFit(NamedTuple):
 
 MedianFit = RegressionFit  # the name it had when it was the only fit
 #: Huber's tuning constant, in robust standard deviations of the residuals.
-#: 1.345 is the textbook choice (95% efficiency for Gaussian errors); on the
-#: busy periods of the demo's A/B rounds 1.0 gave the smaller spread (a
-#: longer tail than Gaussian): docs/statistics.md.
+#: 1.345 is the textbook choice (95% efficiency for Gaussian errors); on a
+#: few recorded runs of the demo's A/B rounds (a longer tail than Gaussian)
+#: 1.0 spread less per pair than 1.345 or 2.0 (docs/detection.md).
 HUBER_K = 1.0
 
 
