@@ -170,18 +170,10 @@ class MedianFitProbe:
 
 
 def _median_fit(periods: Any) -> dict[str, float]:
+    from perfgate.engine.cpu_share import endpoint_cpu_ms
     from perfgate.stats.regression import median_regression
 
-    names = sorted({e for p in periods for e in p.endpoints})
-    if not names:
-        return {}
-    column = {name: i for i, name in enumerate(names)}
-    x = np.zeros((len(periods), len(names)))
-    for row, p in enumerate(periods):
-        for e in p.endpoints:
-            x[row, column[e]] += 1.0
-    fit = median_regression(x, np.array([p.cpu_ms for p in periods]))
-    return {n: max(0.0, float(fit.coef[i])) for i, n in enumerate(names) if fit.identifiable[i]}
+    return {e: v for e, (v, _) in endpoint_cpu_ms(periods, fit=median_regression).items()}
 
 
 def _burner(cpus: list[int], duty: float) -> subprocess.Popen[bytes] | None:

@@ -105,6 +105,16 @@ def test_endpoint_cpu_of_solo_periods_is_a_robust_mean_per_endpoint() -> None:
     assert fitted["/b"][0] == pytest.approx(3.06, abs=0.04) and fitted["/b"][1] == 5
 
 
+def test_endpoint_cpu_takes_another_fit_the_median_one_gives_medians() -> None:
+    from perfgate.stats.regression import median_regression
+
+    periods = [BusyPeriod(c, ("/a",)) for c in (1.0, 1.1, 0.9, 50.0, 1.05)]
+    periods += [BusyPeriod(c, ("/b",)) for c in (3.0, 3.2, 2.9)]
+    fitted = endpoint_cpu_ms(periods, fit=median_regression)
+    assert fitted["/a"] == (pytest.approx(1.05, abs=1e-4), 5)
+    assert fitted["/b"] == (pytest.approx(3.0, abs=1e-4), 3)
+
+
 def test_endpoint_cpu_untangles_overlapping_requests() -> None:
     rng = random.Random(3)
     cost = {"/list": 2.4, "/health": 0.3, "/sign-in": 4.0}

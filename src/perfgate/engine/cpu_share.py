@@ -39,8 +39,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from perfgate.stats.regression import huber_regression
+from perfgate.stats.regression import RegressionFit, huber_regression
 
 __all__ = [
     "BusyPeriod",
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 CpuClock = Callable[[], float | None]
+Fit = Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64]], RegressionFit]
 
 
 def _clock_id(pid: int) -> int:
@@ -153,11 +155,15 @@ class BusyPeriodMeter:
         return self._in_flight
 
 
-def endpoint_cpu_ms(periods: Sequence[BusyPeriod]) -> dict[str, tuple[float, int]]:
+def endpoint_cpu_ms(
+    periods: Sequence[BusyPeriod], fit: Fit = huber_regression
+) -> dict[str, tuple[float, int]]:
     """Endpoint -> (CPU ms per request, requests behind it), by Huber regression.
 
     Endpoints whose cost cannot be told apart from another's (they only ever
-    occur together, in fixed proportion) are left out.
+    occur together, in fixed proportion) are left out. ``fit``: another
+    regression of the same signature (bench/detection.py compares the median
+    fit on the same periods).
     """
     names = sorted({e for p in periods for e in p.endpoints})
     if not names:
@@ -167,10 +173,10 @@ def endpoint_cpu_ms(periods: Sequence[BusyPeriod]) -> dict[str, tuple[float, int
     for row, p in enumerate(periods):
         for e in p.endpoints:
             x[row, column[e]] += 1.0
-    fit = huber_regression(x, np.array([p.cpu_ms for p in periods]))
+    result = fit(x, np.array([p.cpu_ms for p in periods]))
     counts = x.sum(axis=0)
     return {
-        name: (max(0.0, float(fit.coef[i])), int(counts[i]))
+        name: (max(0.0, float(result.coef[i])), int(counts[i]))
         for i, name in enumerate(names)
-        if fit.identifiable[i]
+        if result.identifiable[i]
     }
