@@ -144,7 +144,6 @@ class MedianFitProbe:
     def __init__(self) -> None:
         import perfgate.gate._ab_suite as suite
 
-        self._suite = suite
         self._merge = suite.merge_rounds
         self.rounds: list[tuple[float, dict[str, float]]] = []
 
