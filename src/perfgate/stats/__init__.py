@@ -36,15 +36,15 @@ from perfgate.stats.paired import (
     wilcoxon_signed_rank,
 )
 from perfgate.stats.proportions import ProportionTest, clopper_pearson, exact_two_proportion_test
-from perfgate.stats.regression import MedianFit, median_regression
+from perfgate.stats.regression import RegressionFit, huber_regression, median_regression
 from perfgate.stats.robust import MannWhitneyResult, TheilSen, mann_whitney_u, theil_sen
 
 __all__ = [
     "ConfidenceInterval",
     "MannWhitneyResult",
-    "MedianFit",
     "PredictionInterval",
     "ProportionTest",
+    "RegressionFit",
     "TheilSen",
     "WilcoxonResult",
     "bootstrap_median_ci",
@@ -53,6 +53,7 @@ __all__ = [
     "exact_two_proportion_test",
     "hodges_lehmann",
     "holm",
+    "huber_regression",
     "mad",
     "mad_outliers",
     "mann_whitney_u",

@@ -26,7 +26,9 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MedianFit", "RegressionFit", "huber_regression", "median_regression"]
+from perfgate.stats.descriptive import MAD_TO_SIGMA, mad
+
+__all__ = ["RegressionFit", "huber_regression", "median_regression"]
 
 _MAX_ITERATIONS = 200
 _TOLERANCE = 1e-7
@@ -38,7 +40,6 @@ class RegressionFit(NamedTuple):
     iterations: int
 
 
-MedianFit = RegressionFit  # the name it had when it was the only fit
 #: Huber's tuning constant, in robust standard deviations of the residuals.
 #: 1.345 is the textbook choice (95% efficiency for Gaussian errors); on a
 #: few recorded runs of the demo's A/B rounds (a longer tail than Gaussian)
@@ -119,8 +120,8 @@ def huber_regression(x: npt.ArrayLike, y: npt.ArrayLike, *, k: float = HUBER_K) 
     """The coefficients ``b`` minimising Σ ρ_k((y − X b) / s) (no intercept).
 
     ``ρ_k`` is Huber's loss; the scale ``s`` is fixed before the iterations
-    from the median fit's residuals (their median absolute deviation /
-    0.6745), which makes the start and the scale robust and the problem
+    from the median fit's residuals (their median absolute deviation ×
+    1.4826), which makes the start and the scale robust and the problem
     convex. Columns that cannot be told apart are NaN, as in
     :func:`median_regression`.
     """
@@ -132,9 +133,8 @@ def huber_regression(x: npt.ArrayLike, y: npt.ArrayLike, *, k: float = HUBER_K) 
         return RegressionFit(np.full(cols, np.nan), np.zeros(cols, dtype=bool), 0)
     ok = _identifiable(xa)
     coef, _ = _l1(xa, ya, None)
-    residuals = ya - xa @ coef
-    mad = float(np.median(np.abs(residuals - np.median(residuals))))
-    scale = max(mad / 0.6745, 1e-9 * max(1.0, float(np.median(np.abs(ya)))))
+    spread = mad(ya - xa @ coef, scale=MAD_TO_SIGMA)
+    scale = max(spread, 1e-9 * max(1.0, float(np.median(np.abs(ya)))))
     bound = k * scale
     iterations = 0
     while iterations < _MAX_ITERATIONS:
