@@ -11,6 +11,11 @@ machine's mood differing between the rules:
 * ``wy``    — the same, with Westfall–Young step-down minP over the joint sign
   flips of the pairs in place of Holm (``perfgate.stats.multiple.signflip_minp``).
 
+Below the table: how many runs perfgate's "unresolved" state (a possible
+regression: slower beyond doubt, its interval reaching past the minimum
+effect) would have turned inconclusive — A/A runs, and the A/B runs the
+``holm`` rule missed.
+
 Error-rate metrics (no per-pair figures) keep their recorded p-value and join
 both families as they are (Holm: one more p; WY: Bonferroni-split beside the
 paired family)::
@@ -22,6 +27,12 @@ regression instead of the Huber fit perfgate uses, on the same rounds (runs
 recorded with ``detection.py --median-fit``; others are skipped)::
 
     python bench/decision_rules.py --median-fit bench/results/detection-2026-11-26-huber.jsonl
+
+``--declared`` makes the family only the judged metrics (the route's latency
+median and CPU per request, the arm's CPU per request): what a project that
+declares them as its primary metrics would get, on the same rounds::
+
+    python bench/decision_rules.py --declared bench/results/detection-2026-11-26-huber.jsonl
 
 ``--first N`` keeps only each run's first N recorded (kept) pairs: what a shorter
 experiment would have said on the same runs (e.g. 12 of the 24 pairs of
@@ -46,14 +57,24 @@ from perfgate.stats.multiple import signflip_minp
 ALPHA = 0.05
 
 
-def _verdicts(run: dict[str, Any], first: int | None = None) -> dict[str, dict[str, bool]]:
-    """metric -> {rule: regression?} for one recorded run (its first ``first`` pairs)."""
+def _verdicts(
+    run: dict[str, Any], first: int | None = None, declared: bool = False
+) -> dict[str, dict[str, bool]]:
+    """metric -> {rule: regression?} for one recorded run (its first ``first`` pairs).
+
+    ``declared``: the family is only the judged metrics, as for a project that
+    declares them its primary metrics (``compare.primary``).
+    """
     pairs: dict[str, list[list[float | None]]] = {
-        m: rows[:first] for m, rows in run["pairs"].items()
+        m: rows[:first] for m, rows in run["pairs"].items() if not declared or m in JUDGED
     }
-    other_p = {m: p for m, p in (run.get("primary") or {}).items() if m not in pairs}
+    other_p = {
+        m: p for m, p in (run.get("primary") or {}).items() if m not in pairs and not declared
+    }
     clears: dict[str, bool] = {}
     raw_p: dict[str, float] = {}
+    slower_p: dict[str, float] = {}
+    reaches: dict[str, bool] = {}  # the 95% interval reaches past the minimum effect
     centred: dict[str, list[float | None]] = {}
     for metric, rows in pairs.items():
         effect = min_effect_for(metric, {})
@@ -68,6 +89,8 @@ def _verdicts(run: dict[str, Any], first: int | None = None) -> dict[str, dict[s
         )
         clears[metric] = comp.state == "regression"
         raw_p[metric] = comp.p_value if comp.p_value is not None else math.nan
+        slower_p[metric] = comp.p_slower if comp.p_slower is not None else math.nan
+        reaches[metric] = comp.ci_high is not None and comp.ci_high > effect
         threshold = math.log1p(effect)
         centred[metric] = [
             math.log(b / a) - threshold if a and b and a > 0 and b > 0 else None for a, b in rows
@@ -80,6 +103,9 @@ def _verdicts(run: dict[str, Any], first: int | None = None) -> dict[str, dict[s
             strict=True,
         )
     )
+    # perfgate's "unresolved": not a regression after Holm, but slower beyond doubt
+    # (Holm over the paired metrics) with an interval reaching past the minimum effect
+    holm_slower = dict(zip(names, holm([slower_p[m] for m in names]), strict=True))
     wy = signflip_minp([centred[m] for m in names]) if names else []
     # The paired family and each error-rate p share α (Bonferroni between the parts).
     parts = 1 + len(other_p)
@@ -88,6 +114,9 @@ def _verdicts(run: dict[str, Any], first: int | None = None) -> dict[str, dict[s
         m: {
             "holm": clears[m] and holm_p[m] < ALPHA,
             "wy": clears[m] and not math.isnan(wy_p[m]) and wy_p[m] < ALPHA,
+            "unresolved": not (clears[m] and holm_p[m] < ALPHA)
+            and reaches[m]
+            and holm_slower[m] < ALPHA,
         }
         for m in names
     }
@@ -103,6 +132,11 @@ def main() -> int:
         type=int,
         default=None,
         help="judge only each run's first N kept (recorded) pairs",
+    )
+    p.add_argument(
+        "--declared",
+        action="store_true",
+        help="the family is only the judged metrics (a project declaring them primary)",
     )
     p.add_argument(
         "--median-fit",
@@ -121,13 +155,14 @@ def main() -> int:
                 if "pairs_median_fit" not in run:
                     continue
                 run["pairs"] = {**run["pairs"], **run["pairs_median_fit"]}
-            verdicts = _verdicts(run, args.first)
+            verdicts = _verdicts(run, args.first, args.declared)
             recorded = set(run.get("alarms") or [])
             recomputed = {m for m, v in verdicts.items() if v["holm"]}
             # error-rate p-values were recorded for all pairs: only a full run can match
             mismatches += (
                 args.first is None
                 and not args.median_fit
+                and not args.declared
                 and recomputed != (recorded & set(verdicts))
             )
             rows.setdefault(run["row"], []).append({"run": run, "verdicts": verdicts})
@@ -153,6 +188,20 @@ def main() -> int:
     print(
         f"\nHolm recomputed from the pairs differs from the recorded verdict in {mismatches} runs."
     )
+    print("\nPossible regressions (perfgate's 'unresolved', Holm rule; verdict inconclusive):")
+    for row, runs in sorted(rows.items()):
+        flagged = sum(any(v["unresolved"] for v in r["verdicts"].values()) for r in runs)
+        if row.endswith("aa"):
+            print(f"- {row}: {flagged}/{len(runs)} runs would end inconclusive")
+            continue
+        missed = [r for r in runs if not any(r["verdicts"].get(m, {}).get("holm") for m in JUDGED)]
+        caught = sum(
+            any(r["verdicts"].get(m, {}).get("unresolved") for m in JUDGED) for r in missed
+        )
+        print(
+            f"- {row}: of {len(missed)} runs with no judged regression, {caught} flag a judged "
+            f"metric as a possible regression"
+        )
     return 0
 
 

@@ -127,6 +127,8 @@ def ab_run(
             for m, c in judged.items()
         },
         "alarms": [c.metric for c in primary if c.state == "regression"],
+        # possible regressions: slower beyond doubt, not beyond the minimum effect
+        "unresolved": [c.metric for c in primary if c.state == "unresolved"],
         "dropped": out.details.get("pairs_dropped"),
         "started_first": out.details.get("started_first"),
         "launch_gap_s": out.details.get("launch_gap_s"),
@@ -290,8 +292,16 @@ def summarize(path: Path) -> int:
             for metric in r.get("alarms") or []:
                 alarms[metric] = alarms.get(metric, 0) + 1
         judged = ", ".join(f"{m} {k}/{len(runs)}" for m, k in sorted(per_metric.items()))
+        recorded = [r for r in runs if "unresolved" in r]
+        unresolved = (
+            f"; a possible regression (inconclusive) in "
+            f"{sum(bool(r['unresolved']) for r in recorded)}/{len(recorded)}"
+            if recorded
+            else ""
+        )
         print(
-            f"- {row} (slices {slices}, {n_pairs} pairs): regression on {judged or '—'}; alarms by metric {alarms}"
+            f"- {row} (slices {slices}, {n_pairs} pairs): regression on {judged or '—'}; "
+            f"alarms by metric {alarms}{unresolved}"
         )
     # How each judged metric moved across the runs (Hodges–Lehmann change per run).
     print()

@@ -137,6 +137,60 @@ def test_holm_turns_a_lone_marginal_regression_into_noise() -> None:
     assert info.p_adjusted is None
 
 
+def _pairs_with_log_ratios(ratios: list[float]) -> tuple[list[float], list[float]]:
+    base = [10.0 + i for i in range(len(ratios))]
+    return base, [b * math.exp(d) for b, d in zip(base, ratios, strict=True)]
+
+
+# Twelve pairs, all slower; the shift is ~6% and its interval straddles 5%.
+STRADDLING = [
+    0.06 + x for x in (-0.03, -0.02, -0.015, -0.01, -0.005, 0, 0, 0.005, 0.01, 0.015, 0.02, 0.03)
+]
+
+
+def test_a_sure_slowdown_that_may_exceed_the_minimum_effect_is_unresolved() -> None:
+    def compare(ratios: list[float], family: str = "primary") -> MetricComparison:
+        base, cand = _pairs_with_log_ratios(ratios)
+        return paired_comparison("s", "m", "ms", base, cand, min_effect=0.05, family=family)
+
+    unsure = compare(STRADDLING)
+    assert unsure.state == "within-noise"  # the interval does not clear 5% ...
+    assert unsure.ci_low is not None and unsure.ci_high is not None
+    assert 0 < unsure.ci_low < 0.05 < unsure.ci_high
+    assert unsure.p_slower == pytest.approx(1 / 4096)  # ... but every pair is slower
+    small = compare([d - 0.05 for d in STRADDLING])  # slower, surely under 5%
+    null = compare([d - 0.06 for d in STRADDLING])
+    info = compare(STRADDLING, family="info")
+    others = [
+        MetricComparison("s", f"o{i}", "ms", "primary", p_value=0.5, p_slower=0.5) for i in range(8)
+    ]
+    apply_holm([unsure, small, null, info, *others], alpha=0.05)
+    assert unsure.state == "unresolved" and "more round pairs" in unsure.detail
+    assert small.state == "within-noise" and null.state == "within-noise"
+    assert info.state == "within-noise"  # information never gates, nor half-gates
+    # Holm applies to "slower" too: one sure slowdown among 300 unremarkable metrics is not.
+    crowd = [
+        MetricComparison("s", f"c{i}", "ms", "primary", p_value=0.5, p_slower=0.5)
+        for i in range(300)
+    ]
+    lone = compare(STRADDLING)
+    apply_holm([lone, *crowd], alpha=0.05)
+    assert lone.state == "within-noise"
+
+
+def test_an_unresolved_primary_metric_makes_the_verdict_inconclusive() -> None:
+    base, cand = _pairs_with_log_ratios(STRADDLING)
+    unsure = paired_comparison("s", "m", "ms", base, cand, min_effect=0.05, family="primary")
+    apply_holm([unsure])
+    verdict = decide("ab", [unsure], [])
+    assert verdict.state == "inconclusive" and verdict.exit_code == 0
+    assert "possible regression, undecided in 12 round pairs: s: m +" in verdict.reasons[0]
+    assert "past the 5% minimum effect" in verdict.reasons[0]
+    assert decide("ab", [unsure], [], strict=True).exit_code == 3
+    reg = MetricComparison("s", "r", "ms", "primary", change=0.2, state="regression")
+    assert decide("ab", [unsure, reg], []).state == "regression"
+
+
 def load_suite(p50_ms: float, n: int, fails: int = 0, planned: int | None = None) -> SuiteResult:
     agg = MetricSet()
     for i in range(n):

@@ -79,3 +79,11 @@ def test_suite_error_is_an_error_case() -> None:
     cases = _cases(render_junit(run))
     assert _outcome(cases[("perfgate.gate", "verdict")]) == "error"
     assert _outcome(cases[("perfgate.api-load", "suite error")]) == "error"
+
+
+def test_a_possible_regression_is_skipped_not_passed() -> None:
+    verdict = fx.regression_verdict()
+    p95 = next(c for c in verdict.comparisons if c.metric == "total.p95")
+    p95.state = "unresolved"
+    cases = _cases(render_junit(fx.candidate_run(), verdict))
+    assert _outcome(cases[("perfgate.comparisons.api-load", "total.p95")]) == "skipped"

@@ -151,3 +151,31 @@ def test_trims_charts_first() -> None:
     assert len(full) > len(text)
     assert "xychart-beta" not in text and "charts omitted" in text
     assert "**Environment**" in text  # info rows kept while charts alone suffice
+
+
+def test_an_unresolved_metric_reads_as_a_possible_regression() -> None:
+    import math
+
+    from perfgate.gate._compare import apply_holm, paired_comparison
+    from perfgate.gate._decide import decide
+
+    # every pair ~6% slower: surely slower, but the interval straddles 5%
+    ratios = [0.06 + x / 1000 for x in (-30, -20, -15, -10, -5, 0, 0, 5, 10, 15, 20, 30)]
+    base = [2.5] * len(ratios)
+    comp = paired_comparison(
+        "api-load",
+        "total.p50",
+        "ms",
+        base,
+        [b * math.exp(d) for b, d in zip(base, ratios, strict=True)],
+        min_effect=0.05,
+        family="primary",
+    )
+    apply_holm([comp])
+    lines = render_markdown(fx.candidate_run(), decide("ab", [comp], [])).splitlines()
+    assert lines[1].startswith(
+        "### ⚠️ Inconclusive — possible regression, undecided in 12 round pairs: "
+        "api-load: total.p50 +6.2%"
+    )
+    row = next(line for line in _table_rows("\n".join(lines)) if line.startswith("| total.p50 "))
+    assert "| primary |" in row and "🟡 possible regression (undecided)" in row

@@ -15,7 +15,7 @@ __all__ = ["ComparisonState", "MetricComparison", "Verdict", "VerdictState", "sh
 
 VerdictState = Literal["pass", "regression", "slo-failure", "inconclusive", "error"]
 ComparisonState = Literal[
-    "regression", "improvement", "within-noise", "insufficient", "new", "info"
+    "regression", "unresolved", "improvement", "within-noise", "insufficient", "new", "info"
 ]
 
 
@@ -52,6 +52,8 @@ class MetricComparison:
     state: ComparisonState = "info"
     method: Literal["ab", "history", "single"] = "single"
     detail: str = ""
+    # A/B: one-sided p of "the candidate is slower at all" (no minimum effect)
+    p_slower: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MetricComparison:

@@ -4,8 +4,9 @@ Pure functions: figures in, :class:`~perfgate.verdict.MetricComparison` out.
 Latency and CPU figures are compared on the log scale (a ratio), error rates
 on the absolute scale (percentage points). A comparison can only be a
 regression when it clears its minimum effect *and* its (Holm-adjusted)
-p-value is below alpha; with too little data it says "insufficient" rather
-than guess. docs/statistics.md has the reasoning and references.
+p-value is below alpha; an A/B metric that is surely slower but may or may
+not exceed its minimum effect is "unresolved"; with too little data it says
+"insufficient" rather than guess. docs/statistics.md has the reasoning and references.
 """
 
 from __future__ import annotations
@@ -189,6 +190,7 @@ def paired_comparison(
     out.ci_low = math.expm1(ci.low)
     out.ci_high = math.expm1(ci.high)
     out.p_value = wilcoxon_signed_rank(d - threshold).p_greater
+    out.p_slower = wilcoxon_signed_rank(d).p_greater
     out.state = _state(ci.low, ci.high, threshold)  # type: ignore[assignment]
     return out
 
@@ -237,6 +239,13 @@ def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> None
 
     Comparisons outside the primary family are information: they are shown
     but can never fail the gate, so their regression state is relabelled.
+
+    A/B metrics that are not a regression get a second look: when the
+    candidate is slower beyond doubt (``p_slower``, Holm over the same family)
+    and the 95% interval reaches past the minimum effect, the data cannot
+    tell a regression from a smaller slowdown. Such a metric is "unresolved"
+    (a possible regression) rather than "within noise": in the detection
+    study it was the state of the route in most runs the gate missed.
     """
     primary = [c for c in comparisons if c.family == "primary" and c.p_value is not None]
     adjusted = holm([c.p_value for c in primary if c.p_value is not None])
@@ -247,3 +256,19 @@ def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> None
             c.detail = (
                 c.detail + "; " if c.detail else ""
             ) + f"not significant after Holm (p={p:.3f})"
+    slower = [c for c in comparisons if c.family == "primary" and c.p_slower is not None]
+    for c, p in zip(
+        slower, holm([c.p_slower for c in slower if c.p_slower is not None]), strict=True
+    ):
+        if (
+            c.state == "within-noise"
+            and p < alpha
+            and c.ci_high is not None
+            and c.min_effect is not None
+            and c.ci_high > c.min_effect
+        ):
+            c.state = "unresolved"
+            c.detail = (c.detail + "; " if c.detail else "") + (
+                f"slower (p={p:.3f} after Holm), but its 95% interval reaches past the "
+                f"{c.min_effect:.0%} minimum effect: more round pairs would decide"
+            )

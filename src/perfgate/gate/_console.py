@@ -10,6 +10,7 @@ __all__ = ["verdict_text"]
 
 _MARK = {
     "regression": "REGRESSION",
+    "unresolved": "possible regression",
     "slower": "slower (info)",
     "improvement": "improved",
     "within-noise": "~ noise",

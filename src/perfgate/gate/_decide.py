@@ -55,6 +55,12 @@ def decide(
     if primary and all(c.state in ("insufficient", "new") for c in primary):
         inconclusive.append("no primary metric had enough data to compare")
     inconclusive += [
+        f"possible regression, undecided in {c.samples} round pairs: {describe_comparison(c)}"
+        f" reaches past the {c.min_effect or 0:.0%} minimum effect (more pairs: ab.pairs)"
+        for c in primary
+        if c.state == "unresolved"
+    ]
+    inconclusive += [
         f"{c.name}: {c.detail}" for c in checks if c.status == "inconclusive" and c.detail
     ]
 

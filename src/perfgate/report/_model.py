@@ -48,6 +48,7 @@ HEADLINES: dict[str, tuple[str, str]] = {
 #: How each comparison state is marked, most severe first.
 MARKERS: dict[str, tuple[str, str]] = {
     "regression": ("🔴", "regression"),
+    "unresolved": ("🟡", "possible regression (undecided)"),
     "slower": ("🟠", "slower (info, not gating)"),
     "insufficient": ("❔", "insufficient data"),
     "new": ("🆕", "new"),
@@ -61,7 +62,16 @@ _SEVERITY = {state: i for i, state in enumerate(MARKERS)}
 _ROW_PRIORITY = {
     s: i
     for i, s in enumerate(
-        ("regression", "slower", "improvement", "within-noise", "new", "insufficient", "info")
+        (
+            "regression",
+            "unresolved",
+            "slower",
+            "improvement",
+            "within-noise",
+            "new",
+            "insufficient",
+            "info",
+        )
     )
 }
 

@@ -38,6 +38,7 @@ __all__ = ["render_html", "report_html"]
 
 _SYMBOLS = {
     "regression": "▲",
+    "unresolved": "◬",
     "slower": "△",
     "improvement": "▼",
     "within-noise": "≈",
@@ -69,7 +70,7 @@ svg text{font:11px system-ui,sans-serif;fill:#57606a}svg .ytick{text-anchor:end}
 svg .xtick{text-anchor:middle}svg .xlabel{text-anchor:end}
 svg .chart-title{font-weight:600;fill:#1b1f24;font-size:12px}
 .st-fail,.st-regression{color:#cf222e;font-weight:600}.st-pass,.st-improvement{color:#1a7f37}
-.st-inconclusive,.st-insufficient,.st-slower{color:#9a6700}
+.st-inconclusive,.st-insufficient,.st-slower,.st-unresolved{color:#9a6700}
 ul.issues li.failure{color:#cf222e}ul.issues li.error{color:#6e7781;font-weight:600}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;font-size:13px}
 dl.kv dt{color:#57606a}dl.kv dd{margin:0;word-break:break-all}

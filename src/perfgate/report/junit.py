@@ -2,8 +2,9 @@
 
 One testsuite per kind of verdict: the gate itself, checks (SLOs, stress
 criteria), comparisons with the baseline, benchmark budgets. A failed check,
-a regression or a busted budget is a ``<failure>``; inconclusive and
-insufficient results are ``<skipped>`` with the reason; the suite's fatal
+a regression or a busted budget is a ``<failure>``; inconclusive,
+unresolved (a possible regression) and insufficient results are
+``<skipped>`` with the reason; the suite's fatal
 errors are ``<error>``.
 """
 
@@ -71,7 +72,9 @@ def _comparisons_suite(report: Report) -> _Suite:
     suite = _Suite("perfgate.comparisons")
     for c in report.comparisons:
         state = c.shown_state  # a non-gating regression is not a failure
-        outcome = {"regression": "failure", "insufficient": "skipped"}.get(state, "pass")
+        outcome = {"regression": "failure", "unresolved": "skipped", "insufficient": "skipped"}.get(
+            state, "pass"
+        )
         message = (
             f"{c.metric}: {state}; base {fmt_value(c.base, c.unit)}, candidate {fmt_value(c.candidate, c.unit)}, "
             f"change {fmt_change(c.change, c.unit)} {fmt_interval(c.ci_low, c.ci_high, c.unit)}"
