@@ -112,7 +112,7 @@ def ab_run(
     out = run_ab(
         cfg, planned, base_spec=specs["base"], candidate_spec=specs["candidate"], log=lambda _: None
     )
-    apply_holm(out.comparisons, cfg.compare.alpha)
+    too_few = apply_holm(out.comparisons, cfg.compare.alpha)
     primary = [c for c in out.comparisons if c.family == "primary"]
     judged = {c.metric: c for c in primary if c.metric in JUDGED}
     load = (out.details.get("suites") or {}).get("load", {})
@@ -138,7 +138,7 @@ def ab_run(
         "pairs": load.get("primary_pairs"),
         # each arm's warm-up capacity: does the arm started first also serve less?
         "capacity": load.get("capacity"),
-        "insufficient": bool(out.inconclusive),
+        "insufficient": bool(out.inconclusive or too_few),
     }
     if probe is not None:
         record["pairs_median_fit"] = probe.pairs(set(record["pairs"] or {}), cfg.ab.max_lag_ms)

@@ -120,7 +120,7 @@ def test_error_rate_uses_summed_counts() -> None:
 
 def test_primary_family_capped_and_declared() -> None:
     routes = tuple(f"/r{i}" for i in range(8))
-    pairs = _pairs(6, 10.0, 10.0, n=800, routes=routes)
+    pairs = _pairs(8, 10.0, 10.0, n=800, routes=routes)  # 8: enough to ever clear Holm
     comps = ab_comparisons("load", pairs, min_effect=EFFECTS)
     primary = [c.metric for c in comps if c.family == "primary"]
     assert len(primary) <= 12

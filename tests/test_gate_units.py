@@ -14,6 +14,7 @@ from perfgate.figures import Figure
 from perfgate.gate._compare import (
     apply_holm,
     history_comparison,
+    holm_min_pairs,
     min_effect_for,
     paired_comparison,
     proportion_comparison,
@@ -168,14 +169,50 @@ def test_a_sure_slowdown_that_may_exceed_the_minimum_effect_is_unresolved() -> N
     assert unsure.state == "unresolved" and "more round pairs" in unsure.detail
     assert small.state == "within-noise" and null.state == "within-noise"
     assert info.state == "within-noise"  # information never gates, nor half-gates
-    # Holm applies to "slower" too: one sure slowdown among 300 unremarkable metrics is not.
+    # Holm applies to "slower" too. One pair (the smallest) faster: p_slower = 2/4096,
+    # beside 150 unremarkable metrics that is 0.074 after Holm, while 12 pairs could
+    # still clear Holm over 151 (151/4096 < 0.05), so the metric is not "insufficient".
+    lone = compare([-0.001, *STRADDLING[1:]])
+    assert lone.p_slower == pytest.approx(2 / 4096)
     crowd = [
-        MetricComparison("s", f"c{i}", "ms", "primary", p_value=0.5, p_slower=0.5)
-        for i in range(300)
+        MetricComparison("s", f"c{i}", "ms", "primary", p_value=0.5, p_slower=0.5, samples=12)
+        for i in range(150)
     ]
-    lone = compare(STRADDLING)
-    apply_holm([lone, *crowd], alpha=0.05)
+    assert apply_holm([lone, *crowd], alpha=0.05) == []
     assert lone.state == "within-noise"
+
+
+def test_holm_min_pairs_is_where_two_to_the_minus_n_clears_the_family() -> None:
+    assert holm_min_pairs(1) == 5  # 1/32 < 0.05, 1/16 is not
+    assert holm_min_pairs(10) == 8  # 10/256 < 0.05 <= 10/128
+    assert holm_min_pairs(12) == 8 and holm_min_pairs(13) == 9
+    assert holm_min_pairs(10, alpha=0.01) == 10
+
+
+def test_too_few_pairs_for_holm_is_insufficient_and_says_so() -> None:
+    # Seven pairs, every one 10% slower: the shift is plain, but 2^-7 x 10 > 0.05,
+    # so no test in a family of ten could reject. Passing would be a silent lie.
+    base = [10.0 + i for i in range(7)]
+    slow = paired_comparison(
+        "load", "m", "ms", base, [b * 1.10 for b in base], min_effect=0.05, family="primary"
+    )
+    others = [
+        MetricComparison("load", f"o{i}", "ms", "primary", p_value=0.5, p_slower=0.5, samples=12)
+        for i in range(9)
+    ]
+    reasons = apply_holm([slow, *others])
+    assert slow.state == "insufficient" and "needs 8" in slow.detail
+    assert reasons == [
+        "load: 1 primary metric(s) with only 7 usable round pairs, too few to show any "
+        "regression after Holm over 10 (needs 8)"
+    ]
+    assert all(o.state != "insufficient" for o in others)
+    # With eight pairs the same family can reject.
+    base8 = [10.0 + i for i in range(8)]
+    ok = paired_comparison(
+        "load", "m", "ms", base8, [b * 1.10 for b in base8], min_effect=0.05, family="primary"
+    )
+    assert apply_holm([ok, *others]) == [] and ok.state == "regression"
 
 
 def test_an_unresolved_primary_metric_makes_the_verdict_inconclusive() -> None:

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from perfgate.figures import Figure, run_figures
-from perfgate.gate._compare import min_effect_for, paired_comparison, proportion_comparison
+from perfgate.gate._compare import (
+    holm_min_pairs,
+    min_effect_for,
+    paired_comparison,
+    proportion_comparison,
+)
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import RunResult, SuiteResult
 from perfgate.verdict import MetricComparison
@@ -194,12 +199,16 @@ def ab_comparisons(
     declared_primary: Sequence[str] = (),
     primary_budget: int = MAX_PRIMARY,
     min_pairs: int = 6,
+    alpha: float = 0.05,
 ) -> list[MetricComparison]:
     """Every metric of one suite, base against candidate, over the kept pairs."""
     kept = [p for p in pairs if p.dropped is None]
     # The family is fixed by what was measured, not by what survived: a gate
     # whose pairs were all dropped must say "insufficient", not pass silently.
-    primary = primary_metrics(suite, pairs, declared_primary, min_pairs)[: max(0, primary_budget)]
+    # An endpoint joins it only with enough pairs to ever clear Holm: one that
+    # cannot would be dead weight that makes every other test stricter.
+    joins = max(min_pairs, holm_min_pairs(primary_budget, alpha))
+    primary = primary_metrics(suite, pairs, declared_primary, joins)[: max(0, primary_budget)]
     base_seen: set[str] = set()
     cand_seen: set[str] = set()
     for p in pairs:

@@ -365,6 +365,7 @@ async def run_load_suite(
         declared_primary=cfg.compare.primary,
         primary_budget=primary_budget,
         min_pairs=MIN_PAIRS,
+        alpha=cfg.compare.alpha,
     )
     # The per-pair figures behind each gating comparison, for the report's
     # reader and for judging decision rules on recorded runs (bench/detection.py).

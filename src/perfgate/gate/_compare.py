@@ -31,6 +31,7 @@ from perfgate.verdict import MetricComparison
 __all__ = [
     "apply_holm",
     "history_comparison",
+    "holm_min_pairs",
     "min_effect_for",
     "paired_comparison",
     "proportion_comparison",
@@ -234,18 +235,33 @@ def proportion_comparison(
     return out
 
 
-def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> None:
+def holm_min_pairs(family: int, alpha: float = 0.05) -> int:
+    """The fewest round pairs with which Holm over ``family`` metrics can reject at all.
+
+    An exact one-sided Wilcoxon p-value of n pairs is at least 2^-n, and Holm's
+    first step needs family · p < alpha.
+    """
+    return max(1, math.floor(math.log2(max(1, family) / alpha)) + 1)
+
+
+def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> list[str]:
     """Holm-adjust the primary family's p-values; a regression must survive it.
+
+    Returns why the verdict cannot be trusted to pass: a primary A/B metric
+    with fewer round pairs than :func:`holm_min_pairs` (pairs dropped for
+    scheduler lag, say) could not have shown a regression whatever it
+    measured, so it is "insufficient" and its suite is named.
 
     Comparisons outside the primary family are information: they are shown
     but can never fail the gate, so their regression state is relabelled.
 
     A/B metrics that are not a regression get a second look: when the
-    candidate is slower beyond doubt (``p_slower``, Holm over the same family)
-    and the 95% interval reaches past the minimum effect, the data cannot
-    tell a regression from a smaller slowdown. Such a metric is "unresolved"
-    (a possible regression) rather than "within noise": in the detection
-    study it was the state of the route in most runs the gate missed.
+    candidate is slower beyond doubt (``p_slower``, Holm over the family's
+    paired metrics) and the 95% interval reaches past the minimum effect, the
+    data cannot tell a regression from a smaller slowdown. Such a metric is
+    "unresolved" (a possible regression) rather than "within noise": in the
+    detection studies it flagged the route in 42 of the 45 runs the gate
+    missed (docs/detection.md).
     """
     primary = [c for c in comparisons if c.family == "primary" and c.p_value is not None]
     adjusted = holm([c.p_value for c in primary if c.p_value is not None])
@@ -272,3 +288,19 @@ def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> None
                 f"slower (p={p:.3f} after Holm), but its 95% interval reaches past the "
                 f"{c.min_effect:.0%} minimum effect: more round pairs would decide"
             )
+    needed = holm_min_pairs(len(primary), alpha)
+    short: dict[str, list[MetricComparison]] = {}
+    for c in slower:
+        if c.state != "regression" and c.samples is not None and c.samples < needed:
+            c.state = "insufficient"
+            c.detail = (c.detail + "; " if c.detail else "") + (
+                f"{c.samples} round pairs cannot show a regression after Holm over "
+                f"{len(primary)} primary metrics (needs {needed})"
+            )
+            short.setdefault(c.suite, []).append(c)
+    return [
+        f"{suite}: {len(cs)} primary metric(s) with only {min(c.samples or 0 for c in cs)} "
+        f"usable round pairs, too few to show any regression after Holm over {len(primary)} "
+        f"(needs {needed})"
+        for suite, cs in short.items()
+    ]

@@ -256,7 +256,7 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
     checks = slo_checks(run, cfg.slo)
     if base_run is not None:
         mark_pre_existing(checks, slo_checks(base_run, cfg.slo))
-    apply_holm(comparisons, cfg.compare.alpha)
+    inconclusive += apply_holm(comparisons, cfg.compare.alpha)
     for s in run.suites:
         errors += [e for e in s.errors if "died" not in e]
         warnings += s.warnings
