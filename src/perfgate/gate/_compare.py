@@ -244,24 +244,20 @@ def holm_min_pairs(family: int, alpha: float = 0.05) -> int:
     return max(1, math.floor(math.log2(max(1, family) / alpha)) + 1)
 
 
+def _add_detail(c: MetricComparison, text: str) -> None:
+    c.detail = f"{c.detail}; {text}" if c.detail else text
+
+
 def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> list[str]:
     """Holm-adjust the primary family's p-values; a regression must survive it.
 
-    Returns why the verdict cannot be trusted to pass: a primary A/B metric
-    with fewer round pairs than :func:`holm_min_pairs` (pairs dropped for
-    scheduler lag, say) could not have shown a regression whatever it
-    measured, so it is "insufficient" and its suite is named.
-
     Comparisons outside the primary family are information: they are shown
     but can never fail the gate, so their regression state is relabelled.
+    A/B metrics that are not a regression then get a second look
+    (:func:`_mark_unresolved`, :func:`_mark_too_few_pairs`).
 
-    A/B metrics that are not a regression get a second look: when the
-    candidate is slower beyond doubt (``p_slower``, Holm over the family's
-    paired metrics) and the 95% interval reaches past the minimum effect, the
-    data cannot tell a regression from a smaller slowdown. Such a metric is
-    "unresolved" (a possible regression) rather than "within noise": in the
-    detection studies it flagged the route in 42 of the 45 runs the gate
-    missed (docs/detection.md).
+    Returns why the verdict cannot be trusted to pass: the suites whose
+    primary metrics had too few round pairs to show any regression.
     """
     primary = [c for c in comparisons if c.family == "primary" and c.p_value is not None]
     adjusted = holm([c.p_value for c in primary if c.p_value is not None])
@@ -269,13 +265,23 @@ def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> list
         c.p_adjusted = p
         if c.state == "regression" and p >= alpha:
             c.state = "within-noise"
-            c.detail = (
-                c.detail + "; " if c.detail else ""
-            ) + f"not significant after Holm (p={p:.3f})"
-    slower = [c for c in comparisons if c.family == "primary" and c.p_slower is not None]
-    for c, p in zip(
-        slower, holm([c.p_slower for c in slower if c.p_slower is not None]), strict=True
-    ):
+            _add_detail(c, f"not significant after Holm (p={p:.3f})")
+    paired = [c for c in comparisons if c.family == "primary" and c.p_slower is not None]
+    _mark_unresolved(paired, alpha)
+    return _mark_too_few_pairs(paired, len(primary), alpha)
+
+
+def _mark_unresolved(paired: list[MetricComparison], alpha: float) -> None:
+    """Surely slower, maybe beyond the minimum effect: "unresolved", not "within noise".
+
+    Slower beyond doubt: ``p_slower`` survives Holm over the family's paired
+    metrics. The 95% interval reaching past the minimum effect, the data
+    cannot tell a regression from a smaller slowdown. In the detection
+    studies this flagged the route in 42 of the 45 runs the gate missed
+    (docs/detection.md).
+    """
+    adjusted = holm([c.p_slower for c in paired if c.p_slower is not None])
+    for c, p in zip(paired, adjusted, strict=True):
         if (
             c.state == "within-noise"
             and p < alpha
@@ -284,23 +290,33 @@ def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> list
             and c.ci_high > c.min_effect
         ):
             c.state = "unresolved"
-            c.detail = (c.detail + "; " if c.detail else "") + (
+            _add_detail(
+                c,
                 f"slower (p={p:.3f} after Holm), but its 95% interval reaches past the "
-                f"{c.min_effect:.0%} minimum effect: more round pairs would decide"
+                f"{c.min_effect:.0%} minimum effect: more round pairs would decide",
             )
-    needed = holm_min_pairs(len(primary), alpha)
+
+
+def _mark_too_few_pairs(paired: list[MetricComparison], family: int, alpha: float) -> list[str]:
+    """Metrics with fewer pairs than :func:`holm_min_pairs` are "insufficient".
+
+    Such a metric (pairs dropped for scheduler lag, say) could not have shown
+    a regression whatever it measured; passing on it would be a silent lie.
+    """
+    needed = holm_min_pairs(family, alpha)
     short: dict[str, list[MetricComparison]] = {}
-    for c in slower:
+    for c in paired:
         if c.state != "regression" and c.samples is not None and c.samples < needed:
             c.state = "insufficient"
-            c.detail = (c.detail + "; " if c.detail else "") + (
+            _add_detail(
+                c,
                 f"{c.samples} round pairs cannot show a regression after Holm over "
-                f"{len(primary)} primary metrics (needs {needed})"
+                f"{family} primary metrics (needs {needed})",
             )
             short.setdefault(c.suite, []).append(c)
     return [
         f"{suite}: {len(cs)} primary metric(s) with only {min(c.samples or 0 for c in cs)} "
-        f"usable round pairs, too few to show any regression after Holm over {len(primary)} "
+        f"usable round pairs, too few to show any regression after Holm over {family} "
         f"(needs {needed})"
         for suite, cs in short.items()
     ]
