@@ -20,12 +20,20 @@ script at ``--rate`` arrivals/s):
   "different runner" (random background CPU load on the arms' CPU, 0–50%),
   the candidate against the prediction interval of 10 such base runs.
 
+``--family declared`` judges each run the way the issue states the claim: the
+project declares the route's latency median and CPU per request as its
+primary metrics (``compare.primary``); ``default`` leaves the family to the
+gate (~10 metrics it picks itself). ``--extend-pairs`` is perfgate's
+``ab.extend_pairs`` (12 more pairs when the first look cannot decide; 0: one
+look).
+
 Every figure is k/n with a Clopper–Pearson 95% bound (upper for false
 alarms, lower for detections)::
 
     python bench/detection.py --runs 100              # the issue's full table (~hours)
     python bench/detection.py --runs 10 --rows aa,ab10 # a quick look
     python bench/detection.py --runs 1 --rows aa --jsonl runs.jsonl  # append, resumable
+    python bench/detection.py --runs 1 --rows ab10 --family declared --jsonl runs.jsonl
     python bench/detection.py --summarize runs.jsonl    # the table of all appended runs
 """
 
@@ -49,6 +57,7 @@ import numpy as np
 from perfgate.config.project import ProjectConfig, load_project_text
 from perfgate.figures import Figure
 from perfgate.gate._ab import run_ab
+from perfgate.gate._ab_design import look_level
 from perfgate.gate._compare import apply_holm, history_comparison
 from perfgate.gate._plan import plan_suites
 from perfgate.stats import clopper_pearson
@@ -83,6 +92,8 @@ def _config(work: Path, args: argparse.Namespace) -> ProjectConfig:
         for name in ("artillery-load-test.yml", "artillery-processor.js"):
             (work / name).write_bytes((Path(seed) / name).read_bytes())
     lag = f"\n  max_lag: {args.max_lag}" if args.max_lag is not None else ""
+    declared = ", ".join(f'"{m}"' for m in JUDGED[:2])
+    family = f"\ncompare:\n  primary: [{declared}]" if args.family == "declared" else ""
     text = f"""
 service:
   start: [{sys.executable}, -m, perfgate, demo-api, --port, "{{{{ port }}}}",
@@ -93,8 +104,9 @@ suites:
 ab:
   rate: {args.rate}
   pairs: {args.pairs}
+  extend_pairs: {args.extend_pairs}
   round: {args.round}
-  slices: {args.slices}{lag}
+  slices: {args.slices}{lag}{family}
 """
     return load_project_text(text, work)
 
@@ -112,7 +124,7 @@ def ab_run(
     out = run_ab(
         cfg, planned, base_spec=specs["base"], candidate_spec=specs["candidate"], log=lambda _: None
     )
-    too_few = apply_holm(out.comparisons, cfg.compare.alpha)
+    too_few = apply_holm(out.comparisons, look_level(cfg))
     primary = [c for c in out.comparisons if c.family == "primary"]
     judged = {c.metric: c for c in primary if c.metric in JUDGED}
     load = (out.details.get("suites") or {}).get("load", {})
@@ -130,6 +142,9 @@ def ab_run(
         # possible regressions: slower beyond doubt, not beyond the minimum effect
         "unresolved": [c.metric for c in primary if c.state == "unresolved"],
         "dropped": out.details.get("pairs_dropped"),
+        # the second look: why the first could not decide (None: it could)
+        "extended": load.get("extended"),
+        "pairs_run": load.get("pairs_planned"),
         "started_first": out.details.get("started_first"),
         "launch_gap_s": out.details.get("launch_gap_s"),
         # every gating metric's per-pair (base, candidate) figures: other decision
@@ -255,19 +270,23 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
 
 def summarize(path: Path) -> int:
     """The table from a ``--jsonl`` file (runs appended by any number of invocations)."""
-    groups: dict[tuple[str, Any, Any, Any], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, Any, Any, Any, Any], list[dict[str, Any]]] = {}
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            # runs before round_pairs was recorded had the default 12
-            key = (r["row"], r.get("slices"), r.get("rate"), r.get("round_pairs", 12))
+            # runs before round_pairs was recorded had the default 12; before
+            # family and extend_pairs, the default family and one look
+            pairs = f"{r.get('round_pairs', 12)}+{r.get('extend_pairs', 0)}"
+            key = (r["row"], r.get("family", "default"), r.get("slices"), r.get("rate"), pairs)
             groups.setdefault(key, []).append(r)
     print(
-        "| row | slices | rate | pairs | k/n | 95% bound | route Δ median [IQR] "
-        "| pairs dropped (median) |"
+        "| row | family | slices | rate | pairs | k/n | 95% bound | route Δ median [IQR] "
+        "| pairs dropped (median) | extended | seconds (median) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for (row, slices, rate, n_pairs), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (row, family, slices, rate, n_pairs), runs in sorted(
+        groups.items(), key=lambda kv: str(kv[0])
+    ):
         hits = sum(bool(r["alarm"] if row == "aa" else r["detected"]) for r in runs)
         ci = clopper_pearson(hits, len(runs), one_sided=True)
         bound = f"≤ {ci.high:.1%}" if row.endswith("aa") else f"≥ {ci.low:.1%}"
@@ -276,13 +295,18 @@ def summarize(path: Path) -> int:
         spread = f"{q[1]:+.1%} [{q[0]:+.1%}, {q[2]:+.1%}]" if q is not None else "—"
         drops = [r["dropped"] for r in runs if r.get("dropped") is not None]
         dropped = f"{float(np.median(drops)):g}" if drops else "—"
+        extended = sum(bool(r.get("extended")) for r in runs)
+        secs = [r["seconds"] for r in runs if r.get("seconds") is not None]
+        took = f"{float(np.median(secs)):.0f}" if secs else "—"
         print(
-            f"| {row} | {slices or '—'} | {rate or '—'} | {n_pairs} | {hits}/{len(runs)} | {bound} "
-            f"| {spread} | {dropped} |"
+            f"| {row} | {family} | {slices or '—'} | {rate or '—'} | {n_pairs} | {hits}/{len(runs)} | {bound} "
+            f"| {spread} | {dropped} | {extended}/{len(runs)} | {took} |"
         )
     # Which judged metric said "regression", and what raised the false alarms.
     print()
-    for (row, slices, _rate, n_pairs), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    for (row, family, _sl, _rate, n_pairs), runs in sorted(
+        groups.items(), key=lambda kv: str(kv[0])
+    ):
         per_metric: dict[str, int] = {}
         for r in runs:
             for metric, c in (r.get("judged") or {}).items():
@@ -300,7 +324,7 @@ def summarize(path: Path) -> int:
             else ""
         )
         print(
-            f"- {row} (slices {slices}, {n_pairs} pairs): regression on {judged or '—'}; "
+            f"- {row} ({family} family, {n_pairs} pairs): regression on {judged or '—'}; "
             f"alarms by metric {alarms}{unresolved}"
         )
     # How each judged metric moved across the runs (Hodges–Lehmann change per run).
@@ -309,7 +333,9 @@ def summarize(path: Path) -> int:
         "| row | pairs | judged metric | runs | change median | SD | min … max | interval low, median |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for (row, _slices, _rate, n_pairs), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    for (row, _family, _slices, _rate, n_pairs), runs in sorted(
+        groups.items(), key=lambda kv: str(kv[0])
+    ):
         for metric in JUDGED:
             seen = [
                 c
@@ -328,7 +354,7 @@ def summarize(path: Path) -> int:
             )
     # Does the arm that started first differ? (A/A: any difference is the process's.)
     by_start: dict[tuple[str, str], list[float]] = {}
-    for (row, _slices, _rate, _pairs), runs in groups.items():
+    for (row, _family, _slices, _rate, _pairs), runs in groups.items():
         if row != "aa":
             continue
         for r in runs:
@@ -355,6 +381,15 @@ def main() -> int:
     p.add_argument("--rows", default="aa,ab10,ab5,hist-aa,hist-ab10")
     p.add_argument("--rate", type=float, default=100.0, help="arrivals/s (default: %(default)s)")
     p.add_argument("--pairs", type=int, default=12)
+    p.add_argument(
+        "--extend-pairs", type=int, default=12, help="ab.extend_pairs (default: %(default)s)"
+    )
+    p.add_argument(
+        "--family",
+        choices=("default", "declared"),
+        default="default",
+        help="declared: the route's median and CPU are the primary family (the issue's claim)",
+    )
     p.add_argument("--round", type=float, default=2.0)
     p.add_argument("--slices", type=int, default=4, help="slices per round (default: %(default)s)")
     p.add_argument("--max-lag", type=float, default=None, help="ms; default: perfgate's (1)")
@@ -412,6 +447,8 @@ def main() -> int:
                         "slices": args.slices,
                         "rate": args.rate,
                         "round_pairs": args.pairs,
+                        "extend_pairs": args.extend_pairs,
+                        "family": args.family,
                         **r,
                     }
                     with args.jsonl.open("a") as fh:

@@ -17,9 +17,11 @@ import pytest
 from perfgate.config.project import load_project_text
 from perfgate.errors import ConfigError
 from perfgate.gate._ab import run_ab
+from perfgate.gate._ab_design import look_level
 from perfgate.gate._compare import apply_holm
 from perfgate.gate._plan import plan_suites
 from perfgate.gate._worktree import merge_base, prepare_base_worktree, remove_worktree
+from perfgate.stats import pocock_level
 from perfgate.verdict import MetricComparison
 
 SERVER = """\
@@ -64,7 +66,8 @@ suites:
   - {{name: load, script: load.yml}}
 monitor: {{enabled: false}}
 ab:
-  pairs: 8   # 2^-8 < 0.05/10: enough for Holm over a 10-metric family
+  pairs: 8   # 2^-8 < 0.03/10: enough for Holm over a 10-metric family
+  extend_pairs: 4
   round: 1
   warmup: 0.5
   warmup_requests: 50
@@ -98,10 +101,12 @@ def two_commit_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def _ab(repo: Path, base_root: Path, tmp: Path) -> list[MetricComparison]:
+def _ab(
+    repo: Path, base_root: Path, tmp: Path, yml: str | None = None
+) -> tuple[list[MetricComparison], dict[str, Any]]:
     from conftest import free_port
 
-    cfg = load_project_text((repo / "perfgate.yml").read_text(), repo)
+    cfg = load_project_text(yml or (repo / "perfgate.yml").read_text(), repo)
     planned = plan_suites(cfg, "pr")
     base = cfg.service_for("base", free_port(), tmp / "base", root=base_root)
     cand = cfg.service_for("candidate", free_port(), tmp / "cand")
@@ -110,10 +115,12 @@ def _ab(repo: Path, base_root: Path, tmp: Path) -> list[MetricComparison]:
     assert out.base.label == "base" and out.candidate.label == "candidate"
     assert [s.kind for s in out.candidate.suites] == ["ab"]
     assert "target_cpu_s" in out.candidate.suites[0].extra
-    assert out.details["seed"] == 11 and out.details["pairs_planned"] == 8
-    assert len(out.details["suites"]["load"]["pairs"]) == 8
-    apply_holm(out.comparisons)
-    return out.comparisons
+    suite = out.details["suites"]["load"]
+    assert out.details["seed"] == 11
+    # 8 pairs, and 4 more only when the first look could not decide
+    assert suite["pairs_planned"] == len(suite["pairs"]) == (8 if suite["extended"] is None else 12)
+    apply_holm(out.comparisons, look_level(cfg))
+    return out.comparisons, suite
 
 
 @pytest.mark.slow
@@ -125,7 +132,8 @@ def test_ab_finds_the_50ms_regression_and_aa_finds_none(
     tree = prepare_base_worktree(repo, "main", tmp_path / "base-tree")
     try:
         assert "0.002" in (tree / "server.py").read_text()
-        comps = {c.metric: c for c in _ab(repo, tree, tmp_path / "ab")}
+        found, suite = _ab(repo, tree, tmp_path / "ab")
+        comps = {c.metric: c for c in found}
     finally:
         remove_worktree(repo, tmp_path / "base-tree")
     assert not (tmp_path / "base-tree").exists()
@@ -135,15 +143,46 @@ def test_ab_finds_the_50ms_regression_and_aa_finds_none(
     assert p50.state == "regression", p50
     assert (p50.change or 0) > 1.0  # ~3 ms -> ~53 ms
     assert comps["endpoint:/hello total.p50"].state == "regression"
+    assert suite["extended"] is None  # decided at the first look: no more pairs
 
     # A/A: the candidate against itself — nothing of a 50 ms scale.
-    same = _ab(repo, repo, tmp_path / "aa")
+    same, _ = _ab(repo, repo, tmp_path / "aa")
     big = [
         c
         for c in same
         if c.family == "primary" and c.state == "regression" and (c.change or 0) > 0.5
     ]
     assert not big, big
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_an_undecided_first_look_runs_the_extension_pairs(
+    two_commit_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interim look says "undecided": the extension pairs run and join the comparison.
+
+    Only the interim decision is forced (what makes a real run undecided is
+    tested on its own in test_ab_stats); the rounds, arms and traffic are real.
+    """
+    from perfgate.gate import _ab_suite
+
+    looks: list[int] = []
+
+    def forced(comparisons: list[MetricComparison], level: float) -> str:
+        looks.append(next(c.samples or 0 for c in comparisons if c.metric == "cpu_ms_per_request"))
+        return "forced by the test"
+
+    monkeypatch.setattr(_ab_suite, "undecided", forced)
+    yml = (two_commit_repo / "perfgate.yml").read_text().replace("round: 1", "round: 0.5")
+    comps, suite = _ab(two_commit_repo, two_commit_repo, tmp_path / "ext", yml)
+    assert len(looks) == 1 and 6 <= looks[0] <= 8  # one look, after 8 pairs (some dropped?)
+    assert suite["extended"] == "forced by the test"
+    assert suite["pairs_planned"] == 12
+    assert [row["pair"] for row in suite["pairs"]] == list(range(12))
+    assert suite["alpha_per_look"] == pytest.approx(pocock_level(0.05, 8, 12), abs=1e-5)
+    cpu = next(c for c in comps if c.metric == "cpu_ms_per_request")
+    assert looks[0] < (cpu.samples or 0) <= 12  # the comparison counts the extension's pairs
 
 
 def test_merge_base_and_worktree(two_commit_repo: Path, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from perfgate.gate._compare import (
     min_effect_for,
     paired_comparison,
     proportion_comparison,
+    undecided,
 )
 from perfgate.gate._decide import decide
 from perfgate.gate._plan import steady_phase
@@ -213,6 +214,29 @@ def test_too_few_pairs_for_holm_is_insufficient_and_says_so() -> None:
         "load", "m", "ms", base8, [b * 1.10 for b in base8], min_effect=0.05, family="primary"
     )
     assert apply_holm([ok, *others]) == [] and ok.state == "regression"
+
+
+def test_the_interim_look_extends_only_what_more_pairs_could_decide() -> None:
+    def straddling() -> MetricComparison:
+        base, cand = _pairs_with_log_ratios(STRADDLING)
+        return paired_comparison("s", "m", "ms", base, cand, min_effect=0.05, family="primary")
+
+    quiet = [
+        MetricComparison("s", f"o{i}", "ms", "primary", p_value=0.5, p_slower=0.5, samples=12)
+        for i in range(3)
+    ]
+    unsure = straddling()
+    assert undecided([unsure, *quiet], 0.0304) == "possible regression: m"
+    assert unsure.state == "within-noise"  # the look judged copies: nothing relabelled
+    assert undecided(quiet, 0.0304) is None  # nothing to decide
+    reg = MetricComparison("s", "r", "ms", "primary", p_value=1e-6, p_slower=1e-6, samples=12)
+    reg.state = "regression"
+    assert undecided([straddling(), reg, *quiet], 0.0304) is None  # fails either way
+    info = straddling()
+    info.family = "info"
+    assert undecided([info, *quiet], 0.0304) is None  # information never extends a run
+    short = MetricComparison("s", "few", "ms", "primary", p_value=0.5, p_slower=0.5, samples=5)
+    assert undecided([short, *quiet], 0.0304) == "too few round pairs for Holm"
 
 
 def test_an_unresolved_primary_metric_makes_the_verdict_inconclusive() -> None:

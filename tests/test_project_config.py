@@ -81,6 +81,7 @@ def test_valid_file(tmp_path: Path) -> None:
     assert cfg.compare.min_effect["median"] == 0.03 and cfg.compare.min_effect["p95"] == 0.15
     assert cfg.compare.history_runs == 30
     assert cfg.ab.pairs == 16 and cfg.ab.arm_cpus == [1]
+    assert cfg.ab.extend_pairs == 12  # the default second look
     assert cfg.store.path == "perf/db.sqlite"
     assert cfg.monitor.interval == 1 and cfg.monitor.health_url == "/health/detailed"
     assert cfg.report.formats == ["markdown", "json"]
@@ -173,6 +174,19 @@ def test_other_errors(tmp_path: Path) -> None:
     assert "either 'service:'" in str(error_of(tmp_path, "service: {start: s}\ntarget: http://x\n"))
     err = error_of(tmp_path, "suites:\n  - {script: perf/load.yml}\n  - {script: perf/load.yml}\n")
     assert "duplicate suite name" in str(err) and err.key_path == "suites[1].name"
+
+
+def test_extend_pairs_zero_means_one_look(tmp_path: Path) -> None:
+    from perfgate.gate._ab_design import look_level
+
+    one = load_project_text("ab:\n  extend_pairs: 0\n", tmp_path)
+    assert one.ab.extend_pairs == 0 and look_level(one) == 0.05
+    two = load_project_text("ab:\n  pairs: 12\n  extend_pairs: 12\n", tmp_path)
+    assert look_level(two) == pytest.approx(0.0304, abs=1e-4)  # Pocock, two looks
+    err = error_of(tmp_path, "ab:\n  extend_pairs: -1\n")
+    assert err.key_path == "ab.extend_pairs" and ">= 0" in str(err)
+    err = error_of(tmp_path, "ab:\n  extend_pair: 4\n")
+    assert err.suggestion == "extend_pairs"
 
 
 def test_monitor_null_disables_poll(tmp_path: Path) -> None:

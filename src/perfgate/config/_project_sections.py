@@ -118,6 +118,9 @@ class AbConfig:
     rate: float | None = None  # arrivals/s; None: the script's sustained rate, capped
     capacity_fraction: float = 0.6
     pairs: int = 12
+    # pairs added once when the first look cannot decide (0: never); both looks
+    # then test at Pocock's level, so the run's false-alarm rate stays alpha
+    extend_pairs: int = 12
     round_s: float = 2.0
     slices: int = 4  # each round is cut into slices that alternate between the arms
     warmup_s: float = 5.0
@@ -316,6 +319,7 @@ def parse_ab(f: Fields) -> AbConfig:
             "rate",
             "capacity_fraction",
             "pairs",
+            "extend_pairs",
             "round",
             "slices",
             "warmup",
@@ -334,6 +338,7 @@ def parse_ab(f: Fields) -> AbConfig:
         # an exact Wilcoxon p-value of n pairs is at least 2**-n: Holm over ~6
         # primary metrics needs n >= 8 before any regression can be significant
         pairs=a.integer("pairs", d.pairs, minimum=8) or d.pairs,
+        extend_pairs=a.integer("extend_pairs", d.extend_pairs, minimum=0) or 0,
         round_s=a.number("round", d.round_s, minimum=0, exclusive_min=True) or d.round_s,
         slices=a.integer("slices", d.slices, minimum=1) or d.slices,
         warmup_s=a.number("warmup", d.warmup_s, minimum=0) or 0.0,

@@ -261,5 +261,5 @@ async def _experiment(
     out.details["suites"] = suites
     first = next(iter(suites.values()), None)
     if first:  # the headline figures of the first load suite, for the report's summary
-        for key in ("rate", "rate_reason", "capacity", "pairs_used", "pairs_dropped"):
+        for key in ("rate", "rate_reason", "capacity", "pairs_used", "pairs_dropped", "extended"):
             out.details[key] = first.get(key)

@@ -15,12 +15,18 @@ import random
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from perfgate.stats import pocock_level
+
+if TYPE_CHECKING:
+    from perfgate.config.project import ProjectConfig
 
 __all__ = [
     "Arm",
     "PairPlan",
     "capped_rate",
+    "look_level",
     "new_seed",
     "pair_plan",
     "settling_drift",
@@ -124,3 +130,16 @@ def settling_drift(window_medians: Sequence[float], tail: int = 4) -> float | No
     if early <= 0:
         return None
     return late / early - 1.0
+
+
+def look_level(cfg: ProjectConfig) -> float:
+    """The level each look of the A/B test spends: ``compare.alpha`` over one or two looks.
+
+    With ``ab.extend_pairs`` the gate may look after ``ab.pairs`` pairs and
+    again after the extension; Pocock's level keeps the chance of a false
+    alarm at either look at ``compare.alpha`` (docs/statistics.md).
+    """
+    alpha = cfg.compare.alpha
+    if cfg.ab.extend_pairs <= 0:
+        return alpha
+    return pocock_level(alpha, cfg.ab.pairs, cfg.ab.pairs + cfg.ab.extend_pairs)

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from perfgate.engine import scheduler
 from perfgate.engine.cpu_share import endpoint_cpu_ms, process_cpu_seconds
 from perfgate.errors import ConfigError
-from perfgate.gate._ab_design import capped_rate, pair_plan, settling_drift, slice_plan
+from perfgate.gate._ab_design import (
+    PairPlan,
+    capped_rate,
+    look_level,
+    pair_plan,
+    settling_drift,
+    slice_plan,
+)
 from perfgate.gate._ab_rounds import (
     ChunkRecord,
     RoundRecord,
@@ -34,6 +41,7 @@ from perfgate.gate._ab_stats import (
     bench_comparisons,
     round_figures,
 )
+from perfgate.gate._compare import undecided
 from perfgate.gate._plan import steady_phase
 from perfgate.metrics import names
 from perfgate.metrics.histogram import Histogram
@@ -194,7 +202,7 @@ def _suite_result(
     return result
 
 
-def _pair_row(pp: Any, rec: dict[str, RoundRecord], figs: PairFigures) -> dict[str, Any]:
+def _pair_row(pp: PairPlan, rec: dict[str, RoundRecord], figs: PairFigures) -> dict[str, Any]:
     keys = ("total.p50", "total.p95", "cpu_ms_per_request", "error_rate")
 
     def pick(rf: RoundFigures) -> dict[str, float | None]:
@@ -211,6 +219,80 @@ def _pair_row(pp: Any, rec: dict[str, RoundRecord], figs: PairFigures) -> dict[s
         "base": pick(figs.base),
         "candidate": pick(figs.candidate),
     }
+
+
+class _Rounds:
+    """The paired rounds of one suite so far: run in batches, kept across looks."""
+
+    def __init__(
+        self,
+        name: str,
+        scripts: dict[str, Script],
+        initial: dict[str, dict[str, Any]],
+        cpu: dict[str, Callable[[], float | None]],
+        pids: dict[str, list[int]],
+        sessions: dict[str, ArmSession],
+        cfg: ProjectConfig,
+        rate: float,
+    ) -> None:
+        self.name, self.scripts, self.initial = name, scripts, initial
+        self.cpu, self.pids, self.sessions, self.ab, self.rate = cpu, pids, sessions, cfg.ab, rate
+        self.kept: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
+        self.pairs: list[PairFigures] = []
+        self.rows: list[dict[str, Any]] = []
+        self.dead: str | None = None  # the arm that crashed: no further rounds
+
+    async def run(self, plan: list[PairPlan]) -> None:
+        ab = self.ab
+        slice_s = ab.round_s / ab.slices
+        for pp in plan:
+            if self.dead is not None:
+                return
+            parts: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
+            for order, slice_seed in slice_plan(pp, ab.slices):
+                for arm in order:
+                    if self.sessions[arm].crashed:
+                        self.dead = arm
+                        return
+                    parts[arm].append(
+                        await run_round(
+                            arm,
+                            self.scripts[arm],
+                            seed=slice_seed,
+                            rate=self.rate,
+                            duration_s=slice_s,
+                            discard_s=slice_s * ab.discard_fraction,
+                            initial_vars=self.initial[arm],
+                            cpu=self.cpu[arm],
+                            pids=self.pids[arm],
+                        )
+                    )
+            crashed = [a for a in ARMS if self.sessions[a].crashed]
+            if crashed:
+                self.dead = crashed[0]
+                return
+            self._add(pp, {a: merge_rounds(parts[a]) for a in ARMS})
+
+    def _add(self, pp: PairPlan, rec: dict[str, RoundRecord]) -> None:
+        per_arm = {
+            a: round_figures(
+                self.name,
+                rec[a].metrics,
+                cpu_s=rec[a].measured_cpu_s,
+                duration_s=rec[a].measured_s,
+                endpoint_cpu=endpoint_cpu_ms(rec[a].busy),
+            )
+            for a in ARMS
+        }
+        figs = PairFigures(pp.index, per_arm["base"], per_arm["candidate"])
+        worst = max(rec[a].lag_p99_ms for a in ARMS)
+        if worst > self.ab.max_lag_ms:
+            figs.dropped = f"scheduler lag p99 {worst:.2f} ms > {self.ab.max_lag_ms:g} ms"
+        else:
+            for a in ARMS:
+                self.kept[a].append(rec[a])
+        self.pairs.append(figs)
+        self.rows.append(_pair_row(pp, rec, figs))
 
 
 async def run_load_suite(
@@ -249,68 +331,40 @@ async def run_load_suite(
     rate, reason = capped_rate(
         _script_rate(planned.script), ab.rate, min(known) if known else None, ab.capacity_fraction
     )
-    plan = pair_plan(ab.pairs, seed)
-    slice_s = ab.round_s / ab.slices
+    plan = pair_plan(ab.pairs + ab.extend_pairs, seed)
     discard_s = ab.round_s * ab.discard_fraction
     sliced = f" in {ab.slices} alternating slices" if ab.slices > 1 else ""
     log(
-        f"[{name}] {len(plan)} pairs of {ab.round_s:g}s rounds{sliced} at {rate:.1f} "
+        f"[{name}] {ab.pairs} pairs of {ab.round_s:g}s rounds{sliced} at {rate:.1f} "
         f"arrivals/s ({reason}); seed {seed}"
     )
-    kept: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
-    pairs: list[PairFigures] = []
-    rows: list[dict[str, Any]] = []
+    rounds = _Rounds(name, scripts, initial, cpu, pids, sessions, cfg, rate)
     out = SuiteOutcome(
         base=SuiteResult(name=name, kind="ab"), candidate=SuiteResult(name=name, kind="ab")
     )
-    dead: str | None = None
-    for pp in plan:
-        parts: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
-        for order, slice_seed in slice_plan(pp, ab.slices):
-            for arm in order:
-                if sessions[arm].crashed:
-                    dead = arm
-                    break
-                parts[arm].append(
-                    await run_round(
-                        arm,
-                        scripts[arm],
-                        seed=slice_seed,
-                        rate=rate,
-                        duration_s=slice_s,
-                        discard_s=slice_s * ab.discard_fraction,
-                        initial_vars=initial[arm],
-                        cpu=cpu[arm],
-                        pids=pids[arm],
-                    )
-                )
-            if dead is not None:
-                break
-        if dead is None and any(sessions[a].crashed for a in ARMS):
-            dead = next(a for a in ARMS if sessions[a].crashed)
-        if dead is not None:
-            break
-        rec = {a: merge_rounds(parts[a]) for a in ARMS}
-        per_arm = {
-            a: round_figures(
-                name,
-                rec[a].metrics,
-                cpu_s=rec[a].measured_cpu_s,
-                duration_s=rec[a].measured_s,
-                endpoint_cpu=endpoint_cpu_ms(rec[a].busy),
-            )
-            for a in ARMS
-        }
-        figs = PairFigures(pp.index, per_arm["base"], per_arm["candidate"])
-        worst = max(rec[a].lag_p99_ms for a in ARMS)
-        if worst > ab.max_lag_ms:
-            figs.dropped = f"scheduler lag p99 {worst:.2f} ms > {ab.max_lag_ms:g} ms"
-        else:
-            for a in ARMS:
-                kept[a].append(rec[a])
-        pairs.append(figs)
-        rows.append(_pair_row(pp, rec, figs))
+    level = look_level(cfg)
+    await rounds.run(plan[: ab.pairs])
 
+    def compare() -> list[MetricComparison]:
+        return ab_comparisons(
+            name,
+            rounds.pairs,
+            min_effect=cfg.compare.min_effect,
+            declared_primary=cfg.compare.primary,
+            primary_budget=primary_budget,
+            min_pairs=MIN_PAIRS,
+            alpha=level,
+        )
+
+    comparisons = compare()
+    extended: str | None = None
+    if rounds.dead is None and len(plan) > ab.pairs:
+        extended = undecided(comparisons, level)
+        if extended is not None:
+            log(f"[{name}] undecided after {ab.pairs} pairs ({extended}): {ab.extend_pairs} more")
+            await rounds.run(plan[ab.pairs :])
+            comparisons = compare()
+    kept, pairs, rows, dead = rounds.kept, rounds.pairs, rounds.rows, rounds.dead
     dropped = sum(p.dropped is not None for p in pairs)
     used = len(pairs) - dropped
     details = {
@@ -330,7 +384,9 @@ async def run_load_suite(
             for a in ARMS
         },
         "seed": seed,
-        "pairs_planned": len(plan),
+        "pairs_planned": len(pairs),
+        "extended": extended,
+        "alpha_per_look": round(level, 5),
         "pairs_used": used,
         "pairs_dropped": dropped,
         "round_s": ab.round_s,
@@ -358,15 +414,7 @@ async def run_load_suite(
         message = _crash_check(getattr(out, dead), sessions[dead])
         if dead == "base":
             out.inconclusive.append(f"the base died during the A/B rounds: {message}")
-    out.comparisons = ab_comparisons(
-        name,
-        pairs,
-        min_effect=cfg.compare.min_effect,
-        declared_primary=cfg.compare.primary,
-        primary_budget=primary_budget,
-        min_pairs=MIN_PAIRS,
-        alpha=cfg.compare.alpha,
-    )
+    out.comparisons = comparisons
     # The per-pair figures behind each gating comparison, for the report's
     # reader and for judging decision rules on recorded runs (bench/detection.py).
     details["primary_pairs"] = {

@@ -11,6 +11,7 @@ not exceed its minimum effect is "unresolved"; with too little data it says
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -35,6 +36,7 @@ __all__ = [
     "min_effect_for",
     "paired_comparison",
     "proportion_comparison",
+    "undecided",
 ]
 
 
@@ -320,3 +322,23 @@ def _mark_too_few_pairs(paired: list[MetricComparison], family: int, alpha: floa
         f"(needs {needed})"
         for suite, cs in short.items()
     ]
+
+
+def undecided(comparisons: Sequence[MetricComparison], alpha: float) -> str | None:
+    """Why more round pairs could decide what these cannot, or ``None``.
+
+    An interim look: Holm on copies, as the verdict would apply it. Nothing
+    to add when a primary metric is already a regression (the gate fails
+    either way) or when none is unresolved or short of pairs.
+    """
+    looked = [copy.copy(c) for c in comparisons]
+    short = apply_holm(looked, alpha)
+    primary = [c for c in looked if c.family == "primary"]
+    if any(c.state == "regression" for c in primary):
+        return None
+    unresolved = [c.metric for c in primary if c.state == "unresolved"]
+    if unresolved:
+        return "possible regression: " + ", ".join(unresolved)
+    if short:
+        return "too few round pairs for Holm"
+    return None

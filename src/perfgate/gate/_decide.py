@@ -56,7 +56,8 @@ def decide(
         inconclusive.append("no primary metric had enough data to compare")
     inconclusive += [
         f"possible regression, undecided in {c.samples} round pairs: {describe_comparison(c)}"
-        f" reaches past the {c.min_effect or 0:.0%} minimum effect (more pairs: ab.pairs)"
+        f" reaches past the {c.min_effect or 0:.0%} minimum effect"
+        " (more pairs: ab.pairs, ab.extend_pairs)"
         for c in primary
         if c.state == "unresolved"
     ]

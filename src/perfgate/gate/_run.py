@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfgate import __version__
 from perfgate.errors import ConfigError, PerfgateError, ServiceError
+from perfgate.gate._ab_design import look_level
 from perfgate.gate._compare import apply_holm
 from perfgate.gate._decide import decide
 from perfgate.gate._git import GitInfo, git_info
@@ -256,7 +257,9 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
     checks = slo_checks(run, cfg.slo)
     if base_run is not None:
         mark_pre_existing(checks, slo_checks(base_run, cfg.slo))
-    inconclusive += apply_holm(comparisons, cfg.compare.alpha)
+    # A/B may look twice (ab.extend_pairs): each look spends Pocock's share of alpha
+    level = look_level(cfg) if mode == "ab" else cfg.compare.alpha
+    inconclusive += apply_holm(comparisons, level)
     for s in run.suites:
         errors += [e for e in s.errors if "died" not in e]
         warnings += s.warnings

@@ -5,6 +5,7 @@
 - :mod:`~perfgate.stats.paired` — Hodges–Lehmann, Wilcoxon signed-rank test and CI
 - :mod:`~perfgate.stats.proportions` — Clopper–Pearson, exact two-proportion test
 - :mod:`~perfgate.stats.multiple` — Holm adjustment
+- :mod:`~perfgate.stats.sequential` — Pocock's level for a second look
 - :mod:`~perfgate.stats.robust` — Theil–Sen slope, Mann–Whitney U
 - :mod:`~perfgate.stats.regression` — median (least-absolute-deviations) regression
 
@@ -38,6 +39,7 @@ from perfgate.stats.paired import (
 from perfgate.stats.proportions import ProportionTest, clopper_pearson, exact_two_proportion_test
 from perfgate.stats.regression import RegressionFit, huber_regression, median_regression
 from perfgate.stats.robust import MannWhitneyResult, TheilSen, mann_whitney_u, theil_sen
+from perfgate.stats.sequential import pocock_level
 
 __all__ = [
     "ConfidenceInterval",
@@ -62,6 +64,7 @@ __all__ = [
     "modified_zscores",
     "normal_cdf",
     "normal_ppf",
+    "pocock_level",
     "prediction_interval_log",
     "quantile",
     "robust_prediction_interval_log",
