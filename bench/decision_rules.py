@@ -34,6 +34,18 @@ declares them as its primary metrics would get, on the same rounds::
 
     python bench/decision_rules.py --declared bench/results/detection-2026-11-26-huber.jsonl
 
+``--route`` narrows the family further, to the route's latency median and CPU
+per request: the issue's claim, and what ``detection.py --family declared``
+declares. Runs recorded that way are re-judged with their own family and level
+unless a flag says otherwise.
+
+``--looks N`` replays perfgate's second look (``ab.extend_pairs``) on runs
+recorded with more pairs: judge the first N kept pairs; when nothing is a
+regression and a metric is unresolved or short of pairs, judge them all. Both
+looks at Pocock's level for N and the run's recorded pairs::
+
+    python bench/decision_rules.py --route --looks 12 bench/results/detection-2026-11-26-24pairs.jsonl
+
 ``--first N`` keeps only each run's first N recorded (kept) pairs: what a shorter
 experiment would have said on the same runs (e.g. 12 of the 24 pairs of
 ``bench/results/detection-2026-11-26-24pairs.jsonl``)::
@@ -50,26 +62,31 @@ from pathlib import Path
 from typing import Any
 
 from detection import JUDGED  # bench/ is on the path when this script runs
-from perfgate.gate._compare import min_effect_for, paired_comparison
-from perfgate.stats import clopper_pearson, holm
+from perfgate.gate._compare import holm_min_pairs, min_effect_for, paired_comparison
+from perfgate.stats import clopper_pearson, holm, pocock_level
 from perfgate.stats.multiple import signflip_minp
 
 ALPHA = 0.05
 
 
 def _verdicts(
-    run: dict[str, Any], first: int | None = None, declared: bool = False
+    run: dict[str, Any],
+    first: int | None = None,
+    family: tuple[str, ...] | None = None,
+    alpha: float = ALPHA,
 ) -> dict[str, dict[str, bool]]:
     """metric -> {rule: regression?} for one recorded run (its first ``first`` pairs).
 
-    ``declared``: the family is only the judged metrics, as for a project that
-    declares them its primary metrics (``compare.primary``).
+    ``family``: only these metrics are primary, as for a project that declares
+    them (``compare.primary``); ``None``: every recorded primary metric.
     """
     pairs: dict[str, list[list[float | None]]] = {
-        m: rows[:first] for m, rows in run["pairs"].items() if not declared or m in JUDGED
+        m: rows[:first] for m, rows in run["pairs"].items() if family is None or m in family
     }
     other_p = {
-        m: p for m, p in (run.get("primary") or {}).items() if m not in pairs and not declared
+        m: p
+        for m, p in (run.get("primary") or {}).items()
+        if m not in pairs and family is None
     }
     clears: dict[str, bool] = {}
     raw_p: dict[str, float] = {}
@@ -112,14 +129,47 @@ def _verdicts(
     wy_p = {m: min(1.0, p * parts) for m, p in zip(names, wy, strict=True)}
     return {
         m: {
-            "holm": clears[m] and holm_p[m] < ALPHA,
-            "wy": clears[m] and not math.isnan(wy_p[m]) and wy_p[m] < ALPHA,
-            "unresolved": not (clears[m] and holm_p[m] < ALPHA)
+            "holm": clears[m] and holm_p[m] < alpha,
+            "wy": clears[m] and not math.isnan(wy_p[m]) and wy_p[m] < alpha,
+            "unresolved": not (clears[m] and holm_p[m] < alpha)
             and reaches[m]
-            and holm_slower[m] < ALPHA,
+            and holm_slower[m] < alpha,
+            # fewer usable pairs than Holm over the family needs (perfgate: insufficient)
+            "short": sum(1 for a, b in pairs[m] if a and b) < holm_min_pairs(
+                len(names) + len(other_p), alpha
+            ),
         }
         for m in names
     }
+
+
+def _recorded_rule(run: dict[str, Any]) -> tuple[tuple[str, ...] | None, float]:
+    """The family and per-look level the run was judged with when it was recorded."""
+    family = JUDGED[:2] if run.get("family") == "declared" else None
+    first, extra = run.get("round_pairs", 12), run.get("extend_pairs", 0)
+    return family, pocock_level(ALPHA, first, first + extra) if extra else ALPHA
+
+
+def _judge(
+    run: dict[str, Any], args: argparse.Namespace
+) -> tuple[dict[str, dict[str, bool]], bool | None]:
+    """The verdicts under the chosen rule, and whether a second look was taken (``--looks``)."""
+    family, level = _recorded_rule(run)
+    if args.declared:
+        family = JUDGED
+    if args.route:
+        family = JUDGED[:2]
+    if args.looks is None:
+        return _verdicts(run, args.first, family, level), None
+    total = max((len(rows) for rows in run["pairs"].values()), default=0)
+    level = pocock_level(ALPHA, args.looks, max(total, args.looks))
+    first = _verdicts(run, args.looks, family, level)
+    decided = any(v["holm"] for v in first.values()) or not any(
+        v["unresolved"] or v["short"] for v in first.values()
+    )
+    if decided or total <= args.looks:
+        return first, False
+    return _verdicts(run, None, family, level), True
 
 
 def main() -> int:
@@ -139,6 +189,17 @@ def main() -> int:
         help="the family is only the judged metrics (a project declaring them primary)",
     )
     p.add_argument(
+        "--route",
+        action="store_true",
+        help="the family is the route's latency median and CPU per request (the issue's claim)",
+    )
+    p.add_argument(
+        "--looks",
+        type=int,
+        default=None,
+        help="replay the second look: first N kept pairs, then all when undecided",
+    )
+    p.add_argument(
         "--median-fit",
         action="store_true",
         help="judge endpoint CPU by the recorded median-regression figures (pairs_median_fit)",
@@ -155,21 +216,26 @@ def main() -> int:
                 if "pairs_median_fit" not in run:
                     continue
                 run["pairs"] = {**run["pairs"], **run["pairs_median_fit"]}
-            verdicts = _verdicts(run, args.first, args.declared)
+            verdicts, extended = _judge(run, args)
             recorded = set(run.get("alarms") or [])
             recomputed = {m for m, v in verdicts.items() if v["holm"]}
             # error-rate p-values were recorded for all pairs: only a full run can match
             mismatches += (
                 args.first is None
+                and args.looks is None
                 and not args.median_fit
                 and not args.declared
+                and not args.route
                 and recomputed != (recorded & set(verdicts))
             )
-            rows.setdefault(run["row"], []).append({"run": run, "verdicts": verdicts})
+            rows.setdefault(run["row"], []).append(
+                {"run": run, "verdicts": verdicts, "extended": extended}
+            )
     print(
-        "| row | runs | rule | false alarms / detections | 95% bound | fired on the route's p50 / CPU |"
+        "| row | runs | rule | false alarms / detections | 95% bound "
+        "| fired on the route's p50 / CPU | second looks |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for row, runs in sorted(rows.items()):
         for rule in ("holm", "wy"):
             if row.endswith("aa"):
@@ -181,9 +247,10 @@ def main() -> int:
             fired = [
                 sum(bool(r["verdicts"].get(m, {}).get(rule)) for r in runs) for m in JUDGED[:2]
             ]
+            looked = sum(bool(r["extended"]) for r in runs)
             print(
                 f"| {row} | {len(runs)} | {rule} | {hits}/{len(runs)} | {bound} "
-                f"| {fired[0]} / {fired[1]} |"
+                f"| {fired[0]} / {fired[1]} | {looked if args.looks else '—'} |"
             )
     print(
         f"\nHolm recomputed from the pairs differs from the recorded verdict in {mismatches} runs."

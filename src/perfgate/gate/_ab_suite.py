@@ -384,7 +384,7 @@ async def run_load_suite(
             for a in ARMS
         },
         "seed": seed,
-        "pairs_planned": len(pairs),
+        "pairs_planned": ab.pairs + (ab.extend_pairs if extended else 0),
         "extended": extended,
         "alpha_per_look": round(level, 5),
         "pairs_used": used,
