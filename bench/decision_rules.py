@@ -84,9 +84,7 @@ def _verdicts(
         m: rows[:first] for m, rows in run["pairs"].items() if family is None or m in family
     }
     other_p = {
-        m: p
-        for m, p in (run.get("primary") or {}).items()
-        if m not in pairs and family is None
+        m: p for m, p in (run.get("primary") or {}).items() if m not in pairs and family is None
     }
     clears: dict[str, bool] = {}
     raw_p: dict[str, float] = {}
@@ -135,9 +133,8 @@ def _verdicts(
             and reaches[m]
             and holm_slower[m] < alpha,
             # fewer usable pairs than Holm over the family needs (perfgate: insufficient)
-            "short": sum(1 for a, b in pairs[m] if a and b) < holm_min_pairs(
-                len(names) + len(other_p), alpha
-            ),
+            "short": sum(1 for a, b in pairs[m] if a and b)
+            < holm_min_pairs(len(names) + len(other_p), alpha),
         }
         for m in names
     }
@@ -152,8 +149,12 @@ def _recorded_rule(run: dict[str, Any]) -> tuple[tuple[str, ...] | None, float]:
 
 def _judge(
     run: dict[str, Any], args: argparse.Namespace
-) -> tuple[dict[str, dict[str, bool]], bool | None]:
-    """The verdicts under the chosen rule, and whether a second look was taken (``--looks``)."""
+) -> tuple[dict[str, dict[str, bool]], str | None]:
+    """The verdicts under the chosen rule, and the second look (``--looks``).
+
+    The look is "taken", "" (the first look decided) or "wanted" (undecided,
+    but the run recorded no more pairs to judge).
+    """
     family, level = _recorded_rule(run)
     if args.declared:
         family = JUDGED
@@ -167,9 +168,11 @@ def _judge(
     decided = any(v["holm"] for v in first.values()) or not any(
         v["unresolved"] or v["short"] for v in first.values()
     )
-    if decided or total <= args.looks:
-        return first, False
-    return _verdicts(run, None, family, level), True
+    if decided:
+        return first, ""
+    if total <= args.looks:
+        return first, "wanted"
+    return _verdicts(run, None, family, level), "taken"
 
 
 def main() -> int:
@@ -247,10 +250,12 @@ def main() -> int:
             fired = [
                 sum(bool(r["verdicts"].get(m, {}).get(rule)) for r in runs) for m in JUDGED[:2]
             ]
-            looked = sum(bool(r["extended"]) for r in runs)
+            looked = sum(r["extended"] == "taken" for r in runs)
+            wanted = sum(r["extended"] == "wanted" for r in runs)
+            looks = f"{looked}" + (f" (+{wanted} wanted, no pairs recorded)" if wanted else "")
             print(
                 f"| {row} | {len(runs)} | {rule} | {hits}/{len(runs)} | {bound} "
-                f"| {fired[0]} / {fired[1]} | {looked if args.looks else '—'} |"
+                f"| {fired[0]} / {fired[1]} | {looks if args.looks else '—'} |"
             )
     print(
         f"\nHolm recomputed from the pairs differs from the recorded verdict in {mismatches} runs."
