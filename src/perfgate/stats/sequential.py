@@ -36,7 +36,7 @@ def _both_below(c: float, rho: float) -> float:
     """P(Z₁ ≤ c, Z₂ ≤ c) for standard normals with correlation ``rho`` (0 ≤ rho < 1)."""
     x = np.linspace(-9.0, c, _GRID)
     inner = (c - rho * x) / math.sqrt(1.0 - rho * rho)
-    cdf = 0.5 * np.array([math.erfc(-v / math.sqrt(2.0)) for v in inner])
+    cdf = np.array([normal_cdf(float(v)) for v in inner])
     density = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
     y = density * cdf
     return float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2.0)
