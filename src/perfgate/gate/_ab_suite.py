@@ -51,7 +51,7 @@ from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
     from perfgate.config.artillery import Script
-    from perfgate.config.project import ProjectConfig
+    from perfgate.config.project import AbConfig, ProjectConfig
     from perfgate.gate._plan import PlannedSuite
     from perfgate.gate._session import ArmSession
 
@@ -221,26 +221,22 @@ def _pair_row(pp: PairPlan, rec: dict[str, RoundRecord], figs: PairFigures) -> d
     }
 
 
+@dataclass
 class _Rounds:
     """The paired rounds of one suite so far: run in batches, kept across looks."""
 
-    def __init__(
-        self,
-        name: str,
-        scripts: dict[str, Script],
-        initial: dict[str, dict[str, Any]],
-        cpu: dict[str, Callable[[], float | None]],
-        pids: dict[str, list[int]],
-        sessions: dict[str, ArmSession],
-        cfg: ProjectConfig,
-        rate: float,
-    ) -> None:
-        self.name, self.scripts, self.initial = name, scripts, initial
-        self.cpu, self.pids, self.sessions, self.ab, self.rate = cpu, pids, sessions, cfg.ab, rate
-        self.kept: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
-        self.pairs: list[PairFigures] = []
-        self.rows: list[dict[str, Any]] = []
-        self.dead: str | None = None  # the arm that crashed: no further rounds
+    name: str
+    scripts: dict[str, Script]
+    initial: dict[str, dict[str, Any]]
+    cpu: dict[str, Callable[[], float | None]]
+    pids: dict[str, list[int]]
+    sessions: dict[str, ArmSession]
+    ab: AbConfig
+    rate: float
+    kept: dict[str, list[RoundRecord]] = field(default_factory=lambda: {a: [] for a in ARMS})
+    pairs: list[PairFigures] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    dead: str | None = None  # the arm that crashed: no further rounds
 
     async def run(self, plan: list[PairPlan]) -> None:
         ab = self.ab
@@ -338,7 +334,7 @@ async def run_load_suite(
         f"[{name}] {ab.pairs} pairs of {ab.round_s:g}s rounds{sliced} at {rate:.1f} "
         f"arrivals/s ({reason}); seed {seed}"
     )
-    rounds = _Rounds(name, scripts, initial, cpu, pids, sessions, cfg, rate)
+    rounds = _Rounds(name, scripts, initial, cpu, pids, sessions, ab, rate)
     out = SuiteOutcome(
         base=SuiteResult(name=name, kind="ab"), candidate=SuiteResult(name=name, kind="ab")
     )
