@@ -16,11 +16,11 @@ import pytest
 
 from perfgate.config.project import load_project_text
 from perfgate.errors import ConfigError
-from perfgate.gate._ab import run_ab
-from perfgate.gate._ab_design import look_level
-from perfgate.gate._compare import apply_holm
-from perfgate.gate._plan import plan_suites
-from perfgate.gate._worktree import merge_base, prepare_base_worktree, remove_worktree
+from perfgate.gate.ab.design import look_level
+from perfgate.gate.ab.run import run_ab
+from perfgate.gate.compare import apply_holm
+from perfgate.gate.plan import plan_suites
+from perfgate.gate.worktree import merge_base, prepare_base_worktree, remove_worktree
 from perfgate.stats import pocock_level
 from perfgate.verdict import MetricComparison
 

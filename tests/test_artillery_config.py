@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from perfgate.config.artillery import (
+from perfgate.errors import ConfigError
+from perfgate.script.model import (
     FunctionStep,
     LoopStep,
     RequestStep,
@@ -19,7 +20,6 @@ from perfgate.config.artillery import (
     pick_scenario,
     pick_variables,
 )
-from perfgate.errors import ConfigError
 
 BASE = """\
 config:

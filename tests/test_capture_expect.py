@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from perfgate.config.artillery import CaptureSpec, ExpectSpec
 from perfgate.engine.capture import apply_captures, jsonpath_query
 from perfgate.engine.expect import check_expectations
 from perfgate.engine.response import ResponseView
-from perfgate.template import Template
+from perfgate.script.model import CaptureSpec, ExpectSpec
+from perfgate.script.template import Template
 
 DOC = {
     "token": "t1",

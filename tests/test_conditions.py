@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from perfgate.engine.conditions import compile_condition, compile_expression, truthy
-from perfgate.template import UNDEFINED
+from perfgate.script.conditions import compile_condition, compile_expression, truthy
+from perfgate.script.template import UNDEFINED
 
 VARS = {
     "authToken": "t",

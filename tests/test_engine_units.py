@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from perfgate.config.artillery import EnsureSpec
-from perfgate.engine.conditions import compile_condition
 from perfgate.engine.ensure import evaluate_ensure
 from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.transport import RequestFailed, error_code_for, origin_of
@@ -17,6 +15,8 @@ from perfgate.engine.vuser import build_request
 from perfgate.metrics.metricset import MetricSet
 from perfgate.report.artillery_json import artillery_report
 from perfgate.result import SuiteResult
+from perfgate.script.conditions import compile_condition
+from perfgate.script.model import EnsureSpec
 
 
 @pytest.mark.parametrize(

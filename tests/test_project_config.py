@@ -177,7 +177,7 @@ def test_other_errors(tmp_path: Path) -> None:
 
 
 def test_extend_pairs_zero_means_one_look(tmp_path: Path) -> None:
-    from perfgate.gate._ab_design import look_level
+    from perfgate.gate.ab.design import look_level
 
     one = load_project_text("ab:\n  extend_pairs: 0\n", tmp_path)
     assert one.ab.extend_pairs == 0 and look_level(one) == 0.05

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import report_fixtures as fx
-from perfgate.gate._console import verdict_text
+from perfgate.gate.console import verdict_text
 from perfgate.report.html import render_html
 from perfgate.report.junit import render_junit
 from perfgate.report.markdown import render_markdown

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import free_port
 from perfgate.errors import ServiceError
-from perfgate.service import Service, ServiceSpec, substitute
+from perfgate.target.service import Service, ServiceSpec, substitute
 
 PY = sys.executable
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
-from perfgate.config.artillery import load_script_text
 from perfgate.result import Check
-from perfgate.service import ServiceSpec
+from perfgate.script.model import load_script_text
 from perfgate.stress import Slo
 from perfgate.stress._find_limit import find_limit
 from perfgate.stress._orchestrate import run_stress, stress_run_result
+from perfgate.target.service import ServiceSpec
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]
 

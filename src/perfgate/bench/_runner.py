@@ -22,12 +22,12 @@ from typing import Any
 
 from perfgate.bench._suite import Operation, Suite
 from perfgate.bench._summary import budget_checks, repeat_summary, summarize
-from perfgate.config.artillery import RequestStep
 from perfgate.engine import transport
 from perfgate.engine.capture import apply_captures
 from perfgate.engine.response import ResponseView
 from perfgate.engine.vuser import build_request
 from perfgate.result import BenchOperation, SuiteResult
+from perfgate.script.model import RequestStep
 
 __all__ = ["ProgressFn", "run_bench", "run_bench_async"]
 

@@ -60,7 +60,7 @@ def _load(ref: str, db: Path) -> Any:
 def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from perfgate.gate._side_by_side import compare_runs
+    from perfgate.gate.side_by_side import compare_runs
 
     a, b = _load(args.a, args.db), _load(args.b, args.db)
     rows = []

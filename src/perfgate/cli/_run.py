@@ -75,13 +75,13 @@ def _environment(workers: int) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from perfgate.config.artillery import load_script
     from perfgate.engine import scheduler
     from perfgate.engine.progress import Progress
     from perfgate.engine.runner import run_script
     from perfgate.engine.workers import default_workers
     from perfgate.errors import ConfigError
     from perfgate.report.artillery_json import write_report
+    from perfgate.script.model import load_script
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers must be at least 1")

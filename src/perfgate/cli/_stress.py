@@ -109,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stress(args: argparse.Namespace, config: Any) -> int:
-    from perfgate.config.artillery import load_script
     from perfgate.engine import scheduler
     from perfgate.engine.progress import Progress
+    from perfgate.script.model import load_script
     from perfgate.stress._orchestrate import recovery_probe, run_stress, stress_run_result
 
     script = load_script(

@@ -1,1 +1,1 @@
-"""Config files: Artillery scripts, bench suites and perfgate.yml."""
+"""Config files: perfgate.yml (project, sections, reader) and the located YAML under it."""

@@ -20,8 +20,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perfgate._service_spec import ServiceSpec, placeholders, substitute
-from perfgate.config._project_sections import (
+from perfgate.config.reader import Fields
+from perfgate.config.sections import (
     AbConfig,
     CompareConfig,
     GitHubConfig,
@@ -42,9 +42,9 @@ from perfgate.config._project_sections import (
     parse_store,
     parse_suites,
 )
-from perfgate.config._reader import Fields
-from perfgate.config._yaml import Located, child_path, load_yaml, load_yaml_text, suggest
+from perfgate.config.yaml import Located, child_path, load_yaml, load_yaml_text, suggest
 from perfgate.errors import ConfigError
+from perfgate.target.spec import ServiceSpec, placeholders, substitute
 
 __all__ = [
     "TEMPLATE_VARIABLES",

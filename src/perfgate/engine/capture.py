@@ -16,10 +16,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from perfgate.engine.response import ResponseView
-from perfgate.template import UNDEFINED
+from perfgate.script.template import UNDEFINED
 
 if TYPE_CHECKING:
-    from perfgate.config.artillery import CaptureSpec
+    from perfgate.script.model import CaptureSpec
 
 __all__ = ["apply_captures", "capture_value", "compile_jsonpath", "jsonpath_query"]
 

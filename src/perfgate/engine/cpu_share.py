@@ -28,7 +28,7 @@ cheap request beside a sign-in waiting on its password hash got half the
 hash's CPU. The regression learns what each kind costs instead.
 
 Only meaningful when the target runs on this machine and its process ids
-are known: the A/B rounds (:mod:`perfgate.gate._ab_rounds`) attach one; the
+are known: the A/B rounds (:mod:`perfgate.engine.rounds`) attach one; the
 sole client of the arm is then the generator, so the periods are exact.
 """
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfgate.config.artillery import EnsureSpec
 from perfgate.metrics import names
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import Check, CheckStatus
+from perfgate.script.model import EnsureSpec
 
 __all__ = ["evaluate_ensure", "metric_values"]
 

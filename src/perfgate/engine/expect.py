@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from perfgate.engine.response import ResponseView
-from perfgate.template import UNDEFINED, js_string, lookup_path, parse_path
+from perfgate.script.template import UNDEFINED, js_string, lookup_path, parse_path
 
 if TYPE_CHECKING:
-    from perfgate.config.artillery import ExpectSpec
+    from perfgate.script.model import ExpectSpec
 
 __all__ = ["EXPECT_KINDS", "ExpectOutcome", "check_expectations"]
 

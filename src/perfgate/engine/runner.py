@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from perfgate.config.artillery import Scenario, Script
 from perfgate.engine import scheduler
 from perfgate.engine.ensure import evaluate_ensure
 from perfgate.engine.recorder import Recorder, series_row
@@ -25,6 +24,7 @@ from perfgate.engine.workers import Merged, default_workers, run_in_processes, r
 from perfgate.metrics import names
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import SuiteResult
+from perfgate.script.model import Scenario, Script
 
 __all__ = ["ProgressSink", "run_script"]
 

@@ -27,7 +27,15 @@ from urllib.parse import urljoin
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from perfgate.config.artillery import (
+from perfgate.engine import transport
+from perfgate.engine.capture import apply_captures
+from perfgate.engine.cpu_share import BusyPeriodMeter
+from perfgate.engine.expect import check_expectations
+from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
+from perfgate.engine.response import ResponseView
+from perfgate.engine.wire import build_request
+from perfgate.metrics import names
+from perfgate.script.model import (
     FunctionStep,
     LogStep,
     LoopStep,
@@ -37,15 +45,7 @@ from perfgate.config.artillery import (
     Step,
     ThinkStep,
 )
-from perfgate.engine import transport
-from perfgate.engine.capture import apply_captures
-from perfgate.engine.cpu_share import BusyPeriodMeter
-from perfgate.engine.expect import check_expectations
-from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
-from perfgate.engine.response import ResponseView
-from perfgate.engine.wire import build_request
-from perfgate.metrics import names
-from perfgate.processor import Events, call_hook, processor_context
+from perfgate.script.processor import Events, call_hook, processor_context
 
 __all__ = ["FlowContext", "StepPlan", "build_request", "run_flow", "run_vuser", "think_seconds"]
 

@@ -5,9 +5,9 @@
 - :func:`slo_checks` — the seed's acceptable performance as checks (pure)
 """
 
-from perfgate.gate._console import verdict_text
-from perfgate.gate._decide import decide
-from perfgate.gate._run import GateOptions, GateOutcome, run_gate
-from perfgate.gate._slo import slo_checks
+from perfgate.gate.console import verdict_text
+from perfgate.gate.decide import decide
+from perfgate.gate.run import GateOptions, GateOutcome, run_gate
+from perfgate.gate.slo import slo_checks
 
 __all__ = ["GateOptions", "GateOutcome", "decide", "run_gate", "slo_checks", "verdict_text"]

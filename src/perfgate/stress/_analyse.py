@@ -14,7 +14,6 @@ from typing import Any
 from perfgate.metrics import names
 from perfgate.metrics.histogram import Histogram
 from perfgate.metrics.metricset import MetricSet
-from perfgate.monitor import CleanupVerdict
 from perfgate.result import SuiteResult
 from perfgate.stress._breaking import (
     BreakingPoint,
@@ -39,6 +38,7 @@ from perfgate.stress._leak import (
 )
 from perfgate.stress._recovery import Recovery, RecoveryTolerance, recovery
 from perfgate.stress._series import GeneratorLimits, Second, generator_limits, seconds_of
+from perfgate.target.monitor import CleanupVerdict
 
 __all__ = ["StressConfig", "StressReport", "analyse", "phase_rows"]
 

@@ -1,7 +1,7 @@
 """Connections: errors and resets counted; open connections back to idle after the run.
 
 The open-connection series and the cleanup comparison are the monitor's
-(``perfgate.monitor``); this module puts them on the run's clock and reads
+(``perfgate.target.monitor``); this module puts them on the run's clock and reads
 the health endpoint's database check ("database connections managed").
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from perfgate.metrics import names
 from perfgate.metrics.metricset import MetricSet
-from perfgate.monitor import CleanupVerdict, idle_connections_returned
+from perfgate.target.monitor import CleanupVerdict, idle_connections_returned
 
 __all__ = [
     "CONNECTION_ERROR_CODES",

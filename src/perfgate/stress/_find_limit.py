@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfgate.config.artillery import Phase, Script
 from perfgate.result import SuiteResult
-from perfgate.service import ServiceSpec
+from perfgate.script.model import Phase, Script
 from perfgate.stress._breaking import BreakingPoint, Slo, breaking_point, rolling_windows
 from perfgate.stress._orchestrate import CaptureProgress, _service_spec
 from perfgate.stress._series import Second, WindowStat, offered_per_second, window
+from perfgate.target.service import ServiceSpec
 
 __all__ = ["LimitResult", "LimitStep", "find_limit", "judge_step"]
 
@@ -134,8 +134,8 @@ def find_limit(
     log: Callable[[str], Any] | None = None,
 ) -> LimitResult:
     """Search the maximum sustainable arrival rate of ``script``'s scenarios (see module doc)."""
-    from perfgate.config.artillery import load_script
-    from perfgate.service import Service
+    from perfgate.script.model import load_script
+    from perfgate.target.service import Service
 
     slo = slo or Slo()
     say = log or (lambda _msg: None)

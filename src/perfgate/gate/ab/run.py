@@ -26,16 +26,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perfgate.errors import PerfgateError, ServiceError
-from perfgate.gate._ab_design import new_seed
-from perfgate.gate._ab_suite import run_bench_pair, run_load_suite
-from perfgate.gate._session import ArmSession
+from perfgate.gate.ab.design import new_seed
+from perfgate.gate.ab.suite import run_bench_pair, run_load_suite
+from perfgate.gate.session import ArmSession
 from perfgate.result import RunResult
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
     from perfgate.config.project import AbConfig, MonitorConfig, ProjectConfig
-    from perfgate.gate._plan import PlannedSuite
-    from perfgate.service import ServiceSpec
+    from perfgate.gate.plan import PlannedSuite
+    from perfgate.target.service import ServiceSpec
 
 __all__ = ["AbOutcome", "run_ab"]
 

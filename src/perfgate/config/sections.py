@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from perfgate.config._reader import Fields
-from perfgate.config._yaml import child_path
+from perfgate.config.reader import Fields
+from perfgate.config.yaml import child_path
 
 __all__ = [
     "AbConfig",
@@ -207,7 +207,7 @@ def parse_suites(f: Fields, root: Path, known_profiles: list[str]) -> list[Suite
         profiles = s.texts("profiles", default_profiles)
         for j, p in enumerate(profiles):
             if p not in known_profiles:
-                from perfgate.config._yaml import suggest
+                from perfgate.config.yaml import suggest
 
                 raise f.doc.error(
                     child_path(s.at("profiles"), j),
@@ -400,7 +400,7 @@ def parse_report(f: Fields) -> ReportConfig:
     formats = r.texts("formats", d.formats)
     for i, fmt in enumerate(formats):
         if fmt not in REPORT_FORMATS:
-            from perfgate.config._yaml import suggest
+            from perfgate.config.yaml import suggest
 
             raise f.doc.error(
                 child_path(r.at("formats"), i),

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from perfgate import __version__
 from perfgate.errors import ConfigError, PerfgateError, ServiceError
-from perfgate.gate._ab_design import look_level
-from perfgate.gate._compare import apply_holm
-from perfgate.gate._decide import decide
-from perfgate.gate._git import GitInfo, git_info
-from perfgate.gate._plan import PlannedSuite, plan_suites
-from perfgate.gate._session import ArmSession
-from perfgate.gate._slo import mark_pre_existing, slo_checks
+from perfgate.gate.ab.design import look_level
+from perfgate.gate.compare import apply_holm
+from perfgate.gate.decide import decide
+from perfgate.gate.git import GitInfo, git_info
+from perfgate.gate.plan import PlannedSuite, plan_suites
+from perfgate.gate.session import ArmSession
+from perfgate.gate.slo import mark_pre_existing, slo_checks
 from perfgate.result import RunResult
 from perfgate.verdict import Verdict
 
@@ -244,7 +244,7 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
     except PerfgateError as exc:
         warnings.append(f"results store unavailable: {exc}")
     if mode == "history" and store is not None and not errors:
-        from perfgate.gate._history import history_comparisons
+        from perfgate.gate.history import history_comparisons
 
         comparisons = history_comparisons(run, store, cfg.compare)
         if not any(
@@ -311,12 +311,12 @@ def _measure_ab(
     warnings: list[str],
     comparisons: list[MetricComparison],
 ) -> tuple[RunResult, RunResult | None, dict[str, Any]]:
-    from perfgate.gate._ab import run_ab
+    from perfgate.gate.ab.run import run_ab
 
     base_root: Path | None = cfg.root
     cleanup: Callable[[], None] | None = None
     if not opts.same_tree_base:
-        from perfgate.gate._worktree import prepare_base_worktree, remove_worktree
+        from perfgate.gate.worktree import prepare_base_worktree, remove_worktree
 
         base_ref = opts.base_ref or info.base_sha
         if not base_ref or info.repo_dir is None:

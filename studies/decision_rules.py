@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from detection import JUDGED  # bench/ is on the path when this script runs
-from perfgate.gate._compare import holm_min_pairs, min_effect_for, paired_comparison
+from perfgate.gate.compare import holm_min_pairs, min_effect_for, paired_comparison
 from perfgate.stats import clopper_pearson, holm, pocock_level
 from perfgate.stats.multiple import signflip_minp
 

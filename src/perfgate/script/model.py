@@ -3,7 +3,7 @@
 ``load_script`` parses and validates a script (Artillery 2.0.x semantics,
 differences listed in docs/artillery-compat.md) into a :class:`Script`.
 Everything a virtual user renders per request is compiled once here:
-request steps carry :class:`~perfgate.template.Template` objects and
+request steps carry :class:`~perfgate.script.template.Template` objects and
 compiled ``ifTrue`` predicates, so the engine's hot path only renders.
 
 The engine (``perfgate.engine.*``) reads these records; it never looks at
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfgate.template import UNDEFINED, Template
+from perfgate.script.template import UNDEFINED, Template
 
 if TYPE_CHECKING:
-    from perfgate.processor import Processor
+    from perfgate.script.processor import Processor
 
 __all__ = [
     "HTTP_METHODS",
@@ -398,7 +398,7 @@ def load_script(
     config; ``target`` (``-t``) overrides ``config.target``; ``time_scale``
     multiplies every phase's duration and pause.
     """
-    from perfgate.config._artillery_load import load_script as _load
+    from perfgate.script.loader import load_script as _load
 
     return _load(path, environment=environment, target=target, time_scale=time_scale)
 
@@ -414,7 +414,7 @@ def load_script_text(
 ) -> Script:
     """Like :func:`load_script`, from text (payload/processor paths resolve
     against ``base_dir``, default the current directory)."""
-    from perfgate.config._artillery_load import load_script_text as _load_text
+    from perfgate.script.loader import load_script_text as _load_text
 
     return _load_text(
         text, file, environment=environment, target=target, time_scale=time_scale, base_dir=base_dir

@@ -7,9 +7,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from perfgate.config._artillery_values import as_bool, as_str
-from perfgate.config._yaml import Located, child_path
-from perfgate.config.artillery import Payload
+from perfgate.config.yaml import Located, child_path
+from perfgate.script._values import as_bool, as_str
+from perfgate.script.model import Payload
 
 __all__ = ["cast_cell", "parse_payloads", "read_csv_rows"]
 

@@ -10,7 +10,7 @@ information — one run says nothing about the noise.
 from __future__ import annotations
 
 from perfgate.figures import run_figures
-from perfgate.gate._compare import min_effect_for
+from perfgate.gate.compare import min_effect_for
 from perfgate.result import RunResult
 from perfgate.stats import mann_whitney_u
 from perfgate.verdict import MetricComparison

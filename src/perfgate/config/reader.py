@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from perfgate.config._yaml import Located, _kind, child_path
+from perfgate.config.yaml import Located, _kind, child_path
 
 __all__ = ["Fields"]
 
@@ -55,7 +55,7 @@ class Fields:
         if choices is not None:
             options = list(choices)
             if value not in options:
-                from perfgate.config._yaml import suggest
+                from perfgate.config.yaml import suggest
 
                 raise self.error(
                     key,

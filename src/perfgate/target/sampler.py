@@ -15,7 +15,7 @@ from typing import Any
 
 import psutil
 
-from perfgate._process import tree, tree_cpu_seconds
+from perfgate.target.process import tree, tree_cpu_seconds
 
 __all__ = ["ProcessSampler"]
 

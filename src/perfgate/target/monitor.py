@@ -24,12 +24,12 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from perfgate import _process
+from perfgate.target import process as _process
 
 if TYPE_CHECKING:
-    from perfgate._sampler import ProcessSampler
     from perfgate.config.project import MonitorConfig
-    from perfgate.service import Service, ServiceDeath
+    from perfgate.target.sampler import ProcessSampler
+    from perfgate.target.service import Service, ServiceDeath
 
 __all__ = [
     "CleanupVerdict",

@@ -1,6 +1,6 @@
 """One suite under A/B: warm-up, capacity, the paired rounds, the two SuiteResults.
 
-Called from :func:`perfgate.gate._ab.run_ab` inside its event loop, with
+Called from :func:`perfgate.gate.ab.run.run_ab` inside its event loop, with
 both arms up. Pure parts (order, rate, settling, statistics) live in
 ``_ab_design`` and ``_ab_stats``; the traffic in ``_ab_rounds``.
 """
@@ -16,16 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfgate.engine import scheduler
 from perfgate.engine.cpu_share import endpoint_cpu_ms, process_cpu_seconds
-from perfgate.errors import ConfigError
-from perfgate.gate._ab_design import (
-    PairPlan,
-    capped_rate,
-    look_level,
-    pair_plan,
-    settling_drift,
-    slice_plan,
-)
-from perfgate.gate._ab_rounds import (
+from perfgate.engine.rounds import (
     ChunkRecord,
     RoundRecord,
     aimed,
@@ -34,15 +25,24 @@ from perfgate.gate._ab_rounds import (
     run_before,
     run_round,
 )
-from perfgate.gate._ab_stats import (
+from perfgate.errors import ConfigError
+from perfgate.gate.ab.design import (
+    PairPlan,
+    capped_rate,
+    look_level,
+    pair_plan,
+    settling_drift,
+    slice_plan,
+)
+from perfgate.gate.ab.stats import (
     PairFigures,
     RoundFigures,
     ab_comparisons,
     bench_comparisons,
     round_figures,
 )
-from perfgate.gate._compare import undecided
-from perfgate.gate._plan import steady_phase
+from perfgate.gate.compare import undecided
+from perfgate.gate.plan import steady_phase
 from perfgate.metrics import names
 from perfgate.metrics.histogram import Histogram
 from perfgate.metrics.metricset import MetricSet
@@ -50,10 +50,10 @@ from perfgate.result import Check, SuiteResult
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
-    from perfgate.config.artillery import Script
     from perfgate.config.project import AbConfig, ProjectConfig
-    from perfgate.gate._plan import PlannedSuite
-    from perfgate.gate._session import ArmSession
+    from perfgate.gate.plan import PlannedSuite
+    from perfgate.gate.session import ArmSession
+    from perfgate.script.model import Script
 
 __all__ = ["SuiteOutcome", "run_bench_pair", "run_load_suite"]
 

@@ -10,7 +10,7 @@ import math
 import re
 from typing import Any
 
-from perfgate.config._yaml import Located, _kind
+from perfgate.config.yaml import Located, _kind
 
 __all__ = ["as_bool", "as_duration", "as_name_list", "as_number", "as_str", "parse_duration"]
 

@@ -1,7 +1,7 @@
 """Measure one arm: start the API, watch it, run the planned suites.
 
 One :class:`ArmSession` owns one copy of the API under test (or a remote
-URL), its :class:`~perfgate.monitor.TargetMonitor` (in a thread with its own
+URL), its :class:`~perfgate.target.monitor.TargetMonitor` (in a thread with its own
 event loop, so polls go on while a suite's own loop is busy) and a death
 watch that stops the running suite as soon as the service dies. Results
 gathered before a crash or a Ctrl-C are kept.
@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perfgate.gate._plan import PlannedSuite, with_target
+from perfgate.gate.plan import PlannedSuite, with_target
 from perfgate.result import Check, SuiteResult
 
 if TYPE_CHECKING:
     from perfgate.config.project import MonitorConfig
-    from perfgate.service import Service, ServiceSpec
+    from perfgate.target.service import Service, ServiceSpec
 
 __all__ = ["ArmSession", "run_planned_suite"]
 
@@ -115,8 +115,8 @@ def _monitor_main(conn: Any, target: _MonitorTarget) -> None:
     """The monitor's own process: polls, samples, and answers "stop" with its record."""
     _yield_to_generator(target.cpus)
     config, pid, port, t0 = target.config, target.pid, target.port, target.t0
-    from perfgate._sampler import ProcessSampler
-    from perfgate.monitor import TargetMonitor
+    from perfgate.target.monitor import TargetMonitor
+    from perfgate.target.sampler import ProcessSampler
 
     async def main() -> dict[str, Any]:
         sampler = (
@@ -225,7 +225,7 @@ class ArmSession:
         the older process when the rounds begin. On failure the service is
         stopped and the error raised.
         """
-        from perfgate.service import Service
+        from perfgate.target.service import Service
 
         if self.spec is not None:
             self.log(

@@ -3,7 +3,7 @@
 The unit is the round pair: each metric gets one figure per round (``None``
 where the round had too few samples for it: 50 for a median, 200 for a p95,
 1,000 for a p99), one log ratio per pair, and the Hodges–Lehmann/Wilcoxon
-comparison in :mod:`perfgate.gate._compare`. Requests are never tested as
+comparison in :mod:`perfgate.gate.compare`. Requests are never tested as
 independent samples. Error rates are compared on their summed counts with
 an exact two-proportion test.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from perfgate.figures import Figure, run_figures
-from perfgate.gate._compare import (
+from perfgate.gate.compare import (
     holm_min_pairs,
     min_effect_for,
     paired_comparison,

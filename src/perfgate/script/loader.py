@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from perfgate.config._artillery_flow import FlowContext, parse_flow, parse_scenarios
-from perfgate.config._artillery_payload import parse_payloads
-from perfgate.config._artillery_values import as_bool, as_duration, as_number, as_str
-from perfgate.config._yaml import Located, child_path, load_yaml, load_yaml_text, suggest
-from perfgate.config.artillery import (
+from perfgate.config.yaml import Located, child_path, load_yaml, load_yaml_text, suggest
+from perfgate.errors import ConfigError
+from perfgate.script._flow import FlowContext, parse_flow, parse_scenarios
+from perfgate.script._payload import parse_payloads
+from perfgate.script._values import as_bool, as_duration, as_number, as_str
+from perfgate.script.conditions import compile_condition
+from perfgate.script.model import (
     EndpointMetricsSettings,
     EnsureSpec,
     HttpSettings,
@@ -24,9 +26,7 @@ from perfgate.config.artillery import (
     RequestStep,
     Script,
 )
-from perfgate.engine.conditions import compile_condition
-from perfgate.errors import ConfigError
-from perfgate.processor import Processor, load_processor
+from perfgate.script.processor import Processor, load_processor
 
 __all__ = ["load_script", "load_script_text"]
 
@@ -395,7 +395,7 @@ def _build(
     think_defaults = doc.expect_mapping(defaults.get("think"), "config.defaults.think")
     ctx = FlowContext(doc=doc, target=script.target, default_headers=http.default_headers)
     if "jitter" in think_defaults:
-        from perfgate.config._artillery_flow import _jitter
+        from perfgate.script._flow import _jitter
 
         ctx.think_jitter = _jitter(doc, think_defaults["jitter"], "config.defaults.think.jitter")
     script.scenarios = parse_scenarios(ctx, top.get("scenarios"))

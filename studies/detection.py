@@ -56,10 +56,10 @@ import numpy as np
 
 from perfgate.config.project import ProjectConfig, load_project_text
 from perfgate.figures import Figure
-from perfgate.gate._ab import run_ab
-from perfgate.gate._ab_design import look_level
-from perfgate.gate._compare import apply_holm, history_comparison
-from perfgate.gate._plan import plan_suites
+from perfgate.gate.ab.design import look_level
+from perfgate.gate.ab.run import run_ab
+from perfgate.gate.compare import apply_holm, history_comparison
+from perfgate.gate.plan import plan_suites
 from perfgate.stats import clopper_pearson
 
 ROUTE = "/api/bounties"
@@ -171,7 +171,7 @@ class MedianFitProbe:
     """
 
     def __init__(self) -> None:
-        import perfgate.gate._ab_suite as suite
+        import perfgate.gate.ab.suite as suite
 
         self._merge = suite.merge_rounds
         self.rounds: list[tuple[float, dict[str, float]]] = []
@@ -222,8 +222,8 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
     """One history-mode run: one arm alone, on a runner with random background load."""
     import asyncio
 
-    from perfgate.gate._ab_rounds import aimed, run_round
-    from perfgate.gate._session import ArmSession
+    from perfgate.engine.rounds import aimed, run_round
+    from perfgate.gate.session import ArmSession
 
     spec = cfg.service_for("candidate", _free_port(), Path(tempfile.mkdtemp(dir=work)))
     spec.env["PERFGATE_DEMO_CPU_US"] = str(us)

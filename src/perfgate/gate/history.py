@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from perfgate.figures import Figure, run_figures
-from perfgate.gate._compare import history_comparison, min_effect_for
+from perfgate.gate.compare import history_comparison, min_effect_for
 from perfgate.store import MATCH_KEYS
 
 if TYPE_CHECKING:

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfgate.config._artillery_values import as_bool, as_duration, as_name_list, as_number, as_str
-from perfgate.config._yaml import Located, _kind, child_path, suggest
-from perfgate.config.artillery import (
+from perfgate.config.yaml import Located, _kind, child_path, suggest
+from perfgate.engine.capture import compile_jsonpath
+from perfgate.engine.expect import EXPECT_KINDS
+from perfgate.script._values import as_bool, as_duration, as_name_list, as_number, as_str
+from perfgate.script.conditions import compile_condition
+from perfgate.script.model import (
     HTTP_METHODS,
     CaptureSpec,
     ExpectSpec,
@@ -24,10 +27,7 @@ from perfgate.config.artillery import (
     Step,
     ThinkStep,
 )
-from perfgate.engine.capture import compile_jsonpath
-from perfgate.engine.conditions import compile_condition
-from perfgate.engine.expect import EXPECT_KINDS
-from perfgate.template import Template
+from perfgate.script.template import Template
 
 __all__ = ["FlowContext", "parse_flow", "parse_scenarios"]
 

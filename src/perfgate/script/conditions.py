@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from perfgate.template import UNDEFINED, lookup_path, parse_path
+from perfgate.script.template import UNDEFINED, lookup_path, parse_path
 
 __all__ = ["compile_condition", "compile_expression", "truthy"]
 
@@ -131,7 +131,7 @@ def _arith(op: Callable[[float, float], float]) -> Callable[[Any, Any], Any]:
 
 def _plus(a: Any, b: Any) -> Any:
     if isinstance(a, str) or isinstance(b, str):
-        from perfgate.template import js_string
+        from perfgate.script.template import js_string
 
         return js_string(a) + js_string(b)
     return _arith(operator.add)(a, b)

@@ -27,11 +27,11 @@ from typing import IO, Any
 
 import psutil
 
-from perfgate import _process
-from perfgate._probe import probe_http, probe_tcp
-from perfgate._sampler import ProcessSampler
-from perfgate._service_spec import ServiceSpec, mask_text, placeholders, substitute
 from perfgate.errors import ServiceError
+from perfgate.target import process as _process
+from perfgate.target.probe import probe_http, probe_tcp
+from perfgate.target.sampler import ProcessSampler
+from perfgate.target.spec import ServiceSpec, mask_text, placeholders, substitute
 
 __all__ = [
     "ProcessSampler",
@@ -42,7 +42,7 @@ __all__ = [
     "substitute",
 ]
 
-log = logging.getLogger("perfgate.service")
+log = logging.getLogger("perfgate.target.service")
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""}
 _TAIL_BYTES = 64 * 1024

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from perfgate.config.artillery import load_script_text
-from perfgate.service import ServiceSpec
+from perfgate.script.model import load_script_text
 from perfgate.stress._find_limit import find_limit
+from perfgate.target.service import ServiceSpec
 
 SCRIPT = """
 config:

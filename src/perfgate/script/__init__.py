@@ -1,0 +1,1 @@
+"""The Artillery script language: model, loader, templates, conditions, processors."""
