@@ -63,11 +63,11 @@ def test_round_sufficiency_thresholds() -> None:
 
 
 def test_regression_found_and_named_primary() -> None:
-    comps = _by_metric(ab_comparisons("load", _pairs(8, 10.0, 13.0), min_effect=EFFECTS))
+    comps = _by_metric(ab_comparisons("load", _pairs(10, 10.0, 13.0), min_effect=EFFECTS))
     p50 = comps["total.p50"]
     assert p50.family == "primary" and p50.method == "ab"
     assert p50.state == "regression" and 0.2 < (p50.change or 0) < 0.4
-    assert p50.samples == 8
+    assert p50.samples == 10
     assert comps["cpu_ms_per_request"].state == "regression"
     assert comps["endpoint:/a total.p50"].family == "primary"
     assert comps["total.p99"].state == "insufficient"  # 400 samples per round < 1000
@@ -111,24 +111,87 @@ def test_route_missing_in_base_is_new() -> None:
     assert comps["endpoint:/a total.p50"].state != "new"
 
 
-def test_error_rate_uses_summed_counts() -> None:
+def test_error_rate_is_compared_per_pair() -> None:
     comps = _by_metric(ab_comparisons("load", _pairs(6, 10.0, 10.0, errors=40), min_effect=EFFECTS))
     err = comps["error_rate"]
     assert err.family == "primary" and err.unit == "ratio"
-    assert err.base == err.candidate == 40 / 400
+    assert err.base == err.candidate == 40 / 400  # the summed rates, shown
+    assert err.samples == 6  # pairs, not requests: failures come in bursts
+    assert err.state == "within-noise" and err.ci_low is not None
 
 
-def test_primary_family_capped_and_declared() -> None:
+def test_families_follow_the_traffic_and_every_endpoint_is_gated() -> None:
     routes = tuple(f"/r{i}" for i in range(8))
-    pairs = _pairs(8, 10.0, 10.0, n=800, routes=routes)  # 8: enough to ever clear Holm
+    pairs = _pairs(12, 10.0, 10.0, n=800, routes=routes)
     comps = ab_comparisons("load", pairs, min_effect=EFFECTS)
     primary = [c.metric for c in comps if c.family == "primary"]
     assert len(primary) <= 12
-    assert sum(m.startswith("endpoint:") for m in primary) == 5  # no CPU figures: 5 medians
-    declared = ab_comparisons(
-        "load", pairs, min_effect=EFFECTS, declared_primary=["endpoint:/r7 total.p50"]
+    # Equal traffic: the first four endpoints carry half the requests.
+    assert sum(m.startswith("endpoint:") for m in primary) == 4  # no CPU figures: 4 medians
+    secondary = {c.metric for c in comps if c.family == "secondary"}
+    for r in routes:  # every endpoint's error rate, and the medians the core left out
+        assert f"endpoint:{r} error_rate" in secondary
+    assert {f"endpoint:/r{i} total.p50" for i in range(4, 8)} <= secondary
+    assert not [c for c in comps if c.family == "info" and c.metric.endswith("total.p50")][4:]
+
+
+def test_declared_primary_extends_or_replaces_the_core() -> None:
+    routes = tuple(f"/r{i}" for i in range(8))
+    pairs = _pairs(12, 10.0, 10.0, n=800, routes=routes)
+    declared = ["endpoint:/r7 total.p50"]
+    extended = ab_comparisons("load", pairs, min_effect=EFFECTS, declared_primary=declared)
+    core = [c.metric for c in extended if c.family == "primary"]
+    assert core[0] == "endpoint:/r7 total.p50" and "total.p50" in core and len(core) > 1
+    replaced = ab_comparisons(
+        "load", pairs, min_effect=EFFECTS, declared_primary=declared, primary_mode="replace"
     )
-    assert [c.metric for c in declared if c.family == "primary"] == ["endpoint:/r7 total.p50"]
+    assert [c.metric for c in replaced if c.family == "primary"] == declared
+    # Replace narrows the core, never ungates the rest: the others stay secondary.
+    assert "endpoint:/r0 error_rate" in {c.metric for c in replaced if c.family == "secondary"}
+
+
+def test_a_cheap_frequent_endpoint_slowed_15_percent_fails() -> None:
+    """The field miss: one frequent, cheap route +15%, the rest unchanged."""
+    rng = random.Random(11)
+
+    def rounds(slow: float) -> RoundFigures:
+        m = MetricSet()
+        for route, n, ms in (("/cheap", 240, 2.0), ("/heavy", 40, 30.0), ("/other", 120, 5.0)):
+            for _ in range(n):
+                value = ms * (slow if route == "/cheap" else 1.0) * rng.uniform(0.95, 1.05)
+                m.incr(names.HTTP_REQUESTS)
+                m.incr(names.http_code(200))
+                m.incr(f"{names.ENDPOINT_PREFIX}{route}.codes.200")
+                m.observe(names.TOTAL, value)
+                m.observe(names.endpoint_total(route), value)
+        return round_figures("load", m, cpu_s=None, duration_s=2.0)
+
+    pairs = [PairFigures(i, rounds(1.0), rounds(1.15)) for i in range(12)]
+    comps = _by_metric(ab_comparisons("load", pairs, min_effect=EFFECTS, alpha=0.0304))
+    cheap = comps["endpoint:/cheap total.p50"]
+    assert cheap.family == "primary" and cheap.state == "regression"
+
+
+def test_a_rare_route_failing_30_percent_is_gated_by_its_error_rate() -> None:
+    rng = random.Random(12)
+
+    def rounds(fail: float) -> RoundFigures:
+        m = MetricSet()
+        for route, n in (("/common", 400), ("/rare", 10)):
+            for _ in range(n):
+                status = 500 if route == "/rare" and rng.random() < fail else 200
+                m.incr(names.HTTP_REQUESTS)
+                m.incr(names.http_code(status))
+                m.incr(f"{names.ENDPOINT_PREFIX}{route}.codes.{status}")
+                m.observe(names.TOTAL, 3.0)
+                m.observe(names.endpoint_total(route), 3.0)
+        return round_figures("load", m, cpu_s=None, duration_s=2.0)
+
+    pairs = [PairFigures(i, rounds(0.0), rounds(0.3)) for i in range(12)]
+    comps = _by_metric(ab_comparisons("load", pairs, min_effect=EFFECTS, alpha=0.0304))
+    rare = comps["endpoint:/rare error_rate"]
+    assert rare.family == "secondary" and rare.state == "regression"
+    assert rare.p_value is not None and rare.p_value < 0.001
 
 
 def _cpu_round(
@@ -187,7 +250,10 @@ def test_endpoint_cpu_ranks_the_family_and_catches_a_cpu_regression() -> None:
         "endpoint:/heavy total.p50",
         "endpoint:/heavy cpu_ms_per_request",
     ]
-    assert len(endpoint_metrics) == 8  # 4 endpoints x (median, CPU): the budget of 12
+    # The core is full (12): overall p50, p95, error rate, then the endpoints
+    # carrying most requests or CPU; what did not fit is gated as secondary.
+    assert len(primary) == 12 and len(endpoint_metrics) == 9
+    assert "endpoint:/r5 cpu_ms_per_request" in {c.metric for c in comps if c.family == "secondary"}
     by = _by_metric(comps)
     heavy = by["endpoint:/heavy cpu_ms_per_request"]
     assert heavy.state == "regression" and heavy.unit == "ms/req"
@@ -207,7 +273,7 @@ def test_sub_millisecond_medians_are_shown_not_gated_unless_an_arm_made_them_slo
     def pairs_with(fast_ms: tuple[float, float]) -> list[PairFigures]:
         rng = random.Random(9)
         out = []
-        for i in range(8):
+        for i in range(10):
             arms = []
             for latency in fast_ms:
                 m, fitted = _cpu_round(rng, routes, 1.0)

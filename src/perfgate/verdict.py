@@ -20,9 +20,10 @@ ComparisonState = Literal[
 
 
 def shown_state(state: str, family: str) -> str:
-    """The state as reports show it: a regression outside the primary family cannot
-    fail the gate, so it reads "slower" (information), never "regression"."""
-    return "slower" if state == "regression" and family != "primary" else state
+    """The state as reports show it: a regression outside the gated families
+    (core "primary" and "secondary") cannot fail the gate, so it reads
+    "slower" (information), never "regression"."""
+    return "slower" if state == "regression" and family not in ("primary", "secondary") else state
 
 
 #: Exit codes of `perfgate gate`.
@@ -39,7 +40,9 @@ class MetricComparison:
     suite: str
     metric: str  # e.g. "total.median GET /api/bounties", "error_rate", "cpu_ms_per_request"
     unit: str  # "ms", "%", "ms/req", "req/s"
-    family: Literal["primary", "info"] = "info"
+    # "primary": the core family; "secondary": every other gated endpoint
+    # metric (its own share of alpha); "info": shown, never gated.
+    family: Literal["primary", "secondary", "info"] = "info"
     base: float | None = None
     candidate: float | None = None
     change: float | None = None  # relative change, candidate/base - 1 (absolute pp for rates)

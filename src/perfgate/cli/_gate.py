@@ -15,6 +15,7 @@ examples:
   perfgate gate perfgate.yml --profile pr --base-ref origin/main
   perfgate gate --mode history --profile full --update-baseline   # on main
   perfgate gate --strict                          # inconclusive exits 3
+  perfgate gate --list-metrics                    # names compare.primary accepts
 
 exit codes: 0 pass (also inconclusive, with a warning); 1 regression or SLO
 failure; 2 error (bad config, the API never started); 3 inconclusive with
@@ -56,6 +57,11 @@ def register(subparsers: Any) -> None:
         "--no-comment", dest="comment", action="store_false", help="do not post a PR comment"
     )
     p.add_argument(
+        "--list-metrics",
+        action="store_true",
+        help="print the metric names the profile's suites produce (for compare.primary) and exit",
+    )
+    p.add_argument(
         "--all-metrics",
         action="store_true",
         help="print every compared metric, not just the gating ones",
@@ -64,7 +70,14 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perfgate.gate import GateOptions, run_gate, verdict_text
+    from perfgate.gate import GateOptions, planned_metric_names, run_gate, verdict_text
+
+    if args.list_metrics:
+        for suite, names in planned_metric_names(Path(args.config), args.profile).items():
+            print(f"# suite {suite} (as {suite}:NAME for this suite only)")
+            for name in names:
+                print(name)
+        return 0
 
     opts = GateOptions(
         config=Path(args.config),

@@ -107,6 +107,10 @@ class CompareConfig:
         }
     )
     primary: list[str] = field(default_factory=list)  # empty: the gate's default family
+    # "extend": declared metrics join the default core; "replace": they are the core
+    primary_mode: str = "extend"
+    # where each primary name was written (file, line), for errors found at plan time
+    primary_at: list[tuple[str, int | None]] = field(default_factory=list)
     alpha: float = 0.05
     history_runs: int = 20
     history_min_points: int = 10
@@ -291,13 +295,19 @@ def parse_slo(f: Fields) -> SloConfig:
 
 def parse_compare(f: Fields) -> CompareConfig:
     c = f.sub("compare")
-    c.check_keys(["min_effect", "primary", "alpha", "history"])
+    c.check_keys(["min_effect", "primary", "primary_mode", "alpha", "history"])
     out = CompareConfig()
     m = c.sub("min_effect")
     m.check_keys(list(out.min_effect))
     for key in out.min_effect:
         out.min_effect[key] = m.ratio(key, out.min_effect[key]) or 0.0
     out.primary = c.texts("primary", [])
+    out.primary_at = [
+        (c.doc.file, c.doc.line_of(child_path(c.at("primary"), i))) for i in range(len(out.primary))
+    ]
+    out.primary_mode = (
+        c.text("primary_mode", out.primary_mode, choices=("extend", "replace")) or out.primary_mode
+    )
     out.alpha = (
         c.number("alpha", out.alpha, minimum=0, maximum=0.5, exclusive_min=True) or out.alpha
     )

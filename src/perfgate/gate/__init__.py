@@ -7,7 +7,16 @@
 
 from perfgate.gate.console import verdict_text
 from perfgate.gate.decide import decide
+from perfgate.gate.metric_names import planned_metric_names
 from perfgate.gate.run import GateOptions, GateOutcome, run_gate
 from perfgate.gate.slo import slo_checks
 
-__all__ = ["GateOptions", "GateOutcome", "decide", "run_gate", "slo_checks", "verdict_text"]
+__all__ = [
+    "GateOptions",
+    "GateOutcome",
+    "decide",
+    "planned_metric_names",
+    "run_gate",
+    "slo_checks",
+    "verdict_text",
+]

@@ -30,14 +30,29 @@ from perfgate.stats import (
 from perfgate.verdict import MetricComparison
 
 __all__ = [
+    "GATED_FAMILIES",
+    "SECONDARY_ALPHA_SHARE",
     "apply_holm",
+    "clearly_slower",
+    "family_levels",
     "history_comparison",
     "holm_min_pairs",
     "min_effect_for",
     "paired_comparison",
+    "paired_rate_comparison",
     "proportion_comparison",
     "undecided",
 ]
+
+#: Families whose regressions fail the gate: the core ("primary": overall
+#: latency, error rate and CPU, and the endpoints carrying most of the
+#: requests and of the CPU) and the secondary (every other endpoint with
+#: enough data). "info" is shown, never gated.
+GATED_FAMILIES = ("primary", "secondary")
+#: The secondary family's share of alpha (Bonferroni between the two
+#: families, Holm within each): the core keeps most of the power, and the
+#: run's family-wise error over both stays at most alpha.
+SECONDARY_ALPHA_SHARE = 0.3
 
 
 def min_effect_for(metric: str, min_effect: dict[str, float]) -> float:
@@ -168,7 +183,7 @@ def paired_comparison(
         suite=suite,
         metric=metric,
         unit=unit,
-        family="primary" if family == "primary" else "info",
+        family=family if family in GATED_FAMILIES else "info",  # type: ignore[arg-type]
         min_effect=min_effect,
         method="ab",
     )
@@ -214,7 +229,7 @@ def proportion_comparison(
         suite=suite,
         metric=metric,
         unit="ratio",
-        family="primary" if family == "primary" else "info",
+        family=family if family in GATED_FAMILIES else "info",  # type: ignore[arg-type]
         min_effect=margin,
         method="ab",
         samples=total_base + total_candidate,
@@ -237,6 +252,82 @@ def proportion_comparison(
     return out
 
 
+def paired_rate_comparison(
+    suite: str,
+    metric: str,
+    base: Sequence[tuple[int, int] | None],
+    candidate: Sequence[tuple[int, int] | None],
+    *,
+    margin: float,
+    conf: float = 0.95,
+    family: str = "info",
+    min_pairs: int = 6,
+) -> MetricComparison:
+    """Error rates, A against B, one difference per round pair.
+
+    ``base``/``candidate``: (failed, requests) of each round, ``None`` where
+    the round had no request. Failures come in bursts (a restart, a pool
+    exhausted), so requests are not independent; the round pair is the
+    unit, as for latency. Hodges–Lehmann shift of the rate differences with
+    its Wilcoxon interval; the p-value tests "the candidate's rate exceeds
+    the base's by more than ``margin``" (one-sided).
+    """
+    out = MetricComparison(
+        suite=suite,
+        metric=metric,
+        unit="ratio",
+        family=family if family in GATED_FAMILIES else "info",  # type: ignore[arg-type]
+        min_effect=margin,
+        method="ab",
+    )
+    pairs = [
+        (a, b)
+        for a, b in zip(base, candidate, strict=True)
+        if a is not None and b is not None and a[1] > 0 and b[1] > 0
+    ]
+    out.samples = len(pairs)
+    failed_a, total_a = sum(a[0] for a, _ in pairs), sum(a[1] for a, _ in pairs)
+    failed_b, total_b = sum(b[0] for _, b in pairs), sum(b[1] for _, b in pairs)
+    if total_a and total_b:
+        out.base, out.candidate = failed_a / total_a, failed_b / total_b
+        out.change = out.candidate - out.base
+    if len(pairs) < min_pairs:
+        out.state = "insufficient"
+        out.detail = f"{len(pairs)} usable round pairs < {min_pairs}"
+        return out
+    d = np.array([b[0] / b[1] - a[0] / a[1] for a, b in pairs])
+    ci = wilcoxon_ci(d, conf)
+    out.ci_low, out.ci_high = ci.low, ci.high
+    out.p_value = wilcoxon_signed_rank(d - margin).p_greater
+    out.p_slower = wilcoxon_signed_rank(d).p_greater
+    out.state = _state(ci.low, ci.high, margin)  # type: ignore[assignment]
+    return out
+
+
+def family_levels(alpha: float, *, has_secondary: bool) -> dict[str, float]:
+    """Each gated family's level: the core has all of alpha unless a secondary family exists."""
+    if has_secondary:
+        return {
+            "primary": alpha * (1.0 - SECONDARY_ALPHA_SHARE),
+            "secondary": alpha * SECONDARY_ALPHA_SHARE,
+        }
+    return {"primary": alpha, "secondary": 0.0}
+
+
+def clearly_slower(c: MetricComparison) -> bool:
+    """The whole interval lies beyond the minimum effect in the slower direction.
+
+    Whatever its family, or whether it survived Holm: such a metric must
+    never leave a run green (the gate says inconclusive, naming it).
+    """
+    if c.min_effect is None:
+        return False
+    if c.ci_low is not None:
+        return c.ci_low > c.min_effect
+    # An exact test without an interval (summed error counts): its own test.
+    return c.unit == "ratio" and c.p_value is not None and c.p_value < 0.05
+
+
 def holm_min_pairs(family: int, alpha: float = 0.05) -> int:
     """The fewest round pairs with which Holm over ``family`` metrics can reject at all.
 
@@ -251,26 +342,34 @@ def _add_detail(c: MetricComparison, text: str) -> None:
 
 
 def apply_holm(comparisons: list[MetricComparison], alpha: float = 0.05) -> list[str]:
-    """Holm-adjust the primary family's p-values; a regression must survive it.
+    """Holm-adjust each gated family's p-values; a regression must survive it.
 
-    Comparisons outside the primary family are information: they are shown
-    but can never fail the gate, so their regression state is relabelled.
-    A/B metrics that are not a regression then get a second look
-    (:func:`_mark_unresolved`, :func:`_mark_too_few_pairs`).
+    The core ("primary") and secondary families each get their share of
+    alpha (:func:`family_levels`) and Holm within. Comparisons outside them
+    are information: shown, never failing the gate. A/B metrics that are
+    not a regression then get a second look (:func:`_mark_unresolved`,
+    :func:`_mark_too_few_pairs`).
 
     Returns why the verdict cannot be trusted to pass: the suites whose
-    primary metrics had too few round pairs to show any regression.
+    gated metrics had too few round pairs to show any regression.
     """
-    primary = [c for c in comparisons if c.family == "primary" and c.p_value is not None]
-    adjusted = holm([c.p_value for c in primary if c.p_value is not None])
-    for c, p in zip(primary, adjusted, strict=True):
-        c.p_adjusted = p
-        if c.state == "regression" and p >= alpha:
-            c.state = "within-noise"
-            _add_detail(c, f"not significant after Holm (p={p:.3f})")
-    paired = [c for c in comparisons if c.family == "primary" and c.p_slower is not None]
-    _mark_unresolved(paired, alpha)
-    return _mark_too_few_pairs(paired, len(primary), alpha)
+    short: list[str] = []
+    has_secondary = any(c.family == "secondary" for c in comparisons)
+    for family, level in family_levels(alpha, has_secondary=has_secondary).items():
+        members = [c for c in comparisons if c.family == family]
+        if not members:
+            continue
+        tested = [c for c in members if c.p_value is not None]
+        adjusted = holm([c.p_value for c in tested if c.p_value is not None])
+        for c, p in zip(tested, adjusted, strict=True):
+            c.p_adjusted = p
+            if c.state == "regression" and p >= level:
+                c.state = "within-noise"
+                _add_detail(c, f"not significant after Holm (p={p:.3f}, level {level:.3g})")
+        paired = [c for c in members if c.p_slower is not None]
+        _mark_unresolved(paired, level)
+        short += _mark_too_few_pairs(paired, len(tested), level, family)
+    return short
 
 
 def _mark_unresolved(paired: list[MetricComparison], alpha: float) -> None:
@@ -299,7 +398,9 @@ def _mark_unresolved(paired: list[MetricComparison], alpha: float) -> None:
             )
 
 
-def _mark_too_few_pairs(paired: list[MetricComparison], family: int, alpha: float) -> list[str]:
+def _mark_too_few_pairs(
+    paired: list[MetricComparison], family: int, alpha: float, name: str = "primary"
+) -> list[str]:
     """Metrics with fewer pairs than :func:`holm_min_pairs` are "insufficient".
 
     Such a metric (pairs dropped for scheduler lag, say) could not have shown
@@ -313,11 +414,11 @@ def _mark_too_few_pairs(paired: list[MetricComparison], family: int, alpha: floa
             _add_detail(
                 c,
                 f"{c.samples} round pairs cannot show a regression after Holm over "
-                f"{family} primary metrics (needs {needed})",
+                f"{family} {name} metrics (needs {needed})",
             )
             short.setdefault(c.suite, []).append(c)
     return [
-        f"{suite}: {len(cs)} primary metric(s) with only {min(c.samples or 0 for c in cs)} "
+        f"{suite}: {len(cs)} {name} metric(s) with only {min(c.samples or 0 for c in cs)} "
         f"usable round pairs, too few to show any regression after Holm over {family} "
         f"(needs {needed})"
         for suite, cs in short.items()
@@ -328,17 +429,27 @@ def undecided(comparisons: Sequence[MetricComparison], alpha: float) -> str | No
     """Why more round pairs could decide what these cannot, or ``None``.
 
     An interim look: Holm on copies, as the verdict would apply it. Nothing
-    to add when a primary metric is already a regression (the gate fails
-    either way) or when none is unresolved or short of pairs.
+    to add when a gated metric is already a regression (the gate fails
+    either way) or when none is unresolved or short of pairs, whether short
+    of what Holm needs or short of the minimum because pairs were dropped
+    (scheduler lag, a crash).
     """
     looked = [copy.copy(c) for c in comparisons]
     short = apply_holm(looked, alpha)
-    primary = [c for c in looked if c.family == "primary"]
-    if any(c.state == "regression" for c in primary):
+    gated = [c for c in looked if c.family in GATED_FAMILIES]
+    if any(c.state == "regression" for c in gated):
         return None
-    unresolved = [c.metric for c in primary if c.state == "unresolved"]
+    unresolved = [c.metric for c in gated if c.state == "unresolved"]
     if unresolved:
         return "possible regression: " + ", ".join(unresolved)
     if short:
         return "too few round pairs for Holm"
+    dropped = [c.metric for c in gated if c.state == "insufficient" and _short_of_pairs(c)]
+    if dropped:
+        return "too few usable round pairs: " + ", ".join(dropped)
     return None
+
+
+def _short_of_pairs(c: MetricComparison) -> bool:
+    """Insufficient for want of round pairs (more pairs help), not of anything else."""
+    return c.method == "ab" and "usable round pairs <" in c.detail

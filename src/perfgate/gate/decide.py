@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from perfgate.gate.compare import GATED_FAMILIES, clearly_slower
 from perfgate.result import Check
 from perfgate.verdict import (
     EXIT_ERROR,
@@ -49,7 +50,8 @@ def decide(
         slo_checks=checks,
         warnings=list(warnings or []),
     )
-    regressions = [c for c in comparisons if c.family == "primary" and c.state == "regression"]
+    gated = [c for c in comparisons if c.family in GATED_FAMILIES]
+    regressions = [c for c in gated if c.state == "regression"]
     breaches = [c for c in checks if c.status == "fail" and not c.pre_existing]
     primary = [c for c in comparisons if c.family == "primary"]
     if primary and all(c.state in ("insufficient", "new") for c in primary):
@@ -58,8 +60,19 @@ def decide(
         f"possible regression, undecided in {c.samples} round pairs: {describe_comparison(c)}"
         f" reaches past the {c.min_effect or 0:.0%} minimum effect"
         " (more pairs: ab.pairs, ab.extend_pairs)"
-        for c in primary
+        for c in gated
         if c.state == "unresolved"
+    ]
+    # Nothing clearly slower passes green: a metric whose whole interval lies
+    # beyond its minimum effect, outside the gated families or short of Holm,
+    # still names itself (docs/ab.md, "Nothing clearly slower passes green").
+    inconclusive += [
+        f"clearly slower but not gated ({_why_not_gated(c)}): {describe_comparison(c)},"
+        f" beyond the {_effect(c)} minimum effect"
+        for c in comparisons
+        if c.state != "new"
+        and clearly_slower(c)
+        and not (c.family in GATED_FAMILIES and c.state in ("regression", "unresolved"))
     ]
     inconclusive += [
         f"{c.name}: {c.detail}" for c in checks if c.status == "inconclusive" and c.detail
@@ -80,7 +93,7 @@ def decide(
         verdict.reasons = inconclusive[:2]
     else:
         verdict.reasons = [
-            f"{len(primary)} primary metrics within noise, {sum(c.status == 'pass' for c in checks)} checks passed"
+            f"{len(gated)} gated metrics within noise, {sum(c.status == 'pass' for c in checks)} checks passed"
         ]
     if regressions and breaches:
         verdict.reasons = [*verdict.reasons[:1], _check_reason(breaches[0])]
@@ -89,6 +102,18 @@ def decide(
         verdict.reasons.append(f"and {extra_regressions} more regression(s)")
     verdict.details["inconclusive"] = inconclusive
     return verdict
+
+
+def _why_not_gated(c: MetricComparison) -> str:
+    if c.family not in GATED_FAMILIES:
+        return "information"
+    return "did not survive Holm" if c.state == "within-noise" else c.state
+
+
+def _effect(c: MetricComparison) -> str:
+    if c.unit == "ratio":
+        return f"{(c.min_effect or 0) * 100:.2g} pp"
+    return f"{c.min_effect or 0:.0%}"
 
 
 def _check_reason(c: Check) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from perfgate.figures import Figure, run_figures
+from perfgate.gate.ab.stats import MAX_PRIMARY
 from perfgate.gate.compare import history_comparison, min_effect_for
 from perfgate.store import MATCH_KEYS
 
@@ -16,12 +17,12 @@ if TYPE_CHECKING:
 
 __all__ = ["history_comparisons", "primary_figures"]
 
-#: At most this many metrics gate (the rest is information).
-MAX_PRIMARY = 10
-
 
 def primary_figures(figures: list[Figure], declared: list[str]) -> set[tuple[str, str]]:
-    """The primary family: the declared metrics, else the figures' own hints (≤ 10)."""
+    """The primary family: the declared metrics, else the figures' own hints.
+
+    At most MAX_PRIMARY (the A/B core budget): a declared list longer than
+    that is a config error before measuring (:func:`check_primary`)."""
     if declared:
         chosen = [f for f in figures if f.metric in declared or f"{f.suite}:{f.metric}" in declared]
     else:

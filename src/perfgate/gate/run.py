@@ -25,6 +25,7 @@ from perfgate.gate.ab.design import look_level
 from perfgate.gate.compare import apply_holm
 from perfgate.gate.decide import decide
 from perfgate.gate.git import GitInfo, git_info
+from perfgate.gate.metric_names import check_primary
 from perfgate.gate.plan import PlannedSuite, plan_suites
 from perfgate.gate.session import ArmSession
 from perfgate.gate.slo import mark_pre_existing, slo_checks
@@ -184,6 +185,7 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
         log(f"warning: {w}")
     profile = opts.profile
     planned = plan_suites(cfg, profile)
+    check_primary(cfg.compare, planned)
     mode = opts.mode or cfg.profiles[profile].compare
     if mode not in ("ab", "history", "none"):
         raise ConfigError(f"unknown mode {mode!r} (ab, history or none)")

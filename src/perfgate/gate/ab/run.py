@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfgate.errors import PerfgateError, ServiceError
 from perfgate.gate.ab.design import new_seed
+from perfgate.gate.ab.stats import MAX_PRIMARY
 from perfgate.gate.ab.suite import run_bench_pair, run_load_suite
 from perfgate.gate.session import ArmSession
 from perfgate.result import RunResult
@@ -231,12 +232,11 @@ async def _experiment(
     log: Log,
 ) -> None:
     rng = random.Random(seed)
-    budget = 10
     suites: dict[str, Any] = {}
     for index, p in enumerate(x for x in planned if x.kind == "load"):
         try:
             outcome = await run_load_suite(
-                p, sessions, cfg, seed=seed + 7919 * index, primary_budget=budget, log=log
+                p, sessions, cfg, seed=seed + 7919 * index, primary_budget=MAX_PRIMARY, log=log
             )
         except ServiceError as exc:
             out.errors.append(f"{p.name}: {exc}")
@@ -247,7 +247,6 @@ async def _experiment(
         out.warnings += outcome.warnings
         out.errors += outcome.errors
         out.inconclusive += outcome.inconclusive
-        budget -= sum(c.family == "primary" for c in outcome.comparisons)
         suites[p.name] = outcome.details
         if outcome.stopped:
             break

@@ -10,36 +10,44 @@ an exact two-proportion test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from perfgate.figures import Figure, run_figures
 from perfgate.gate.compare import (
+    family_levels,
     holm_min_pairs,
     min_effect_for,
     paired_comparison,
-    proportion_comparison,
+    paired_rate_comparison,
 )
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import RunResult, SuiteResult
 from perfgate.verdict import MetricComparison
 
 __all__ = [
+    "CORE_SHARE",
     "MAX_ENDPOINTS",
     "MAX_PRIMARY",
+    "Families",
     "PairFigures",
     "RoundFigures",
     "ab_comparisons",
     "bench_comparisons",
+    "metric_families",
     "primary_metrics",
     "round_figures",
 ]
 
-#: At most this many metrics gate; the rest is information. With 12 in the
-#: family, Holm still lets 8 pairs that all agree fail the gate (12/2^8 < 0.05).
+#: At most this many metrics in a suite's core family (each suite has its
+#: own); what does not fit is gated in the secondary family. With 12 in the
+#: core, Holm still lets 8 pairs that all agree fail the gate (12/2^8 < 0.05).
 MAX_PRIMARY = 12
+#: The core takes the busiest endpoints until they carry this share of the
+#: suite's requests, and the costliest until they carry this share of its CPU.
+CORE_SHARE = 0.5
 #: Busiest endpoints whose median (and CPU per request, when measured) join
 #: the primary family, as far as MAX_PRIMARY allows (4 with CPU, 5 without).
 MAX_ENDPOINTS = 5
@@ -102,93 +110,184 @@ def round_figures(
     return RoundFigures({f.metric: f for f in figures if f.metric != "throughput"})
 
 
-def _endpoint_metrics(pairs: Sequence[PairFigures], min_pairs: int, limit: int) -> list[str]:
-    """The busiest endpoints' median and CPU per request: at most ``limit`` metrics.
+@dataclass
+class _EndpointLoad:
+    """What both arms' rounds say of one endpoint: traffic, CPU and usable pairs."""
 
-    "Busiest" is the CPU the target spent on the endpoint (requests × CPU per
-    request: a sign-in that costs twenty health checks weighs twenty),
-    then the request count, then the name. Each endpoint brings its
-    ``total.p50`` (when its median is at least MIN_GATED_MEDIAN_MS) and, when
-    measured, its ``cpu_ms_per_request``; a metric joins only when enough
-    pairs have it in both rounds.
-    """
-    requests: dict[str, float] = {}
-    cpu_ms: dict[str, list[float]] = {}
-    latency: dict[tuple[str, str], list[float]] = {}
+    requests: float = 0.0
+    cpu_ms: list[float] = field(default_factory=list)
+    medians: dict[str, list[float]] = field(default_factory=dict)  # arm -> round medians
+
+    def load(self) -> float:
+        """CPU the target spent on it (requests x CPU per request), 0 when unmeasured."""
+        return self.requests * float(np.median(self.cpu_ms)) if self.cpu_ms else 0.0
+
+    def median_ms(self) -> float:
+        """The slower arm's median: a sub-millisecond route stays out only if both are."""
+        return max(float(np.median(v)) for v in self.medians.values()) if self.medians else 0.0
+
+
+def _endpoint_loads(
+    pairs: Sequence[PairFigures],
+) -> tuple[dict[str, _EndpointLoad], dict[str, int]]:
+    """Per endpoint its load over both arms, and per metric the pairs usable in both rounds."""
+    loads: dict[str, _EndpointLoad] = {}
     usable: dict[str, int] = {}
     for p in pairs:
-        for metric, f in p.candidate.figures.items():
-            if not metric.startswith("endpoint:"):
-                continue
-            endpoint, _, stat = metric.rpartition(" ")
-            if stat == "total.p50":
-                requests[endpoint] = requests.get(endpoint, 0.0) + f.samples
-                for arm, value in (("base", p.base.value(metric)), ("candidate", f.value)):
-                    if value is not None and f.sufficient:
-                        latency.setdefault((endpoint, arm), []).append(value)
-            elif stat == "cpu_ms_per_request":
-                cpu_ms.setdefault(endpoint, []).append(f.value)
-            else:
-                continue
-            if p.base.value(metric) is not None and p.candidate.value(metric) is not None:
-                # sufficient in both rounds of the pair
+        for arm, rounds in (("base", p.base), ("candidate", p.candidate)):
+            for metric, f in rounds.figures.items():
+                if not metric.startswith("endpoint:"):
+                    continue
+                endpoint, _, stat = metric.rpartition(" ")
+                ep = loads.setdefault(endpoint, _EndpointLoad())
+                if stat == "total.p50":
+                    ep.requests += f.samples
+                    if f.sufficient:
+                        ep.medians.setdefault(arm, []).append(f.value)
+                elif stat == "cpu_ms_per_request" and f.value > 0:
+                    ep.cpu_ms.append(f.value)
+        for metric in p.candidate.figures:
+            if metric.startswith("endpoint:") and _usable(p, metric):
                 usable[metric] = usable.get(metric, 0) + 1
+    return loads, usable
 
-    def load(endpoint: str) -> tuple[float, float, str]:
-        cpu = cpu_ms.get(endpoint)
-        n = requests[endpoint]
-        return (-(n * float(np.median(cpu))) if cpu else 0.0, -n, endpoint)
 
-    def gated(endpoint: str, stat: str) -> bool:
-        if usable.get(f"{endpoint} {stat}", 0) < min_pairs:
-            return False
+def _usable(p: PairFigures, metric: str) -> bool:
+    if metric.endswith(" error_rate"):
+        a, b = p.base.counts(metric), p.candidate.counts(metric)
+        return a is not None and b is not None and a[1] > 0 and b[1] > 0
+    return p.base.value(metric) is not None and p.candidate.value(metric) is not None
+
+
+def _covering(
+    loads: dict[str, _EndpointLoad], weight: Callable[[_EndpointLoad], float]
+) -> list[str]:
+    """The heaviest endpoints until they carry CORE_SHARE of the total weight."""
+    total = sum(weight(ep) for ep in loads.values())
+    if total <= 0:
+        return []
+    out: list[str] = []
+    carried = 0.0
+    for name in sorted(loads, key=lambda n: (-weight(loads[n]), n)):
+        if carried >= CORE_SHARE * total:
+            break
+        out.append(name)
+        carried += weight(loads[name])
+    return out
+
+
+def _endpoint_stats(
+    endpoint: str, ep: _EndpointLoad, usable: dict[str, int], min_pairs: int
+) -> list[str]:
+    """An endpoint's gateable metrics: median (unless sub-millisecond in both arms), CPU per
+    request and error rate, each only with enough usable pairs."""
+    out = []
+    for stat in ("total.p50", "cpu_ms_per_request", "error_rate"):
+        metric = f"{endpoint} {stat}"
+        if usable.get(metric, 0) < min_pairs:
+            continue
         # A sub-millisecond route's median moves several percent between two
         # processes of the same build: information, unless an arm made it slow.
-        if stat != "total.p50":
-            return True
-        medians = [
-            float(np.median(latency.get((endpoint, a)) or [0.0])) for a in ("base", "candidate")
-        ]
-        return max(medians) >= MIN_GATED_MEDIAN_MS
-
-    out: list[str] = []
-    for endpoint in sorted(requests, key=load)[:MAX_ENDPOINTS]:
-        chosen = [
-            f"{endpoint} {stat}"
-            for stat in ("total.p50", "cpu_ms_per_request")
-            if gated(endpoint, stat)
-        ]
-        if len(out) + len(chosen) > limit:
-            break
-        out += chosen
+        if stat == "total.p50" and ep.median_ms() < MIN_GATED_MEDIAN_MS:
+            continue
+        out.append(metric)
     return out
+
+
+@dataclass(frozen=True)
+class Families:
+    """A suite's gated metrics: the core ("primary") and the secondary family."""
+
+    core: list[str]
+    secondary: list[str]
+
+    def family(self, metric: str) -> str:
+        if metric in self.core:
+            return "primary"
+        return "secondary" if metric in self.secondary else "info"
+
+
+def _matches(suite: str, metric: str, declared: Sequence[str]) -> bool:
+    return metric in declared or f"{suite}:{metric}" in declared
+
+
+def metric_families(
+    suite: str,
+    pairs: Sequence[PairFigures],
+    declared: Sequence[str] = (),
+    *,
+    mode: str = "extend",
+    min_pairs: int,
+    min_pairs_secondary: int | None = None,
+    budget: int = MAX_PRIMARY,
+) -> Families:
+    """The suite's families, following the traffic.
+
+    Core: the suite's overall latency (p50, p95), error rate and CPU per
+    request, and the endpoints that together carry most of the requests and
+    the endpoints that together carry most of the CPU (each with its median
+    and CPU per request). Declared ``compare.primary`` metrics join the core
+    (``mode="extend"``) or are the whole core (``"replace"``). Secondary:
+    every other endpoint metric with enough pairs, error rates included, so
+    that a cheap, frequent route or a rare one failing is still gated. What
+    the core budget cannot hold moves to the secondary family, never out.
+    """
+    seen: set[str] = set()
+    for p in pairs:
+        seen.update(p.candidate.figures)
+    loads, usable = _endpoint_loads(pairs)
+    chosen = [m for m in sorted(seen) if _matches(suite, m, declared)]
+    core: list[str] = list(chosen)
+    if mode != "replace":
+        core += [m for m in _SUITE_PRIMARY if m in seen and m not in core]
+        busy = _covering(loads, lambda ep: ep.requests)
+        costly = _covering(loads, _EndpointLoad.load)
+        for endpoint in sorted(
+            set(busy) | set(costly), key=lambda n: (-loads[n].load(), -loads[n].requests, n)
+        ):
+            core += [
+                m
+                for m in _endpoint_stats(endpoint, loads[endpoint], usable, min_pairs)
+                if not m.endswith(" error_rate") and m not in core
+            ]
+    overflow = core[budget:]
+    core = core[:budget]
+    secondary = [m for m in overflow if m not in chosen]
+    floor = min_pairs if min_pairs_secondary is None else min_pairs_secondary
+    for endpoint in sorted(loads):
+        secondary += [
+            m
+            for m in _endpoint_stats(endpoint, loads[endpoint], usable, floor)
+            if m not in core and m not in secondary
+        ]
+    return Families(core=core, secondary=secondary)
 
 
 def primary_metrics(
     suite: str, pairs: Sequence[PairFigures], declared: Sequence[str], min_pairs: int
 ) -> list[str]:
-    """The suite's gating metrics: declared ones, else the defaults plus busy endpoints."""
-    seen: set[str] = set()
-    for p in pairs:
-        seen.update(p.candidate.figures)
-    if declared:
-        return [m for m in sorted(seen) if m in declared or f"{suite}:{m}" in declared]
-    chosen = [m for m in _SUITE_PRIMARY if m in seen]
-    chosen += _endpoint_metrics(pairs, min_pairs, MAX_PRIMARY - len(chosen))
-    return chosen
+    """The suite's core family (:func:`metric_families`)."""
+    return metric_families(suite, pairs, declared, min_pairs=min_pairs).core
 
 
 def _error_comparison(
-    suite: str, metric: str, kept: Sequence[PairFigures], margin: float, family: str
+    suite: str,
+    metric: str,
+    kept: Sequence[PairFigures],
+    margin: float,
+    family: str,
+    min_pairs: int,
 ) -> MetricComparison:
-    fa = na = fb = nb = 0
-    for p in kept:
-        a, b = p.base.counts(metric), p.candidate.counts(metric)
-        if a is not None:
-            fa, na = fa + a[0], na + a[1]
-        if b is not None:
-            fb, nb = fb + b[0], nb + b[1]
-    return proportion_comparison(suite, metric, fa, na, fb, nb, margin=margin, family=family)
+    """An error rate, one difference per pair (failures come in bursts)."""
+    return paired_rate_comparison(
+        suite,
+        metric,
+        [p.base.counts(metric) for p in kept],
+        [p.candidate.counts(metric) for p in kept],
+        margin=margin,
+        family=family,
+        min_pairs=min_pairs,
+    )
 
 
 def ab_comparisons(
@@ -197,27 +296,47 @@ def ab_comparisons(
     *,
     min_effect: dict[str, float],
     declared_primary: Sequence[str] = (),
+    primary_mode: str = "extend",
     primary_budget: int = MAX_PRIMARY,
     min_pairs: int = 6,
     alpha: float = 0.05,
 ) -> list[MetricComparison]:
     """Every metric of one suite, base against candidate, over the kept pairs."""
     kept = [p for p in pairs if p.dropped is None]
-    # The family is fixed by what was measured, not by what survived: a gate
-    # whose pairs were all dropped must say "insufficient", not pass silently.
-    # An endpoint joins it only with enough pairs to ever clear Holm: one that
-    # cannot would be dead weight that makes every other test stricter.
-    joins = max(min_pairs, holm_min_pairs(primary_budget, alpha))
-    primary = primary_metrics(suite, pairs, declared_primary, joins)[: max(0, primary_budget)]
+    # The families are fixed by what was measured, not by what survived: a
+    # gate whose pairs were all dropped must say "insufficient", not pass
+    # silently. A metric joins only with enough pairs to ever clear Holm in
+    # its family: one that cannot would make every other test stricter.
+    draft = metric_families(
+        suite,
+        pairs,
+        declared_primary,
+        mode=primary_mode,
+        min_pairs=max(min_pairs, holm_min_pairs(primary_budget, alpha)),
+        budget=max(0, primary_budget),
+    )
+    levels = family_levels(alpha, has_secondary=bool(draft.secondary))
+    families = metric_families(
+        suite,
+        pairs,
+        declared_primary,
+        mode=primary_mode,
+        min_pairs=max(min_pairs, holm_min_pairs(primary_budget, levels["primary"])),
+        min_pairs_secondary=max(
+            min_pairs, holm_min_pairs(max(1, len(draft.secondary)), levels["secondary"] or alpha)
+        ),
+        budget=max(0, primary_budget),
+    )
     base_seen: set[str] = set()
     cand_seen: set[str] = set()
     for p in pairs:
         base_seen.update(p.base.figures)
         cand_seen.update(p.candidate.figures)
-    ordered = [m for m in primary] + sorted(cand_seen - set(primary))
+    gated = families.core + families.secondary
+    ordered = gated + sorted(cand_seen - set(gated))
     out: list[MetricComparison] = []
     for metric in ordered:
-        family = "primary" if metric in primary else "info"
+        family = families.family(metric)
         unit = next(
             (p.candidate.figures[metric].unit for p in pairs if metric in p.candidate.figures), ""
         )
@@ -227,7 +346,7 @@ def ab_comparisons(
                     suite=suite,
                     metric=metric,
                     unit=unit,
-                    family="primary" if family == "primary" else "info",
+                    family=family,  # type: ignore[arg-type]
                     state="new",
                     method="ab",
                     detail="not served by the base (a new route)",
@@ -236,7 +355,7 @@ def ab_comparisons(
             continue
         effect = min_effect_for(metric, min_effect)
         if unit == "ratio":
-            out.append(_error_comparison(suite, metric, kept, effect, family))
+            out.append(_error_comparison(suite, metric, kept, effect, family, min_pairs))
             continue
         out.append(
             paired_comparison(

@@ -347,6 +347,7 @@ async def run_load_suite(
             rounds.pairs,
             min_effect=cfg.compare.min_effect,
             declared_primary=cfg.compare.primary,
+            primary_mode=cfg.compare.primary_mode,
             primary_budget=primary_budget,
             min_pairs=MIN_PAIRS,
             alpha=level,

@@ -1,0 +1,175 @@
+"""The verdict over families: nothing clearly slower passes green; the second look
+also when pairs were dropped (pure)."""
+
+from __future__ import annotations
+
+from perfgate.gate.compare import apply_holm, clearly_slower, family_levels, undecided
+from perfgate.gate.decide import decide
+from perfgate.verdict import MetricComparison
+
+
+def _comp(metric: str, family: str, low: float, high: float, **kw: object) -> MetricComparison:
+    c = MetricComparison(
+        suite="load",
+        metric=metric,
+        unit="ms",
+        family=family,  # type: ignore[arg-type]
+        change=(low + high) / 2,
+        ci_low=low,
+        ci_high=high,
+        min_effect=0.05,
+        method="ab",
+        samples=12,
+        p_value=0.5,
+        p_slower=0.5,
+        state="within-noise",
+    )
+    for k, v in kw.items():
+        setattr(c, k, v)
+    return c
+
+
+def test_an_information_metric_wholly_beyond_its_effect_is_not_green() -> None:
+    """The field run: an info row at +11.2% [+5.3%, +17.3%] left the gate green."""
+    slow = _comp("endpoint:row page cpu_ms_per_request", "info", 0.053, 0.173, state="regression")
+    quiet = _comp("total.p50", "primary", -0.01, 0.02)
+    verdict = decide("ab", [quiet, slow], [])
+    assert verdict.state == "inconclusive"
+    assert "row page" in verdict.reasons[0] and "not gated (information)" in verdict.reasons[0]
+
+
+def test_a_gated_metric_that_did_not_survive_holm_but_is_wholly_slower_is_named() -> None:
+    c = _comp("endpoint:/a total.p50", "primary", 0.06, 0.09, p_value=0.04)
+    others = [_comp(f"m{i}", "primary", -0.01, 0.01) for i in range(11)]
+    apply_holm([c, *others], 0.05)
+    assert c.state == "within-noise"  # 0.04 x 12 fails Holm
+    verdict = decide("ab", [c, *others], [])
+    assert verdict.state == "inconclusive" and "did not survive Holm" in verdict.reasons[0]
+
+
+def test_slower_within_the_effect_and_faster_stay_green() -> None:
+    assert not clearly_slower(_comp("a", "info", 0.01, 0.04))
+    assert not clearly_slower(_comp("a", "info", -0.2, -0.1))
+    verdict = decide("ab", [_comp("a", "info", 0.01, 0.04), _comp("b", "primary", -0.2, -0.1)], [])
+    assert verdict.state == "pass"
+
+
+def test_family_levels_split_alpha_only_with_a_secondary_family() -> None:
+    assert family_levels(0.05, has_secondary=False) == {"primary": 0.05, "secondary": 0.0}
+    split = family_levels(0.05, has_secondary=True)
+    assert abs(split["primary"] + split["secondary"] - 0.05) < 1e-12
+    assert split["primary"] > split["secondary"] > 0
+
+
+def test_a_secondary_regression_fails_the_gate() -> None:
+    rare = _comp("endpoint:/rare error_rate", "secondary", 0.2, 0.4, p_value=1e-4)
+    rare.state = "regression"
+    comps = [rare, _comp("total.p50", "primary", -0.01, 0.01)]
+    apply_holm(comps, 0.05)
+    verdict = decide("ab", comps, [])
+    assert verdict.state == "regression" and "/rare" in verdict.reasons[0]
+
+
+def test_second_look_when_dropped_pairs_left_too_few() -> None:
+    """7 of 12 pairs dropped for lag: the metrics are insufficient, and more pairs would decide."""
+    short = MetricComparison(
+        suite="load",
+        metric="total.p50",
+        unit="ms",
+        family="primary",
+        method="ab",
+        samples=5,
+        state="insufficient",
+        detail="5 usable round pairs < 6",
+    )
+    assert undecided([short], 0.0304) == "too few usable round pairs: total.p50"
+    history = MetricComparison(
+        suite="load", metric="total.p50", unit="ms", family="primary", method="history",
+        state="insufficient", detail="3 history points < 10",
+    )  # fmt: skip
+    assert undecided([history], 0.0304) is None
+
+
+# --- compare.primary: names checked against a dry plan, budget, mode ----------
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from perfgate.config.project import load_project  # noqa: E402
+from perfgate.errors import ConfigError  # noqa: E402
+from perfgate.gate.metric_names import check_primary  # noqa: E402
+from perfgate.gate.plan import plan_suites  # noqa: E402
+
+SEED = Path(__file__).resolve().parent.parent / "src" / "perfgate" / "data" / "seed"
+
+
+def _project(tmp_path: Path, compare: str) -> Path:
+    shutil.copy(SEED / "artillery-load-test.yml", tmp_path / "load.yml")
+    shutil.copy(SEED / "artillery-processor.js", tmp_path / "artillery-processor.js")
+    path = tmp_path / "perfgate.yml"
+    path.write_text(
+        "service:\n"
+        "  start: [python, -m, http.server, '{{ port }}']\n"
+        "suites:\n"
+        "  - {name: load, script: load.yml}\n"
+        "compare:\n" + compare
+    )
+    return path
+
+
+def _check(path: Path) -> None:
+    cfg = load_project(path)
+    check_primary(cfg.compare, plan_suites(cfg, "pr"))
+
+
+def test_a_misspelt_primary_name_gets_did_you_mean_with_file_and_line(tmp_path: Path) -> None:
+    path = _project(
+        tmp_path, "  primary:\n    - total.p95\n    - endpoint:/api/bountis total.p50\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        _check(path)
+    e = err.value
+    assert e.file and e.file.endswith("perfgate.yml") and e.line == 8
+    assert e.key_path == "compare.primary[1]"
+    assert e.suggestion == "endpoint:/api/bounties total.p50"
+    assert "perfgate gate --list-metrics" in str(e)
+
+
+def test_a_primary_list_over_the_budget_is_a_config_error(tmp_path: Path) -> None:
+    names = ["total.p50", "total.p95", "total.p99", "error_rate", "cpu_ms_per_request"]
+    names += [f"endpoint:/api/bounties {s}" for s in ("total.p50", "total.p95", "total.p99")]
+    names += [f"endpoint:/health {s}" for s in ("total.p50", "total.p95", "total.p99")]
+    names += ["endpoint:/health error_rate", "endpoint:/api/bounties error_rate"]
+    assert len(names) == 13
+    path = _project(tmp_path, "  primary:\n" + "".join(f"    - '{n}'\n" for n in names))
+    with pytest.raises(ConfigError, match="budget of 12 per suite"):
+        _check(path)
+    ok = _project(tmp_path, "  primary:\n" + "".join(f"    - '{n}'\n" for n in names[:12]))
+    _check(ok)
+
+
+def test_primary_mode_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_project(_project(tmp_path, "  primary_mode: replaced\n"))
+    assert err.value.suggestion == "replace"
+    assert load_project(_project(tmp_path, "  primary_mode: replace\n")).compare.primary_mode == (
+        "replace"
+    )
+
+
+def test_list_metrics_prints_what_primary_accepts(tmp_path: Path) -> None:
+    path = _project(tmp_path, "  alpha: 0.05\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "perfgate", "gate", str(path), "--list-metrics"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "total.p50" in lines and "endpoint:/api/bounties total.p50" in lines
+    assert "endpoint:/api/bounties error_rate" in lines
