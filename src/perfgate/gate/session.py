@@ -80,6 +80,10 @@ def run_planned_suite(
     return result
 
 
+def _command(cmd: str | list[str]) -> str:
+    return cmd if isinstance(cmd, str) else " ".join(cmd)
+
+
 def _yield_to_generator(cpus: list[int] | None) -> None:
     """Keep to the generator's CPUs (``cpus``), and run only when they are idle.
 
@@ -198,7 +202,8 @@ class ArmSession:
     monitor_cpus: list[int] | None = None  # A/B: the generator's CPUs, not the arms'
     log: Log = print
     service: Service | None = None
-    ready_s: float | None = None
+    ready_s: float | None = None  # from the start command's spawn, setup excluded
+    setup_s: float | None = None
     crash: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     _monitor: _MonitorProcess | None = None
@@ -218,21 +223,37 @@ class ArmSession:
         """Start the service (if any), wait until ready, verify its port, start watching."""
         return self.launch().wait_ready()
 
-    def launch(self) -> ArmSession:
-        """Run the service's setup and spawn it, without waiting for it to be ready.
+    def set_up(self) -> ArmSession:
+        """Run the service's setup, without starting it (A/B: both arms, in parallel).
 
-        A/B launches both arms before waiting for either, so that neither is
-        the older process when the rounds begin. On failure the service is
-        stopped and the error raised.
+        On failure the service is stopped and the error raised.
         """
         from perfgate.target.service import Service
 
-        if self.spec is not None:
-            self.log(
-                f"[{self.label}] starting: {self.spec.start if isinstance(self.spec.start, str) else ' '.join(self.spec.start)}"
-            )
+        if self.spec is not None and self.service is None:
             self.service = Service(self.spec)
-            self.service.start()  # stops itself on failure
+            if self.spec.setup:
+                self.log(f"[{self.label}] setting up: {_command(self.spec.setup)}")
+                began = time.monotonic()
+                self.service.prepare()  # stops itself on failure
+                self.setup_s = time.monotonic() - began
+                self.log(f"[{self.label}] set up in {self.setup_s:.2f}s")
+            else:
+                self.service.prepare()
+        return self
+
+    def launch(self) -> ArmSession:
+        """Spawn the (set-up) service, without waiting for it to be ready.
+
+        A/B sets both arms up, then launches both before waiting for either,
+        so that neither is the older process when the rounds begin. On
+        failure the service is stopped and the error raised.
+        """
+        if self.spec is not None:
+            self.set_up()
+            assert self.service is not None
+            self.log(f"[{self.label}] starting: {_command(self.spec.start)}")
+            self.service.spawn()  # stops itself on failure
         return self
 
     def wait_ready(self) -> ArmSession:
@@ -250,7 +271,7 @@ class ArmSession:
             except BaseException:
                 self.service.stop()
                 raise
-            self.log(f"[{self.label}] ready after {self.ready_s:.2f}s at {self.base_url}")
+            self.log(f"[{self.label}] ready {self.ready_s:.2f}s after its start at {self.base_url}")
             self._watch = threading.Thread(
                 target=self._watch_death, name=f"perfgate-watch-{self.label}", daemon=True
             )

@@ -92,13 +92,34 @@ class Service:
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> Service:
         """Run setup (if any), then start the service. Raises ServiceError."""
-        if self.proc is not None:
-            raise ServiceError(f"{self.spec.name} was already started")
+        return self.prepare().spawn()
+
+    def prepare(self) -> Service:
+        """Make the directories and run setup (if any), without starting. Raises ServiceError.
+
+        Separate from :meth:`spawn` so that A/B can set both arms up (in
+        parallel) before launching either: a launch gap of milliseconds,
+        not the length of one arm's setup.
+        """
+        if self._log_fh is not None:
+            raise ServiceError(f"{self.spec.name} was already prepared")
         try:
             self._prepare_dirs()
             self._log_fh = self.log_path.open("ab")
             if self.spec.setup:
                 self._run_setup()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def spawn(self) -> Service:
+        """Start the prepared service (:meth:`prepare` first). Raises ServiceError."""
+        if self.proc is not None:
+            raise ServiceError(f"{self.spec.name} was already started")
+        if self._log_fh is None:
+            self.prepare()
+        try:
             self._write_log(f"--- perfgate: start: {_show(self.spec.start)}\n")
             self.started_at = time.monotonic()
             self.proc = self._spawn(self.spec.start)
