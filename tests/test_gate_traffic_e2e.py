@@ -107,4 +107,11 @@ def test_an_unchanged_shop_passes(tmp_path: Path) -> None:
     repo = _repo(tmp_path, None)
     code, data, log = _gate(repo, tmp_path)
     assert code == 0, log[-3000:]
-    assert _verdict(data)["state"] in ("pass", "inconclusive"), log[-3000:]
+    verdict = _verdict(data)
+    assert verdict["state"] in ("pass", "inconclusive"), log[-3000:]
+    # The base is named: log, JSON and markdown.
+    main = _git(repo, "rev-parse", "main")
+    assert verdict["details"]["base"] == {"ref": "main", "commit": main}  # type: ignore[index]
+    assert f"A/B: base main at {main[:12]}" in log
+    markdown = "\n".join(f.read_text() for f in (tmp_path / "reports").rglob("*.md"))
+    assert f"base `main at {main[:12]}`" in markdown

@@ -314,8 +314,10 @@ def _measure_ab(
     comparisons: list[MetricComparison],
 ) -> tuple[RunResult, RunResult | None, dict[str, Any]]:
     from perfgate.gate.ab.run import run_ab
+    from perfgate.gate.worktree import merge_base
 
     base_root: Path | None = cfg.root
+    base_named: dict[str, str] = {"ref": "the same tree", "commit": info.commit or ""}
     cleanup: Callable[[], None] | None = None
     if not opts.same_tree_base:
         from perfgate.gate.worktree import prepare_base_worktree, remove_worktree
@@ -326,14 +328,23 @@ def _measure_ab(
                 "A/B mode needs a base: pass --base-ref REF (on pull requests the event gives it)"
             )
         dest = workdir / "base-tree"
+        base_named["ref"] = base_ref
         try:
+            base_named["commit"] = merge_base(info.repo_dir, base_ref)
+            log(f"A/B: base {base_ref} at {base_named['commit'][:12]} (its merge base with HEAD)")
             tree = prepare_base_worktree(info.repo_dir, base_ref, dest)
         except PerfgateError as exc:
-            inconclusive.append(f"base could not be built: {exc}")
+            inconclusive.append(f"base {_base_name(base_named)} could not be built: {exc}")
             tree = None
         if tree is not None:
             rel = cfg.root.resolve().relative_to(info.repo_dir.resolve())
             base_root = tree / rel
+            config_name = cfg.path.name if cfg.path else "perfgate.yml"
+            if not (base_root / config_name).exists():
+                warnings.append(
+                    f"the base {_base_name(base_named)} has no {rel / config_name}: it is "
+                    "started and loaded as the candidate's perfgate.yml says"
+                )
             repo_dir = info.repo_dir
 
             def cleanup() -> None:
@@ -360,12 +371,25 @@ def _measure_ab(
             opts.profile,
             chash,
         )
+    outcome.base.commit = base_named["commit"] or None  # the base's own commit, not HEAD's
+    outcome.details["base"] = dict(base_named)
+    outcome.inconclusive = [
+        m.replace("base could not be built:", f"base {_base_name(base_named)} could not be built:")
+        if m.startswith("base could not be built:")
+        else m
+        for m in outcome.inconclusive
+    ]
     errors += outcome.errors
     inconclusive += outcome.inconclusive
     warnings += outcome.warnings
     comparisons += outcome.comparisons
     base = outcome.base if outcome.base.suites else None
     return outcome.candidate, base, outcome.details
+
+
+def _base_name(base: dict[str, str]) -> str:
+    commit = base.get("commit") or ""
+    return f"{base['ref']} ({commit[:12]})" if commit else base["ref"]
 
 
 def _mask_secrets(cfg: ProjectConfig) -> None:

@@ -242,6 +242,7 @@ class Report:
     links: list[tuple[str, str]]
     verdict_mode: str
     verdict_warnings: list[str]
+    base: str | None = None  # A/B: "REF at SHA12", the base the candidate was compared with
 
     @property
     def comparisons(self) -> list[ComparisonRow]:
@@ -528,4 +529,13 @@ def build_report(
         links=link_list,
         verdict_mode=verdict.mode if verdict else "none",
         verdict_warnings=list(verdict.warnings) if verdict else [],
+        base=_base_name(verdict),
     )
+
+
+def _base_name(verdict: Verdict | None) -> str | None:
+    base = verdict.details.get("base") if verdict else None
+    if not isinstance(base, dict) or not base.get("ref"):
+        return None
+    commit = str(base.get("commit") or "")[:12]
+    return f"{base['ref']} at {commit}" if commit else str(base["ref"])

@@ -256,6 +256,8 @@ def report_html(report: Report) -> str:
         meta.append(f"commit {report.commit[:12]}")
     if report.branch:
         meta.append(f"branch {report.branch}")
+    if report.base:
+        meta.append(f"base {report.base}")
     if report.pr is not None:
         meta.append(f"PR {report.pr}")
     if report.verdict_mode != "none":

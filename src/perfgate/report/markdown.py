@@ -91,6 +91,8 @@ def _run_line(report: Report) -> str:
         parts.append(f"commit {md_code(report.commit[:12])}")
     if report.branch:
         parts.append(f"branch {md_code(report.branch)}")
+    if report.base:
+        parts.append(f"base {md_code(report.base)}")
     if report.pr is not None:
         parts.append(f"PR {int(report.pr)}")
     if report.created_at:
