@@ -1,7 +1,7 @@
 """The default gate on an API that is not the demo (tests/apps/shop_api.py).
 
 A stdlib threaded server over SQLite with a cheap, frequent product page
-beside a costly, rare search; each candidate branch changes one constant,
+beside costly recommendations and a rare coupon check; each candidate branch changes one constant,
 as a real change would. ``perfgate gate`` runs as a user runs it: a real
 subprocess, A/B against ``main`` in a throwaway repository, the documented
 defaults (no ``compare.primary``).
@@ -93,12 +93,12 @@ def test_a_cheap_frequent_endpoint_15_percent_slower_fails_with_the_defaults(
 @pytest.mark.slow
 @pytest.mark.timeout(420)
 def test_a_rare_route_failing_30_percent_fails_with_the_defaults(tmp_path: Path) -> None:
-    repo = _repo(tmp_path, ("SEARCH_FAIL_RATE = 0.0", "SEARCH_FAIL_RATE = 0.3"))
+    repo = _repo(tmp_path, ("COUPON_FAIL_RATE = 0.0", "COUPON_FAIL_RATE = 0.3"))
     code, data, log = _gate(repo, tmp_path)
     assert code == 1, log[-3000:]
     verdict = _verdict(data)
     assert verdict["state"] == "regression"
-    assert any("search" in r and "error_rate" in r for r in verdict["reasons"]), verdict  # type: ignore[union-attr]
+    assert any("coupon" in r and "error_rate" in r for r in verdict["reasons"]), verdict  # type: ignore[union-attr]
 
 
 @pytest.mark.slow

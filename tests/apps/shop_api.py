@@ -1,12 +1,14 @@
 """A small shop API that is not the demo: stdlib ``ThreadingHTTPServer`` over SQLite.
 
-Another framework (blocking threads, not aiohttp) and another traffic mix:
-a cheap, frequent product page beside a costly, rare search. The gate's
-verdict tests change one constant per branch, as a real change would:
+Another framework (blocking threads, not aiohttp) and another traffic mix
+(shop-load.yml): seven endpoints, where the cheap product page carries the
+most requests while recommendations and search carry the most CPU, and a
+coupon check is rare. The gate's verdict tests change one constant per
+branch, as a real change would:
 
 - ``PRODUCT_EXTRA_QUERIES``: queries the product page runs besides its own
   (the field case: "adds one query to one endpoint");
-- ``SEARCH_FAIL_RATE``: share of searches answered 500.
+- ``COUPON_FAIL_RATE``: share of coupon checks answered 500.
 
 Run: ``python shop_api.py PORT DB_PATH``.
 """
@@ -22,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 PRODUCT_EXTRA_QUERIES = 0
-SEARCH_FAIL_RATE = 0.0
+COUPON_FAIL_RATE = 0.0
 PRODUCTS = 3000
 
 _local = threading.local()
@@ -37,51 +39,52 @@ def _db(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _seed(path: str) -> None:
+def seed(path: str) -> None:
     conn = sqlite3.connect(path)
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS product (id INTEGER PRIMARY KEY, name TEXT, "
-        "category INTEGER, price REAL, description TEXT)"
-    )
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, product INTEGER, qty INTEGER)"
+    conn.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS product (id INTEGER PRIMARY KEY, name TEXT,
+            category INTEGER, price REAL, description TEXT);
+        CREATE INDEX IF NOT EXISTS product_category ON product (category);
+        CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, product INTEGER, qty INTEGER);
+        CREATE TABLE IF NOT EXISTS cart (customer INTEGER, product INTEGER, qty INTEGER);
+        CREATE TABLE IF NOT EXISTS coupon (code TEXT PRIMARY KEY, percent INTEGER);
+        """
     )
     if conn.execute("SELECT COUNT(*) FROM product").fetchone()[0] == 0:
         rng = random.Random(7)
         conn.executemany(
-            "INSERT INTO product (id, name, category, price, description) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO product VALUES (?, ?, ?, ?, ?)",
             [
-                (
-                    i,
-                    f"product {i}",
-                    i % 40,
-                    round(rng.uniform(1, 500), 2),
-                    "lorem ipsum " * rng.randint(5, 30),
-                )
+                (i, f"product {i}", i % 40, round(rng.uniform(1, 500), 2),
+                 "lorem ipsum " * rng.randint(5, 30))
                 for i in range(1, PRODUCTS + 1)
             ],
+        )  # fmt: skip
+        conn.executemany(
+            "INSERT INTO cart VALUES (?, ?, ?)",
+            [(rng.randint(1, 200), rng.randint(1, PRODUCTS), 1) for _ in range(4000)],
+        )
+        conn.executemany(
+            "INSERT INTO coupon VALUES (?, ?)", [(f"C{i}", 5 + i % 20) for i in range(100)]
         )
     conn.commit()
     conn.close()
 
 
-def _product_page(conn: sqlite3.Connection, pid: int) -> dict[str, object] | None:
+def product_page(conn: sqlite3.Connection, pid: int) -> dict[str, object] | None:
     row = conn.execute(
         "SELECT id, name, category, price FROM product WHERE id = ?", (pid,)
     ).fetchone()
     if row is None:
         return None
-    # "Related products": a scan of the category, the page's real cost.
-    related = conn.execute(
-        "SELECT id, name, price FROM product WHERE category = ? ORDER BY price LIMIT 8", (row[2],)
-    ).fetchall()
     for _ in range(PRODUCT_EXTRA_QUERIES):
-        # The regression under test: one more query of the same kind.
+        # The regression under test: one more query (a capped "how many are cheaper").
         conn.execute(
-            "SELECT COUNT(*), AVG(price) FROM product WHERE category = ? AND price > ?",
-            (row[2], row[3]),
+            "SELECT COUNT(*) FROM (SELECT 1 FROM product WHERE price < ? LIMIT 1000)",
+            (row[3] + 400.0,),
         ).fetchone()
-    return {"id": row[0], "name": row[1], "price": row[3], "related": [r[0] for r in related]}
+    return {"id": row[0], "name": row[1], "price": row[3]}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -101,29 +104,49 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
+        query = parse_qs(url.query)
         conn = _db(self.db_path)
+        parts = url.path.strip("/").split("/")
         if url.path == "/health":
             self._send(200, {"ok": True})
-        elif url.path.startswith("/products/"):
-            page = _product_page(conn, int(url.path.rsplit("/", 1)[1] or 0))
+        elif parts[0] == "products" and len(parts) == 2:
+            page = product_page(conn, int(parts[1] or 0))
             self._send(200 if page else 404, page or {"error": "not found"})
         elif url.path == "/products":
-            page = int(parse_qs(url.query).get("page", ["1"])[0])
+            page = int(query.get("page", ["1"])[0])
             rows = conn.execute(
-                "SELECT id, name, price FROM product ORDER BY id LIMIT 20 OFFSET ?",
+                "SELECT id, name, price, description FROM product ORDER BY price LIMIT 20 OFFSET ?",
                 ((page - 1) * 20,),
             ).fetchall()
             self._send(200, [{"id": r[0], "name": r[1], "price": r[2]} for r in rows])
+        elif parts[0] == "cart" and len(parts) == 2:
+            rows = conn.execute(
+                "SELECT p.id, p.name, p.price * c.qty FROM cart c JOIN product p ON p.id = c.product "
+                "WHERE c.customer = ?",
+                (int(parts[1] or 0),),
+            ).fetchall()
+            self._send(200, {"items": len(rows), "total": round(sum(r[2] for r in rows), 2)})
+        elif parts[0] == "recommendations" and len(parts) == 2:
+            # Costly: every category's price statistics, ranked in Python.
+            stats = conn.execute(
+                "SELECT category, AVG(price), COUNT(*), MAX(length(description)) FROM product "
+                "GROUP BY category"
+            ).fetchall()
+            ranked = sorted(stats, key=lambda s: (abs(s[1] - int(parts[1] or 0) % 500), s[0]))
+            self._send(200, {"categories": [s[0] for s in ranked[:5]]})
         elif url.path == "/search":
-            if SEARCH_FAIL_RATE and _rng.random() < SEARCH_FAIL_RATE:
-                self._send(500, {"error": "search backend unavailable"})
-                return
-            q = parse_qs(url.query).get("q", [""])[0]
+            q = query.get("q", [""])[0]
             hits = conn.execute(
                 "SELECT COUNT(*) FROM product WHERE description LIKE ? OR name LIKE ?",
                 (f"%{q}%", f"%{q}%"),
-            ).fetchone()[0]  # a full scan: the costly, rare route
+            ).fetchone()[0]  # a full scan
             self._send(200, {"hits": hits})
+        elif parts[0] == "coupons" and len(parts) == 2:
+            if COUPON_FAIL_RATE and _rng.random() < COUPON_FAIL_RATE:
+                self._send(500, {"error": "coupon service unavailable"})
+                return
+            row = conn.execute("SELECT percent FROM coupon WHERE code = ?", (parts[1],)).fetchone()
+            self._send(200 if row else 404, {"percent": row[0]} if row else {"error": "no coupon"})
         else:
             self._send(404, {"error": "no route"})
 
@@ -144,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     port, path = int(sys.argv[1]), sys.argv[2]
-    _seed(path)
+    seed(path)
     Handler.db_path = path
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
