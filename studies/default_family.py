@@ -1,0 +1,162 @@
+"""Does the default gate catch what a user would call slower, on an API that is not the demo?
+
+The target is ``tests/apps/shop_api.py``: a stdlib threaded server over
+SQLite with seven endpoints, where a cheap product page carries the most
+requests, recommendations and search the most CPU, and a coupon check is
+rare (``tests/apps/shop-load.yml``). Each run builds a throwaway git
+repository (``main`` and a ``feature`` branch changing one constant) and runs
+``perfgate gate --base-ref main`` as a user would, with the documented
+defaults (no ``compare.primary``; only ``ab.max_lag`` is raised when
+``--max-lag`` says so). Rows:
+
+* ``aa``       — nothing changed: a false alarm is exit 1.
+* ``cheap15``  — the product page runs one more query (+15–20% of its CPU): detected on exit 1.
+* ``rare30``   — 30% of coupon checks (2% of the traffic) answer 500: detected on exit 1.
+
+Every figure is k/n with a one-sided Clopper–Pearson 95% bound (upper for
+false alarms, lower for detections), and the median gate time::
+
+    python studies/default_family.py --runs 10 --rows aa,cheap15,rare30 --jsonl runs.jsonl
+    python studies/default_family.py --summarize runs.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from perfgate.stats import clopper_pearson
+
+APPS = Path(__file__).resolve().parent.parent / "tests" / "apps"
+CHANGES: dict[str, tuple[str, str] | None] = {
+    "aa": None,
+    "cheap15": ("PRODUCT_EXTRA_QUERIES = 0", "PRODUCT_EXTRA_QUERIES = 1"),
+    "rare30": ("COUPON_FAIL_RATE = 0.0", "COUPON_FAIL_RATE = 0.3"),
+}
+PERFGATE_YML = """\
+service:
+  start: [{python}, shop_api.py, "{{{{ port }}}}", "{{{{ workdir }}}}/shop.sqlite"]
+  ready: {{url: /health, timeout: 30}}
+suites:
+  - {{name: load, script: shop-load.yml}}
+"""
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=60)
+
+
+def _repo(work: Path, row: str, max_lag: float | None) -> Path:
+    repo = work / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "s@example.com")
+    _git(repo, "config", "user.name", "study")
+    shutil.copy(APPS / "shop_api.py", repo / "shop_api.py")
+    shutil.copy(APPS / "shop-load.yml", repo / "shop-load.yml")
+    yml = PERFGATE_YML.format(python=sys.executable)
+    if max_lag is not None:
+        yml += f"ab: {{max_lag: {max_lag:g}}}\n"
+    (repo / "perfgate.yml").write_text(yml)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "shop")
+    _git(repo, "checkout", "-q", "-b", "feature")
+    change = CHANGES[row]
+    if change is not None:
+        source = (repo / "shop_api.py").read_text()
+        (repo / "shop_api.py").write_text(source.replace(*change))
+        _git(repo, "commit", "-q", "-am", row)
+    return repo
+
+
+def one_run(row: str, max_lag: float | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="perfgate-study-") as tmp:
+        work = Path(tmp)
+        repo = _repo(work, row, max_lag)
+        started = time.monotonic()
+        run = subprocess.run(
+            [sys.executable, "-m", "perfgate", "gate", "--base-ref", "main", "--no-comment",
+             "--report-dir", str(work / "reports")],
+            cwd=repo, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        seconds = time.monotonic() - started
+        report = next((work / "reports").rglob("report.json"), None)
+        verdict = json.loads(report.read_text()).get("verdict", {}) if report else {}
+    details = verdict.get("details", {}) if isinstance(verdict, dict) else {}
+    load = (details.get("suites") or {}).get("load") or {}
+    return {
+        "row": row,
+        "exit": run.returncode,
+        "state": verdict.get("state"),
+        "reasons": verdict.get("reasons", [])[:2],
+        "seconds": round(seconds, 1),
+        "dropped": load.get("pairs_dropped"),
+        "extended": load.get("extended"),
+        "max_lag": max_lag,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def summarize(path: Path) -> int:
+    groups: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            groups.setdefault((r["row"], r.get("max_lag")), []).append(r)
+    print("| row | max_lag | k/n | 95% bound | inconclusive | extended | seconds (median) |")
+    print("|---|---|---|---|---|---|---|")
+    for (row, lag), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        hits = sum(r["exit"] == 1 for r in runs)
+        ci = clopper_pearson(hits, len(runs), one_sided=True)
+        bound = f"≤ {ci.high:.1%}" if row == "aa" else f"≥ {ci.low:.1%}"
+        unsure = sum(r.get("state") == "inconclusive" for r in runs)
+        extended = sum(bool(r.get("extended")) for r in runs)
+        secs = float(np.median([r["seconds"] for r in runs]))
+        lag_text = "default" if lag is None else f"{lag:g}"
+        print(
+            f"| {row} | {lag_text} | {hits}/{len(runs)} | {bound} | {unsure} | {extended} "
+            f"| {secs:.0f} |"
+        )
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--runs", type=int, default=1, help="runs per row (default 1)")
+    p.add_argument("--rows", default="aa,cheap15,rare30")
+    p.add_argument(
+        "--max-lag", type=float, default=None, help="ab.max_lag in ms (default: the gate's)"
+    )
+    p.add_argument("--jsonl", type=Path, help="append each run here")
+    p.add_argument("--summarize", type=Path, help="print the table of a --jsonl file and exit")
+    args = p.parse_args()
+    if args.summarize:
+        return summarize(args.summarize)
+    rows = args.rows.split(",")
+    for row in rows:
+        if row not in CHANGES:
+            p.error(f"unknown row {row!r} (rows: {', '.join(CHANGES)})")
+    for i in range(args.runs):
+        for row in rows:  # rows interleaved: the machine's mood spreads over all of them
+            result = one_run(row, args.max_lag)
+            print(json.dumps(result), flush=True)
+            if args.jsonl:
+                with args.jsonl.open("a") as fh:
+                    fh.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
