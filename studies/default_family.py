@@ -148,7 +148,7 @@ def main() -> int:
     for row in rows:
         if row not in CHANGES:
             p.error(f"unknown row {row!r} (rows: {', '.join(CHANGES)})")
-    for i in range(args.runs):
+    for _ in range(args.runs):
         for row in rows:  # rows interleaved: the machine's mood spreads over all of them
             result = one_run(row, args.max_lag)
             print(json.dumps(result), flush=True)
