@@ -173,3 +173,15 @@ def test_list_metrics_prints_what_primary_accepts(tmp_path: Path) -> None:
     lines = out.stdout.splitlines()
     assert "total.p50" in lines and "endpoint:/api/bounties total.p50" in lines
     assert "endpoint:/api/bounties error_rate" in lines
+
+
+def test_non_positive_figures_are_reported_not_dropped_silently() -> None:
+    from perfgate.gate.compare import paired_comparison
+
+    base = [1.0] * 10 + [0.0]
+    cand = [1.01] * 10 + [1.0]
+    c = paired_comparison(
+        "load", "endpoint:/a cpu_ms_per_request", "ms/req", base, cand, min_effect=0.05
+    )
+    assert c.samples == 10
+    assert "1 pair(s) with a non-positive figure left out" in c.detail

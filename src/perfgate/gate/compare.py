@@ -187,18 +187,21 @@ def paired_comparison(
         min_effect=min_effect,
         method="ab",
     )
-    pairs = [
-        (a, b)
-        for a, b in zip(base, candidate, strict=True)
-        if a is not None and b is not None and a > 0 and b > 0
+    present = [
+        (a, b) for a, b in zip(base, candidate, strict=True) if a is not None and b is not None
     ]
+    pairs = [(a, b) for a, b in present if a > 0 and b > 0]
     out.samples = len(pairs)
+    if len(pairs) < len(present):
+        # A ratio needs two positive figures (a CPU fit can come out at 0):
+        # say how many pairs that left out rather than drop them silently.
+        _add_detail(out, f"{len(present) - len(pairs)} pair(s) with a non-positive figure left out")
     if pairs:
         out.base = float(np.median([a for a, _ in pairs]))
         out.candidate = float(np.median([b for _, b in pairs]))
     if len(pairs) < min_pairs:
         out.state = "insufficient"
-        out.detail = f"{len(pairs)} usable round pairs < {min_pairs}"
+        _add_detail(out, f"{len(pairs)} usable round pairs < {min_pairs}")
         return out
     d = np.log(np.array([b for _, b in pairs]) / np.array([a for a, _ in pairs]))
     shift = hodges_lehmann(d)
