@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -121,17 +122,6 @@ def load_action() -> dict[str, Any]:
 
 
 def schema_errors(doc: Any, schema: dict[str, Any]) -> list[str]:
-    try:
-        import jsonschema
-    except ImportError:  # not a dependency: fall back to the essentials
-        errors = [f"missing {k}" for k in ("name", "description", "runs") if k not in doc]
-        runs = doc.get("runs", {})
-        if runs.get("using") != "composite":
-            errors.append("runs.using must be composite")
-        for step in runs.get("steps", []):
-            if ("run" in step) == ("uses" in step) or ("run" in step and "shell" not in step):
-                errors.append(f"bad step {step}")
-        return errors
     validator = jsonschema.Draft202012Validator(schema)
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
 
