@@ -103,8 +103,6 @@ def test_service_gets_no_github_or_runner_tokens(tmp_path: Path, runner_env: Non
 def test_a_token_passed_explicitly_in_service_env_reaches_it(
     tmp_path: Path, runner_env: None
 ) -> None:
-    env, _ = run_service(
-        project(tmp_path, "{GITHUB_TOKEN: '{{ env.GITHUB_TOKEN }}'}"), tmp_path
-    )
+    env, _ = run_service(project(tmp_path, "{GITHUB_TOKEN: '{{ env.GITHUB_TOKEN }}'}"), tmp_path)
     assert env["GITHUB_TOKEN"] == RUNNER_ENV["GITHUB_TOKEN"]
     assert "ACTIONS_RUNTIME_TOKEN" not in env
