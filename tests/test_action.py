@@ -343,12 +343,18 @@ def _argv_line(stdout: str) -> str:
 def test_defaults_run_the_ab_gate_against_the_prs_base(tmp_path: Path) -> None:
     result = run_action(tmp_path, {}, extra_env=DRY)
     assert result.returncode == 0, result.stdout
-    assert [u["uses"].split("@")[0] for u in result.uses] == ["actions/setup-python", "actions/cache"]
+    assert [u["uses"].split("@")[0] for u in result.uses] == [
+        "actions/setup-python",
+        "actions/cache",
+    ]
     assert result.uses[0]["with"] == {"python-version": "3.11", "update-environment": "False"}
     lock = result.action_path / "requirements.lock"
     assert result.pip_calls == [f"install --quiet -c {lock} {result.action_path}"]
     # no mode input: the profile's compare: decides (pr: ab, with the PR's base)
-    assert _argv_line(result.stdout) == f"gate perfgate.yml --profile pr --base-ref {BASE_SHA} --comment"
+    assert (
+        _argv_line(result.stdout)
+        == f"gate perfgate.yml --profile pr --base-ref {BASE_SHA} --comment"
+    )
     assert result.outputs == {
         "verdict": "dry-run",
         "exit-code": "0",

@@ -155,7 +155,9 @@ def test_baseline_refresh_records_every_profile_history_jobs_use() -> None:
     gate = next(s for s in steps(workflow) if s.get("id") == "perfgate")
     assert gate["with"]["update-baseline"] == "true" and gate["with"]["mode"] == "history"
     profiles = workflow["jobs"]["baseline"]["strategy"]["matrix"]["profile"]
-    pr_gate = next(s for s in steps(load(EXAMPLES / "perfgate-pr.yml")) if s.get("id") == "perfgate")
+    pr_gate = next(
+        s for s in steps(load(EXAMPLES / "perfgate-pr.yml")) if s.get("id") == "perfgate"
+    )
     assert pr_gate["with"]["profile"] in profiles and "full" in profiles
     assert workflow["permissions"]["contents"] == "write"
 
