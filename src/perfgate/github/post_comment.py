@@ -26,6 +26,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from perfgate.github._annotations import add_mask, annotate
 from perfgate.github._api import GitHubAPIError, GitHubClient, redact
@@ -92,12 +93,12 @@ async def post_untrusted_comment(
         return CommentResult(
             "", "skipped", redact(f"perfgate could not verify PR #{pr}: {exc}", token)
         )
-    data = resp.data if isinstance(resp.data, dict) else {}
-    head = data.get("head") if isinstance(data.get("head"), dict) else {}
+    data: dict[str, Any] = resp.data if isinstance(resp.data, dict) else {}
+    head: dict[str, Any] = data["head"] if isinstance(data.get("head"), dict) else {}
     actual = head.get("sha")
     ref = head.get("ref")
-    head_repo = head.get("repo") if isinstance(head.get("repo"), dict) else {}
-    from_repo = head_repo.get("full_name") if head_repo else None
+    head_repo: dict[str, Any] = head["repo"] if isinstance(head.get("repo"), dict) else {}
+    from_repo = head_repo.get("full_name")
     if head_branch and ref != head_branch:
         raise VerificationError(
             f"PR #{pr}'s head branch is {str(ref)[:60]!r}, not the run's {head_branch[:60]!r}: "
