@@ -73,3 +73,31 @@ def test_keep_days_spares_recent_runs_beyond_the_count(
     assert db is not None
     with Store(db) as store:
         assert store.run_ids() == ["1" * 16, "2" * 16]  # the 400-day-old run went
+
+
+def test_cli_prunes_the_branch_by_the_configs_policy(
+    repos: tuple[Path, Path, Path],  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from perfgate.cli import main
+
+    bare, a, _ = repos
+    for i in range(4):
+        push_run(a, make_run(run_id=f"{i:016d}", created_at=f"2026-01-0{i + 1}T00:00:00+00:00"))
+    (a / "load.yml").write_text(
+        "config: {target: 'http://127.0.0.1:1', phases: [{duration: 1, arrivalRate: 1}]}\n"
+        "scenarios: [{flow: [{get: {url: /}}]}]\n"
+    )
+    (a / "perfgate.yml").write_text(
+        "target: http://127.0.0.1:1\n"
+        "suites: [{name: load, script: load.yml}]\n"
+        "store: {keep_runs: 2, max_commits: 20}\n"
+    )
+    assert main(["baseline", "prune", "--config", str(a / "perfgate.yml"), "--branch"]) == 0
+    assert "deleted 2 run(s) from origin/perfgate-baselines" in capsys.readouterr().out
+    assert branch_commits(bare) == 5
+    db = fetch_baseline(a, dest=tmp_path / "db.sqlite")
+    assert db is not None
+    with Store(db) as store:
+        assert store.run_ids() == [f"{i:016d}" for i in (2, 3)]

@@ -25,13 +25,25 @@ import random
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfgate.errors import StoreError
 from perfgate.result import RunResult
 
-__all__ = ["DEFAULT_BRANCH", "DEFAULT_FILE", "PushOutcome", "fetch_baseline", "push_run"]
+if TYPE_CHECKING:
+    from perfgate.store._db import Store
+
+__all__ = [
+    "DEFAULT_BRANCH",
+    "DEFAULT_FILE",
+    "PushOutcome",
+    "fetch_baseline",
+    "prune_branch",
+    "push_run",
+]
 
 DEFAULT_BRANCH = "perfgate-baselines"
 DEFAULT_FILE = "perfgate.sqlite"
@@ -205,13 +217,63 @@ def push_run(
     ``max_commits`` bounds the branch's history (see the module docstring).
     Git failures become StoreError carrying git's message.
     """
+
+    def add(store: Store) -> str:
+        store.save_run(run)
+        if keep_runs is not None:
+            store.prune(keep_last=keep_runs, older_than_days=keep_days)
+        return f"perfgate: add run {run.run_id}" + (f" ({run.commit[:12]})" if run.commit else "")
+
+    return _rewrite_branch(Path(repo_dir), branch, remote, retries, file, add, max_commits, True)
+
+
+def prune_branch(
+    repo_dir: str | Path,
+    branch: str = DEFAULT_BRANCH,
+    remote: str = "origin",
+    *,
+    keep_runs: int,
+    keep_days: float | None = None,
+    max_commits: int | None = None,
+    retries: int = 5,
+    file: str = DEFAULT_FILE,
+) -> tuple[PushOutcome, int]:
+    """Prune the database on ``branch`` by policy and push it; (outcome, runs deleted).
+
+    Raises StoreError when the branch (or its database) does not exist.
+    """
+    deleted = 0
+
+    def prune(store: Store) -> str:
+        nonlocal deleted
+        deleted = store.prune(keep_last=keep_runs, older_than_days=keep_days)
+        return f"perfgate: prune {deleted} run(s) (keep {keep_runs}, days {keep_days})"
+
+    outcome = _rewrite_branch(
+        Path(repo_dir), branch, remote, retries, file, prune, max_commits, False
+    )
+    return outcome, deleted
+
+
+def _rewrite_branch(
+    repo: Path,
+    branch: str,
+    remote: str,
+    retries: int,
+    file: str,
+    change: Callable[[Store], str],
+    max_commits: int | None,
+    create: bool,
+) -> PushOutcome:
+    """Fetch the database, ``change`` it (returns the commit message), commit, push; retry races."""
     from perfgate.store._db import Store
 
     _check_file(file)
-    repo = Path(repo_dir)
     last_error = ""
     for attempt in range(1, max(1, retries) + 1):
         parent = _fetch(repo, branch, remote, depth=max_commits)
+        if parent is None and not create:
+            raise StoreError(f"{remote} has no branch {branch!r} to change")
         squash = max_commits is not None and _history_full(repo, parent, max_commits)
         with tempfile.TemporaryDirectory(prefix="perfgate-push-") as tmp:
             db_path = Path(tmp) / file
@@ -219,16 +281,13 @@ def push_run(
                 data = _read_file(repo, parent, file)
                 if data is not None:
                     db_path.write_bytes(data)
+                elif not create:
+                    raise StoreError(f"{remote}/{branch} holds no {file}")
             store = Store(db_path)
             try:
-                store.save_run(run)
-                if keep_runs is not None:
-                    store.prune(keep_last=keep_runs, older_than_days=keep_days)
+                message = change(store)
             finally:
                 store.close()
-            message = f"perfgate: add run {run.run_id}" + (
-                f" ({run.commit[:12]})" if run.commit else ""
-            )
             if squash:
                 message += f"\n\nHistory squashed: the branch had reached {max_commits} commits."
             commit = _commit_database(repo, db_path, None if squash else parent, file, message)
