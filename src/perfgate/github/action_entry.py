@@ -39,6 +39,8 @@ __all__ = [
 PREFIX = "PERFGATE_INPUT_"
 MODES = ("", "ab", "history")  # "": the profile's compare: in perfgate.yml
 COMMENT_ON = ("", "always", "change", "regression", "never")  # "": github.comment_on
+# outputs the gate sets when it gets that far (empty otherwise)
+FILE_OUTPUTS = ("comment-url", "run-id", "html-report", "markdown-report", "junit-report")
 PROFILES = ("pr", "full")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0", ""}
@@ -187,11 +189,7 @@ def _fill_outputs(code: int, inputs: ActionInputs, environ: Mapping[str, str]) -
     defaults = {
         "verdict": verdict_for_exit(code),
         "report-dir": inputs.report_dir,
-        "comment-url": "",
-        "run-id": "",
-        "html-report": "",
-        "markdown-report": "",
-        "junit-report": "",
+        **dict.fromkeys(FILE_OUTPUTS, ""),
     }
     for name, value in defaults.items():
         if name not in written:
@@ -214,9 +212,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     if env.get("PERFGATE_ACTION_DRY_RUN", "").strip().lower() in _TRUE:
         set_output("verdict", "dry-run", environ=env)
         set_output("exit-code", "0", environ=env)
-        for name in ("report-dir", "comment-url", "run-id", "html-report", "markdown-report"):
-            set_output(name, inputs.report_dir if name == "report-dir" else "", environ=env)
-        set_output("junit-report", "", environ=env)
+        set_output("report-dir", inputs.report_dir, environ=env)
+        for name in FILE_OUTPUTS:
+            set_output(name, "", environ=env)
         return 0
     try:
         code = subprocess.call(
