@@ -115,8 +115,8 @@ ACTION_SCHEMA: dict[str, Any] = {
 }
 
 
-def load_action() -> dict[str, Any]:
-    data = yaml.safe_load(ACTION.read_text())
+def load_action(path: Path = ACTION) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
     assert isinstance(data, dict)
     return data
 
@@ -224,25 +224,27 @@ def _condition(cond: str | None, ctx: dict[str, dict[str, str]]) -> bool:
 
 
 def run_action(
-    tmp_path: Path, inputs: dict[str, str], *, extra_env: dict[str, str] | None = None
+    tmp_path: Path,
+    inputs: dict[str, str],
+    *,
+    extra_env: dict[str, str] | None = None,
+    action_file: Path = ACTION,
+    event: dict[str, Any] | None = None,
 ) -> RunResult:
-    action = load_action()
+    action = load_action(action_file)
     workspace = tmp_path / "workspace"
     workspace.mkdir(exist_ok=True)
     temp = tmp_path / "runner_temp"
     temp.mkdir(exist_ok=True)
-    event = temp / "event.json"
-    event.write_text(
-        json.dumps(
-            {
-                "pull_request": {
-                    "number": 3,
-                    "base": {"sha": BASE_SHA, "ref": "main"},
-                    "head": {"sha": "a" * 40},
-                }
-            }
-        )
-    )
+    payload = event or {
+        "pull_request": {
+            "number": 3,
+            "base": {"sha": BASE_SHA, "ref": "main"},
+            "head": {"sha": "a" * 40},
+        }
+    }
+    event_file = temp / "event.json"
+    event_file.write_text(json.dumps(payload))
     # Shim: `python3 -m venv DIR` makes DIR/bin/python this shim; `python -m pip ...`
     # is recorded; everything else is the real interpreter (with perfgate installed).
     shim_dir = temp / "bin"
@@ -257,8 +259,8 @@ def run_action(
     )
     shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
     # The action's own directory; the lead's requirements.lock may not be merged yet.
-    action_path = REPO
-    if not (REPO / "requirements.lock").exists():
+    action_path = action_file.parent
+    if action_file == ACTION and not (REPO / "requirements.lock").exists():
         action_path = tmp_path / "action"
         action_path.mkdir(exist_ok=True)
         (action_path / "requirements.lock").write_text("aiohttp==3.9.5\n")
@@ -282,8 +284,8 @@ def run_action(
         "GITHUB_WORKSPACE": str(workspace),
         "GITHUB_ACTION_PATH": str(action_path),
         "RUNNER_TEMP": str(temp),
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event_file),
+        "GITHUB_EVENT_NAME": "workflow_run" if "workflow_run" in payload else "pull_request",
         "GITHUB_REPOSITORY": "org/api",
         "GITHUB_API_URL": "http://127.0.0.1:9",  # loopback only, never contacted here
         "GITHUB_STEP_SUMMARY": str(summary),
