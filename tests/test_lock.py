@@ -60,3 +60,13 @@ def test_ci_runs_the_readme_test_command_in_a_fresh_venv() -> None:
     )
     assert ci.index("-m venv") < ci.index(test_command)
     assert "mktemp -d" in ci
+
+
+def test_the_action_the_poster_and_the_image_install_through_the_lock() -> None:
+    """A user's gate installs the versions CI tested."""
+    for path, needle in (
+        ("action.yml", '-c "$GITHUB_ACTION_PATH/requirements.lock"'),
+        ("comment/action.yml", "requirements.lock"),
+        ("Dockerfile", "pip install -c requirements.lock ."),
+    ):
+        assert needle in (REPO / path).read_text(), path

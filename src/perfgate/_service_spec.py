@@ -16,7 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["ServiceSpec", "mask_text", "placeholders", "substitute"]
+__all__ = ["RUNNER_CREDENTIALS", "ServiceSpec", "mask_text", "placeholders", "substitute"]
+
+#: The runner's own credentials: never inherited by the API under test (the
+#: pull request's code), only passed when ``service.env`` names one explicitly.
+RUNNER_CREDENTIALS = (
+    "GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_RUNTIME_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_CACHE_URL",
+    "ACTIONS_RESULTS_URL",
+    "PERFGATE_INPUT_GITHUB_TOKEN",
+)
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 
@@ -73,6 +86,9 @@ class ServiceSpec:
     name: str = "service"
     mask: list[str] = field(default_factory=list)  # secret values hidden in logs
     inherit_env: bool = True
+    # inherited variables the service must not see (the GitHub token's
+    # variable, e.g. github.token_env); RUNNER_CREDENTIALS always
+    withhold_env: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.start or (isinstance(self.start, list) and not all(self.start)):
@@ -125,12 +141,15 @@ class ServiceSpec:
         return Path(tempfile.gettempdir()) / f"perfgate-{self.name}-{uuid.uuid4().hex[:8]}.log"
 
     def full_env(self) -> dict[str, str]:
-        """The service's environment: ours (unless not inherited), then defaults, then ``env``."""
+        """The service's environment: ours (unless not inherited) less the runner's
+        credentials, then defaults, then ``env`` (which may pass one back explicitly)."""
         env = (
             dict(os.environ)
             if self.inherit_env
             else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         )
+        for name in (*RUNNER_CREDENTIALS, *self.withhold_env):
+            env.pop(name, None)
         env.setdefault(
             "PYTHONUNBUFFERED", "1"
         )  # so a crashing Python service's last words reach the log

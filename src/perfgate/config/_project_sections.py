@@ -134,9 +134,16 @@ class AbConfig:
 
 @dataclass
 class StoreConfig:
-    path: str = "baselines/perfgate.sqlite"
+    path: str = "baselines/perfgate.sqlite"  # local database (CI: perfgate.sqlite on the branch)
     branch: str = "perfgate-baselines"
     remote: str = "origin"
+    # the branch's prune policy, applied on every push: the newest keep_runs
+    # runs stay, older ones go once older than keep_days (None: by count only)
+    keep_runs: int = 500
+    keep_days: float | None = None
+    # the branch keeps at most this many commits: past it, the push is one
+    # squashed commit (fetches are shallow to this depth)
+    max_commits: int = 50
 
 
 @dataclass
@@ -156,13 +163,18 @@ class ReportConfig:
     formats: list[str] = field(default_factory=lambda: ["markdown", "html", "json", "junit"])
 
 
+COMMENT_ON = ("always", "change", "regression", "never")
+
+
 @dataclass
 class GitHubConfig:
-    comment: bool = True
-    annotations: bool = True
-    summary: bool = True
-    token_env: str = "GITHUB_TOKEN"
-    api_url: str | None = None  # GHES; default from GITHUB_API_URL
+    comment: bool = True  # the sticky PR comment at all
+    comment_on: str = "change"  # when a new comment is posted (COMMENT_ON)
+    annotations: bool = True  # ::error:: on the script line of each regression/SLO failure
+    summary: bool = True  # the job summary
+    token_env: str = "GITHUB_TOKEN"  # the variable holding the token (never passed to the service)
+    api_url: str | None = None  # GitHub Enterprise; default: the runner's GITHUB_API_URL
+    alert_comment: bool = False  # on a push, a commit comment when the run regressed
 
 
 # -- parsers ----------------------------------------------------------------
@@ -353,12 +365,17 @@ def parse_ab(f: Fields) -> AbConfig:
 
 def parse_store(f: Fields) -> StoreConfig:
     s = f.sub("store")
-    s.check_keys(["path", "branch", "remote"])
+    s.check_keys(["path", "branch", "remote", "keep_runs", "keep_days", "max_commits"])
     d = StoreConfig()
+    keep_runs = s.integer("keep_runs", d.keep_runs, minimum=1)
+    max_commits = s.integer("max_commits", d.max_commits, minimum=1)
     return StoreConfig(
         path=s.text("path", d.path) or d.path,
         branch=s.text("branch", d.branch) or d.branch,
         remote=s.text("remote", d.remote) or d.remote,
+        keep_runs=d.keep_runs if keep_runs is None else keep_runs,
+        keep_days=s.number("keep_days", None, minimum=0, exclusive_min=True),
+        max_commits=d.max_commits if max_commits is None else max_commits,
     )
 
 
@@ -412,12 +429,24 @@ def parse_report(f: Fields) -> ReportConfig:
 
 def parse_github(f: Fields) -> GitHubConfig:
     g = f.sub("github")
-    g.check_keys(["comment", "annotations", "summary", "token_env", "api_url"])
+    g.check_keys(
+        ["comment", "comment_on", "annotations", "summary", "token_env", "api_url", "alert_comment"]
+    )
     d = GitHubConfig()
+    api_url = g.text("api_url", None)
+    if api_url is not None and not api_url.startswith(("https://", "http://")):
+        raise g.error(
+            "api_url", f"expected the REST API's URL (https://HOST/api/v3), got {api_url!r}"
+        )
+    token_env = g.text("token_env", d.token_env) or d.token_env
+    if not token_env.replace("_", "").isalnum():
+        raise g.error("token_env", f"expected an environment variable's name, got {token_env!r}")
     return GitHubConfig(
         comment=g.flag("comment", d.comment),
+        comment_on=g.text("comment_on", d.comment_on, choices=COMMENT_ON) or d.comment_on,
         annotations=g.flag("annotations", d.annotations),
         summary=g.flag("summary", d.summary),
-        token_env=g.text("token_env", d.token_env) or d.token_env,
-        api_url=g.text("api_url", None),
+        token_env=token_env,
+        api_url=api_url.rstrip("/") if api_url else None,
+        alert_comment=g.flag("alert_comment", d.alert_comment),
     )

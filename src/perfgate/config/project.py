@@ -210,6 +210,7 @@ class ProjectConfig:
             port=port,
             workdir=workdir,
             mask=self.secret_values(env),
+            withhold_env=[self.github.token_env],
         )
 
 

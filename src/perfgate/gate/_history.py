@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from perfgate.store import Store
     from perfgate.verdict import MetricComparison
 
-__all__ = ["history_comparisons", "primary_figures"]
+__all__ = ["history_comparisons", "history_mismatch", "primary_figures"]
 
 #: At most this many metrics gate (the rest is information).
 MAX_PRIMARY = 10
@@ -55,3 +55,26 @@ def history_comparisons(run: RunResult, store: Store, cfg: CompareConfig) -> lis
             )
         )
     return out
+
+
+def history_mismatch(run: RunResult, store: Store, cfg: CompareConfig) -> str:
+    """Why the branch's stored runs did not match ``run``, as a sentence to append
+    ("" when nothing explains it): most often the baseline workflow records
+    another profile than the pull request runs, or the suites' files changed."""
+    rows = store.list_runs(branch=cfg.history_branch, limit=200)
+    rows = [r for r in rows if r["run_id"] != run.run_id]
+    if not rows:
+        return f"; the store holds no run of {cfg.history_branch!r} yet"
+    profiles = sorted({str(r["profile"]) for r in rows if r["profile"] != run.profile})
+    same_profile = [r for r in rows if r["profile"] == run.profile]
+    if not same_profile and profiles:
+        return (
+            f"; {cfg.history_branch!r} has runs of profile {', '.join(profiles)} but none of "
+            f"{run.profile!r}: record the profile pull requests run (docs/github.md)"
+        )
+    if same_profile and not any(r["config_hash"] == run.config_hash for r in same_profile):
+        return (
+            f"; {cfg.history_branch!r}'s runs of profile {run.profile!r} used other suite "
+            "files or settings (config hash differs)"
+        )
+    return ""

@@ -57,6 +57,10 @@ class GateOptions:
     candidate_env: dict[str, str] = field(default_factory=dict)  # e.g. fault injection
     quiet: bool = False
     baseline_branch: str | None = None  # default: the store section's branch
+    comment_on: str | None = (
+        None  # always | change | regression | never; default: github.comment_on
+    )
+    alert_comment: bool | None = None  # commit comment on a regression on a push; default: config
 
 
 @dataclass
@@ -250,9 +254,12 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
         if not any(
             c.method == "history" and c.state not in ("new", "insufficient") for c in comparisons
         ):
+            from perfgate.gate._history import history_mismatch
+
             inconclusive.append(
                 f"not enough history on {cfg.compare.history_branch!r} "
                 f"(needs {cfg.compare.history_min_points} matching runs): compared, cannot fail"
+                + history_mismatch(run, store, cfg.compare)
             )
     checks = slo_checks(run, cfg.slo)
     if base_run is not None:
@@ -290,12 +297,26 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
             verdict.warnings.append(f"the run was not stored: {exc}")
         finally:
             store.close()
-    if opts.update_baseline and info.repo_dir is not None and not interrupted:
-        _push_baseline(cfg, info, run, verdict, log, opts.baseline_branch or cfg.store.branch)
+    if opts.update_baseline and info.repo_dir is not None:
+        unfit = baseline_unfit(verdict, errors, interrupted)
+        if unfit:
+            verdict.warnings.append(f"baseline not updated: {unfit}")
+            log(f"warning: baseline not updated: {unfit}")
+        else:
+            _push_baseline(cfg, info, run, verdict, log, opts.baseline_branch or cfg.store.branch)
 
     outcome = GateOutcome(verdict=verdict, run=run, base=base_run, exit_code=verdict.exit_code)
-    _report(cfg, opts, outcome, log)
+    _report(cfg, opts, outcome, log, planned, info)
     return outcome
+
+
+def baseline_unfit(verdict: Verdict, errors: list[str], interrupted: bool) -> str:
+    """Why this run may not become a baseline ("" when it may): only clean, complete runs."""
+    if interrupted:
+        return "the run was interrupted"
+    if errors or verdict.state == "error":
+        return "the run ended with errors"
+    return ""
 
 
 def _measure_ab(
@@ -382,14 +403,29 @@ def _push_baseline(
 
     assert info.repo_dir is not None
     try:
-        outcome = push_run(info.repo_dir, run, branch, cfg.store.remote)
+        outcome = push_run(
+            info.repo_dir,
+            run,
+            branch,
+            cfg.store.remote,
+            keep_runs=cfg.store.keep_runs,
+            keep_days=cfg.store.keep_days,
+            max_commits=cfg.store.max_commits,
+        )
         log(f"baseline: run {run.run_id} pushed to {branch} ({outcome.attempts} attempt(s))")
     except PerfgateError as exc:
         verdict.warnings.append(f"baseline not updated: {exc}")
         log(f"warning: baseline not updated: {exc}")
 
 
-def _report(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Log) -> None:
+def _report(
+    cfg: ProjectConfig,
+    opts: GateOptions,
+    outcome: GateOutcome,
+    log: Log,
+    planned: list[PlannedSuite] | None = None,
+    info: GitInfo | None = None,
+) -> None:
     """Reports where people look; a failing reporter never changes the verdict."""
     import os
 
@@ -416,14 +452,60 @@ def _report(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Lo
         verdict.warnings.append(f"report not written: {exc}")
     outcome.markdown = render_markdown(run, verdict, outcome.base, run_url=run_url)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        from perfgate.github import publish_report
+        url = _publish_on_github(cfg, opts, outcome, root, planned or [], info)
+        if url:
+            log(f"PR comment: {url}")
 
-        result = publish_report(
-            outcome.markdown,
-            verdict=verdict.state,
-            exit_code=outcome.exit_code,
-            report_dir=root,  # comment.md at the top, where the fork-safe workflow reads it
-            comment=opts.comment and cfg.github.comment,
-        )
-        if result.url:
-            log(f"PR comment: {result.url}")
+
+def _moved(verdict: Verdict) -> bool:
+    """Something changed beyond noise, for ``comment-on: change``."""
+    return any(c.state in ("regression", "improvement", "unresolved") for c in verdict.comparisons)
+
+
+def _publish_on_github(
+    cfg: ProjectConfig,
+    opts: GateOptions,
+    outcome: GateOutcome,
+    root: Path,
+    planned: list[PlannedSuite],
+    info: GitInfo | None,
+) -> str:
+    from perfgate.github import PublishOptions, annotate, publish_report
+    from perfgate.github._script_lines import finding_annotations
+
+    verdict, report = outcome.verdict, outcome.report
+    gh = cfg.github
+    if gh.annotations:
+        scripts = {p.name: p.script for p in planned if p.script is not None}
+        repo_root = info.repo_dir if info is not None else None
+        findings = finding_annotations(verdict.comparisons, verdict.slo_checks, scripts, repo_root)
+        for a in findings:
+            annotate("error", a.message, file=a.file, line=a.line, title=a.title)
+    outputs = {
+        "run-id": outcome.run.run_id,
+        "report-dir": str(report.directory) if report else str(root),
+        "html-report": str(report.html) if report else "",
+        "markdown-report": str(report.markdown) if report else "",
+        "junit-report": str(report.junit) if report else "",
+    }
+    publish = PublishOptions(
+        comment=gh.comment,
+        comment_on=opts.comment_on or gh.comment_on,
+        summary=gh.summary,
+        token_env=gh.token_env,
+        api_url=gh.api_url,
+        alert_commit_comment=opts.alert_comment
+        if opts.alert_comment is not None
+        else gh.alert_comment,
+        outputs=outputs,
+    )
+    result = publish_report(
+        outcome.markdown,
+        verdict=verdict.state,
+        exit_code=outcome.exit_code,
+        report_dir=root,  # comment.md at the top, where the fork-safe workflow reads it
+        comment=opts.comment,
+        moved=_moved(verdict),
+        options=publish,
+    )
+    return result.url
