@@ -30,7 +30,7 @@ def _phase_at(phases: Sequence[dict[str, Any]], t: float) -> str:
 def status_line(
     merged: Merged, elapsed_s: float, total_s: float, phases: Sequence[dict[str, Any]]
 ) -> str:
-    """``[Sustained load] 00:42 / 09:00  rate 50/s  p95 12.3 ms  errors 0  vusers 3``."""
+    """``[Sustained load] 00:42 / 09:00  rate 50/s  p95 12.3 ms  failed 0  vusers 3``."""
     recent = [merged.seconds[t] for t in sorted(merged.seconds)[-5:]]
     rate = sum(s.requests for s in recent) / len(recent) if recent else 0.0
     p95 = 0.0
@@ -39,12 +39,12 @@ def status_line(
         for s in recent[1:]:
             h.merge(s.total)
         p95 = h.quantile(0.95) if h.count else 0.0
-    errors = sum(s.errors for s in merged.seconds.values())
+    failed = sum(s.failed for s in merged.seconds.values())
     active = sum(merged.active.values())
     remaining = max(0.0, total_s - elapsed_s)
     return (
         f"[{_phase_at(phases, elapsed_s)}] {_mmss(elapsed_s)} elapsed, {_mmss(remaining)} left  "
-        f"rate {rate:.0f}/s  p95 {p95:.1f} ms  errors {errors}  vusers {active}"
+        f"rate {rate:.0f}/s  p95 {p95:.1f} ms  failed {failed}  vusers {active}"
     )
 
 
