@@ -162,6 +162,12 @@ class Failures:
         """Requests were sent and not one got an HTTP answer."""
         return self.requests > 0 and self.no_response >= self.requests
 
+    def summary(self, policy: FailurePolicy | None = None) -> str:
+        """``error rate 5.0%: 25 of 500 failed (25 5xx); failed = 5xx or no response``."""
+        rate = "n/a" if self.rate is None else f"{self.rate:.1%}"
+        what = (policy or DEFAULT_POLICY).describe()
+        return f"error rate {rate}: {self.detail()}; failed = {what}"
+
     def no_answer_message(self) -> str:
         """What to say when not one request got an answer (see :attr:`nothing_answered`)."""
         codes = ", ".join(f"{c} {n}" for c, n in sorted(self.no_response_codes.items()))

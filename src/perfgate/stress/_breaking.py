@@ -90,7 +90,7 @@ def window_verdict(w: WindowStat, slo: Slo) -> str | None:
 def _how(w: WindowStat) -> str:
     """How a window's requests failed (see ``metrics.failures``)."""
     answered = w.failed - w.no_response
-    parts = [f"{answered} answered 5xx or declared 4xx"] if answered else []
+    parts = [f"{answered} answered with a failing status"] if answered else []
     if w.no_response:
         parts.append(f"{w.no_response} no response")
     return ", ".join(parts) or "none"

@@ -141,7 +141,8 @@ def _seconds(
 
 def step_length(rate: float, step_s: float, slo: Slo, *, longest_s: float = 60.0) -> float:
     """A steady step long enough for ``slo.min_samples`` requests after its warm-up fifth."""
-    needed = 1.1 * slo.min_samples / max(rate, 1e-9) * 1.25
+    measured_s = 1.2 * slo.min_samples / max(rate, 1e-9)
+    needed = measured_s * 1.25 + 1.0  # judge_step skips the first fifth, rounded up
     return max(step_s, min(max(longest_s, step_s), needed))
 
 
