@@ -75,7 +75,7 @@ def test_4xx_fail_where_declared_globally_or_per_endpoint() -> None:
 
 
 def test_per_second_rows_count_5xx_as_failed() -> None:
-    row = {
+    row: dict[str, float] = {
         "t": 0,
         "requests": 100,
         "responses": 98,
