@@ -293,3 +293,13 @@ ab: {{pairs: 8, extend_pairs: 0, round: 1, warmup: 0.5, warmup_requests: 50, max
     for value in (compared.base, compared.candidate):
         assert value is not None and LOW < value < HIGH, compared
     assert outcome.run.suites[0].extra["failure_policy"] == {"fail_on_4xx": False, "endpoints": {}}
+
+
+def test_stress_fail_on_4xx_flag() -> None:
+    from perfgate.cli._stress import failure_policy_arg
+
+    assert failure_policy_arg(None) is None
+    assert failure_policy_arg("all") == failures.FailurePolicy(fail_on_4xx=True)
+    assert failure_policy_arg("401,404").fail_on_4xx == frozenset({401, 404})
+    with pytest.raises(ConfigError, match="--fail-on-4xx 500"):
+        failure_policy_arg("500")

@@ -83,7 +83,12 @@ def make_suite(
         intermediate=windows,
         aggregate=MetricSet.merged(windows),
         series=[
-            {"t": s.t, "requests": s.requests, "responses": s.responses, "no_response": s.no_response}
+            {
+                "t": s.t,
+                "requests": s.requests,
+                "responses": s.responses,
+                "no_response": s.no_response,
+            }
             for s in seconds
         ],
         scheduler=SchedulerStats(),
