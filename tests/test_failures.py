@@ -19,7 +19,8 @@ import pytest
 from conftest import DemoAPI, free_port
 from perfgate.config.project import load_project, load_project_text
 from perfgate.errors import ConfigError
-from perfgate.gate._slo import suite_slo_checks
+from perfgate.gate._decide import decide
+from perfgate.gate._slo import mark_pre_existing, suite_slo_checks
 from perfgate.metrics import failures, names
 from perfgate.metrics.metricset import MetricSet
 from perfgate.report._model import build_report
@@ -141,9 +142,15 @@ def test_nothing_answered_is_a_failing_check_and_in_the_report() -> None:
     suite = SuiteResult(name="load", kind="load", aggregate=ms)
     cfg = load_project_text("target: http://127.0.0.1:1\nsuites: []\n", Path("."))
     checks = suite_slo_checks(suite, cfg.slo)
+    assert checks[0].name == "load: no request got an answer"
     assert checks[0].status == "fail"
     assert "no request got an answer" in checks[0].detail
     assert "ECONNREFUSED 10" in checks[0].detail
+    # the base reaching nothing too does not make it "pre-existing"
+    mark_pre_existing(checks, suite_slo_checks(suite, cfg.slo))
+    assert not checks[0].pre_existing
+    verdict = decide("none", [], checks)
+    assert verdict.exit_code == 1 and verdict.reasons[0] == "load: no request got an answer"
     report = build_report(RunResult(suites=[suite]))
     assert report.suites[0].nothing_answered
     assert report.headline.state == "error"

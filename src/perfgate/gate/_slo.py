@@ -17,11 +17,15 @@ from perfgate.metrics.histogram import Histogram
 from perfgate.result import Check, CheckStatus, RunResult, SuiteResult
 
 __all__ = [
+    "NOTHING_ANSWERED",
     "answered_check",
     "mark_pre_existing",
     "slo_checks",
     "suite_slo_checks",
 ]
+
+#: The check a suite fails when not one request got an answer (never "pre-existing").
+NOTHING_ANSWERED = "no request got an answer"
 
 _MIN = {"p50": 50, "p95": 200, "p99": 1000}
 _CRITERIA = {
@@ -112,11 +116,11 @@ def answered_check(suite: SuiteResult) -> Check | None:
     if not counted.nothing_answered:
         return None
     return Check(
-        f"{suite.name}: the target answered",
+        f"{suite.name}: {NOTHING_ANSWERED}",
         "fail",
-        0.0,
         None,
-        "responses",
+        None,
+        "",
         counted.no_answer_message(),
         "",
         suite.name,
@@ -216,6 +220,8 @@ def mark_pre_existing(candidate: list[Check], base: list[Check]) -> None:
     """Flag the candidate's failures that the baseline fails the same way."""
     failing = {(c.suite, c.name) for c in base if c.status == "fail"}
     for c in candidate:
+        if c.name.endswith(NOTHING_ANSWERED):
+            continue  # a gate that reached nothing measured nothing: always a failure
         if c.status == "fail" and (c.suite, c.name) in failing:
             c.pre_existing = True
             c.detail = (
