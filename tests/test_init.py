@@ -156,6 +156,12 @@ def _workflow(repo: Path) -> dict[str, Any]:
     assert validate_workflow(text) == []
     data = yaml.safe_load(text)
     data["on"] = data.pop(True, data.get("on"))
+    # the rules the example workflows follow (tests/test_github_workflows.py)
+    assert data["on"] and data["permissions"]["pull-requests"] == "write"
+    steps = data["jobs"]["gate"]["steps"]
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0
+    assert all("${{" not in s.get("run", "") for s in steps)
     return dict(data)
 
 

@@ -98,7 +98,10 @@ def plan_init(
     if scripts:
         for s in scripts:
             path = Path(s)
-            rel = path.resolve().relative_to(root) if path.is_absolute() else path
+            try:
+                rel = path.resolve().relative_to(root) if path.is_absolute() else path
+            except ValueError:
+                raise ConfigError(f"--script {s}: not inside the repository {root}") from None
             if not (root / rel).is_file():
                 raise ConfigError(f"--script {s}: file not found (relative to {root})")
             kind = "stress" if "stress" in rel.stem.lower() else "load"
