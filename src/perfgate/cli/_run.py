@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from perfgate.engine.runner import run_script
     from perfgate.engine.workers import default_workers
     from perfgate.errors import ConfigError
+    from perfgate.metrics import failures
     from perfgate.report.artillery_json import write_report
 
     if args.workers is not None and args.workers < 1:
@@ -101,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         progress.interval = float("inf")
     result = run_script(script, workers=workers, progress=progress, seed=args.seed)
+    counted = failures.count(result.aggregate)
+    print(counted.summary())
+    if counted.nothing_answered:
+        # Artillery's exit code stands (0 without ensure), but say it plainly
+        print(f"error: {counted.no_answer_message()}", file=sys.stderr)
     if args.output:
         write_report(args.output, result, environment=_environment(workers))
         print(f"report: {args.output}")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from perfgate.config._reader import Fields
 from perfgate.config._yaml import child_path
+from perfgate.metrics.failures import FailurePolicy
 
 __all__ = [
     "AbConfig",
@@ -75,6 +76,8 @@ class SloThresholds:
     error_rate: float | None = None  # fraction
     completed_ratio: float | None = None  # offered arrivals completed without error
     max_lag_ms: float | None = None  # scheduler lag bound for the throughput check
+    # 4xx answers that count as failed requests (True: all; a set: those); None: not declared
+    fail_on_4xx: bool | frozenset[int] | None = None
 
 
 @dataclass
@@ -93,6 +96,15 @@ class SloConfig:
     endpoints: dict[str, SloThresholds] = field(
         default_factory=dict
     )  # "GET /api/bounties" -> limits
+
+    def failure_policy(self) -> FailurePolicy:
+        """What a failed request is under this config (see ``metrics.failures``)."""
+        return FailurePolicy(
+            fail_on_4xx=self.default.fail_on_4xx or False,
+            endpoints={
+                ep: t.fail_on_4xx for ep, t in self.endpoints.items() if t.fail_on_4xx is not None
+            },
+        )
 
 
 @dataclass
@@ -267,7 +279,27 @@ def parse_profiles(f: Fields) -> dict[str, ProfileConfig]:
     return profiles
 
 
-_SLO_KEYS = ["p50", "p95", "p99", "error_rate", "completed_ratio", "max_lag"]
+_SLO_KEYS = ["p50", "p95", "p99", "error_rate", "completed_ratio", "max_lag", "fail_on_4xx"]
+
+
+def _fail_on_4xx(f: Fields, default: bool | frozenset[int] | None) -> bool | frozenset[int] | None:
+    """``fail_on_4xx: true`` or a list of 4xx statuses (``[401, 404]``)."""
+    value = f.data.get("fail_on_4xx")
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        value = [value]
+    items = f.doc.expect_list(value, f.at("fail_on_4xx"))
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, int) or not 400 <= item <= 499:
+            raise f.doc.error(
+                child_path(f.at("fail_on_4xx"), i),
+                f"expected a 4xx status (400-499), got {item!r}; "
+                "fail_on_4xx: true counts every 4xx, a list names the statuses that fail",
+            )
+    return frozenset(items)
 
 
 def _thresholds(f: Fields, base: SloThresholds) -> SloThresholds:
@@ -285,6 +317,7 @@ def _thresholds(f: Fields, base: SloThresholds) -> SloThresholds:
         if off("completed_ratio")
         else f.ratio("completed_ratio", base.completed_ratio),
         max_lag_ms=None if off("max_lag") else f.number("max_lag", base.max_lag_ms, minimum=0),
+        fail_on_4xx=_fail_on_4xx(f, base.fail_on_4xx),
     )
 
 

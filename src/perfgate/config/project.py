@@ -219,6 +219,12 @@ def load_project(path: str | Path) -> ProjectConfig:
     p = Path(path)
     if p.is_dir():
         p = p / "perfgate.yml"
+    if not p.exists():
+        raise ConfigError(
+            "file not found — run `perfgate init` in your repository to write one "
+            "(it finds your Artillery scripts, guesses how to start the API, and checks it)",
+            file=str(p),
+        )
     doc = load_yaml(p)
     return _parse(doc, p.resolve().parent, p)
 

@@ -29,7 +29,7 @@ from perfgate.engine.cpu_share import BusyPeriod, BusyPeriodMeter, cpu_clock
 from perfgate.engine.recorder import Recorder
 from perfgate.engine.scheduler import LagTracker
 from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow, run_vuser
-from perfgate.metrics import names
+from perfgate.metrics import failures, names
 from perfgate.metrics.metricset import MetricSet
 
 __all__ = [
@@ -301,7 +301,7 @@ async def closed_loop_chunk(
         arrivals=m.counter(names.VUSERS_COMPLETED) + m.counter(names.VUSERS_FAILED),
         elapsed_s=elapsed,
         median_ms=total.quantile(0.5) if total is not None and total.count else None,
-        errors=m.error_count() + m.status_count(5),
+        errors=failures.count(m).failed,
     )
 
 

@@ -22,6 +22,7 @@ from perfgate.gate._compare import (
     paired_comparison,
     proportion_comparison,
 )
+from perfgate.metrics.failures import FailurePolicy
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import RunResult, SuiteResult
 from perfgate.verdict import MetricComparison
@@ -87,13 +88,17 @@ def round_figures(
     cpu_s: float | None,
     duration_s: float,
     endpoint_cpu: Mapping[str, tuple[float, int]] | None = None,
+    policy: FailurePolicy | None = None,
 ) -> RoundFigures:
     """The figures of one round, named as everywhere else (:mod:`perfgate.figures`).
 
     ``endpoint_cpu``: endpoint -> (CPU ms per request, requests), from
-    :func:`perfgate.engine.cpu_share.endpoint_cpu_ms`.
+    :func:`perfgate.engine.cpu_share.endpoint_cpu_ms`. ``policy``: what a failed
+    request is (:mod:`perfgate.metrics.failures`; its default without one).
     """
     result = SuiteResult(name=suite, kind="ab", aggregate=metrics, duration_s=duration_s)
+    if policy is not None:
+        result.extra["failure_policy"] = policy.to_dict()
     if cpu_s is not None:
         result.extra["target_cpu_s"] = cpu_s
     if endpoint_cpu:

@@ -44,6 +44,7 @@ from perfgate.gate._ab_stats import (
 from perfgate.gate._compare import undecided
 from perfgate.gate._plan import steady_phase
 from perfgate.metrics import names
+from perfgate.metrics.failures import DEFAULT_POLICY, FailurePolicy
 from perfgate.metrics.histogram import Histogram
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import Check, SuiteResult
@@ -237,6 +238,7 @@ class _Rounds:
     pairs: list[PairFigures] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     dead: str | None = None  # the arm that crashed: no further rounds
+    policy: FailurePolicy = DEFAULT_POLICY  # what a failed request is (metrics.failures)
 
     async def run(self, plan: list[PairPlan]) -> None:
         ab = self.ab
@@ -277,6 +279,7 @@ class _Rounds:
                 cpu_s=rec[a].measured_cpu_s,
                 duration_s=rec[a].measured_s,
                 endpoint_cpu=endpoint_cpu_ms(rec[a].busy),
+                policy=self.policy,
             )
             for a in ARMS
         }
@@ -334,7 +337,9 @@ async def run_load_suite(
         f"[{name}] {ab.pairs} pairs of {ab.round_s:g}s rounds{sliced} at {rate:.1f} "
         f"arrivals/s ({reason}); seed {seed}"
     )
-    rounds = _Rounds(name, scripts, initial, cpu, pids, sessions, ab, rate)
+    rounds = _Rounds(
+        name, scripts, initial, cpu, pids, sessions, ab, rate, policy=cfg.slo.failure_policy()
+    )
     out = SuiteOutcome(
         base=SuiteResult(name=name, kind="ab"), candidate=SuiteResult(name=name, kind="ab")
     )

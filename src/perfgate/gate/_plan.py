@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from perfgate.errors import ConfigError
+from perfgate.metrics.failures import FailurePolicy
 
 if TYPE_CHECKING:
     from perfgate.bench import Suite
@@ -39,6 +40,7 @@ class PlannedSuite:
     script: Script | None = None
     bench: Suite | None = None
     slice_s: float | None = None  # pr profile: the steady slice's length
+    failures: FailurePolicy | None = None  # what a failed request is (slo.fail_on_4xx)
 
     @property
     def name(self) -> str:
@@ -138,5 +140,9 @@ def plan_suites(cfg: ProjectConfig, profile: str) -> list[PlannedSuite]:
                 min(limits) if limits else steady_phase(script.phases, sc.slice_phase).duration_s
             )
             script = steady_slice(script, duration_s=slice_s, choice=sc.slice_phase)
-        out.append(PlannedSuite(sc, sc.kind, script=script, slice_s=slice_s))
+        out.append(
+            PlannedSuite(
+                sc, sc.kind, script=script, slice_s=slice_s, failures=cfg.slo.failure_policy()
+            )
+        )
     return out

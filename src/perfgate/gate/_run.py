@@ -73,6 +73,14 @@ class GateOutcome:
     exit_code: int = 0
 
 
+def _record_failure_policy(cfg: ProjectConfig, *runs: RunResult | None) -> None:
+    """Each suite records what a failed request was (its figures and reports count by it)."""
+    policy = cfg.slo.failure_policy().to_dict()
+    for run in runs:
+        for suite in run.suites if run is not None else []:
+            suite.extra["failure_policy"] = policy
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -238,6 +246,7 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     details["measure_s"] = round(time.monotonic() - started, 1)
+    _record_failure_policy(cfg, run, base_run)
 
     store_path = _history_store(cfg, opts, info, log)
     store = None

@@ -44,9 +44,14 @@ def run_planned_suite(
     assert planned.script is not None
     if planned.kind == "stress":
         # Breaking point, recovery, leak, crash and cleanup verdicts (stress/)
-        from perfgate.stress import run_stress
+        from perfgate.stress import StressConfig, run_stress
 
-        result = run_stress(planned.script, workers=planned.config.workers or workers, seed=0)
+        result = run_stress(
+            planned.script,
+            workers=planned.config.workers or workers,
+            seed=0,
+            config=StressConfig(failures=planned.failures),
+        )
         result.name = planned.name
         return result
     from perfgate.engine.runner import run_script

@@ -11,11 +11,21 @@ is marked pre-existing: shown, not failing.
 from __future__ import annotations
 
 from perfgate.config.project import SloConfig, SloThresholds
-from perfgate.metrics import names
+from perfgate.metrics import failures, names
+from perfgate.metrics.failures import Failures
 from perfgate.metrics.histogram import Histogram
 from perfgate.result import Check, CheckStatus, RunResult, SuiteResult
 
-__all__ = ["mark_pre_existing", "slo_checks", "suite_slo_checks"]
+__all__ = [
+    "NOTHING_ANSWERED",
+    "answered_check",
+    "mark_pre_existing",
+    "slo_checks",
+    "suite_slo_checks",
+]
+
+#: The check a suite fails when not one request got an answer (never "pre-existing").
+NOTHING_ANSWERED = "no request got an answer"
 
 _MIN = {"p50": 50, "p95": 200, "p99": 1000}
 _CRITERIA = {
@@ -66,12 +76,11 @@ def _latency_checks(
     return out
 
 
-def _error_check(
-    suite: str, where: str, failed: int, requests: int, limit: float | None
-) -> list[Check]:
+def _error_check(suite: str, where: str, counted: Failures, limit: float | None) -> list[Check]:
     if limit is None:
         return []
     name = f"{where} error rate < {limit:.1%}"
+    requests = counted.requests
     if requests == 0:
         return [
             Check(
@@ -85,7 +94,7 @@ def _error_check(
                 suite,
             )
         ]
-    rate = failed / requests
+    rate = counted.failed / requests
     status: CheckStatus = "pass" if rate < limit else "fail"
     return [
         Check(
@@ -94,11 +103,28 @@ def _error_check(
             rate,
             limit,
             "ratio",
-            f"{failed} of {requests} failed (5xx or no response)",
+            counted.detail(),
             _CRITERIA["error_rate"],
             suite,
         )
     ]
+
+
+def answered_check(suite: SuiteResult) -> Check | None:
+    """A failing check when requests were sent and not one got an HTTP answer."""
+    counted = failures.count(suite.aggregate, failures.policy_of(suite))
+    if not counted.nothing_answered:
+        return None
+    return Check(
+        f"{suite.name}: {NOTHING_ANSWERED}",
+        "fail",
+        None,
+        None,
+        "",
+        counted.no_answer_message(),
+        "",
+        suite.name,
+    )
 
 
 def _throughput_check(suite: SuiteResult, limits: SloThresholds) -> list[Check]:
@@ -158,10 +184,11 @@ def suite_slo_checks(suite: SuiteResult, slo: SloConfig) -> list[Check]:
     if suite.kind not in ("load", "stress", "ab"):
         return []
     agg = suite.aggregate
-    requests = max(agg.counter(names.HTTP_REQUESTS), 1 if agg.error_count() else 0)
-    failed = agg.status_count(5) + agg.error_count()
-    out = _latency_checks(suite.name, suite.name, agg.histograms.get(names.TOTAL), slo.default)
-    out += _error_check(suite.name, suite.name, failed, requests, slo.default.error_rate)
+    policy = slo.failure_policy()
+    nothing = answered_check(suite)
+    out = [nothing] if nothing is not None else []
+    out += _latency_checks(suite.name, suite.name, agg.histograms.get(names.TOTAL), slo.default)
+    out += _error_check(suite.name, suite.name, failures.count(agg, policy), slo.default.error_rate)
     out += _throughput_check(suite, slo.default)
     if slo.endpoints:
         for ep in agg.endpoints():
@@ -170,7 +197,9 @@ def suite_slo_checks(suite: SuiteResult, slo: SloConfig) -> list[Check]:
                 continue
             where = f"{suite.name} {ep.name}"
             out += _latency_checks(suite.name, where, ep.total, limits)
-            out += _error_check(suite.name, where, ep.failed, ep.requests, limits.error_rate)
+            out += _error_check(
+                suite.name, where, failures.count_endpoint(ep, policy), limits.error_rate
+            )
     return out
 
 
@@ -191,6 +220,8 @@ def mark_pre_existing(candidate: list[Check], base: list[Check]) -> None:
     """Flag the candidate's failures that the baseline fails the same way."""
     failing = {(c.suite, c.name) for c in base if c.status == "fail"}
     for c in candidate:
+        if c.name.endswith(NOTHING_ANSWERED):
+            continue  # a gate that reached nothing measured nothing: always a failure
         if c.status == "fail" and (c.suite, c.name) in failing:
             c.pre_existing = True
             c.detail = (

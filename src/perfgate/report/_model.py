@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from perfgate.figures import split_metric
-from perfgate.metrics import names
+from perfgate.metrics import failures, names
 from perfgate.metrics.histogram import Histogram
 from perfgate.metrics.metricset import MetricSet
 from perfgate.report._format import fmt_ms
@@ -208,6 +208,10 @@ class SuiteSection:
     warnings: list[str]
     errors: list[str]
     interrupted: bool
+    # how requests failed, as metrics.failures counts them: "25 of 500 failed (25 5xx) ..."
+    failures: str = ""
+    status_shifts: list[str] = field(default_factory=list)  # endpoints whose status mix moved
+    nothing_answered: str | None = None  # set when not one request got an answer
 
 
 @dataclass
@@ -263,12 +267,17 @@ def _suite_duration(suite: SuiteResult) -> float:
     return suite.duration_s if suite.duration_s > 0 else suite.aggregate.duration_s
 
 
-def _total_row(agg: MetricSet, duration: float, endpoint_requests: int) -> EndpointRow | None:
+def _total_row(
+    agg: MetricSet,
+    duration: float,
+    endpoint_requests: int,
+    policy: failures.FailurePolicy = failures.DEFAULT_POLICY,
+) -> EndpointRow | None:
     requests = agg.counter(names.HTTP_REQUESTS) or endpoint_requests
     hist = agg.histograms.get(names.TOTAL) or agg.histograms.get(names.HTTP_RESPONSE_TIME)
     if not requests and hist is None:
         return None
-    failed = agg.error_count() + agg.status_count(5)
+    failed = failures.count(agg, policy).failed
     p50, p95, p99 = _quantiles(hist)
     return EndpointRow(
         endpoint="All endpoints",
@@ -282,7 +291,9 @@ def _total_row(agg: MetricSet, duration: float, endpoint_requests: int) -> Endpo
     )
 
 
-def _endpoint_rows(agg: MetricSet, duration: float) -> list[EndpointRow]:
+def _endpoint_rows(
+    agg: MetricSet, duration: float, policy: failures.FailurePolicy = failures.DEFAULT_POLICY
+) -> list[EndpointRow]:
     rows = []
     for view in agg.endpoints():
         p50, p95, p99 = _quantiles(view.total or view.response_time)
@@ -292,7 +303,7 @@ def _endpoint_rows(agg: MetricSet, duration: float) -> list[EndpointRow]:
                 endpoint=view.name,
                 requests=requests,
                 rps=requests / duration if duration > 0 and requests else None,
-                error_rate=view.error_rate if view.requests else None,
+                error_rate=failures.count_endpoint(view, policy).rate if view.requests else None,
                 p50=p50,
                 p95=p95,
                 p99=p99,
@@ -408,9 +419,11 @@ def _suite_section(
     suite: SuiteResult, comparisons: list[ComparisonRow], base_suite: SuiteResult | None
 ) -> SuiteSection:
     duration = _suite_duration(suite)
-    endpoints = _endpoint_rows(suite.aggregate, duration)
-    total = _total_row(suite.aggregate, duration, sum(r.requests for r in endpoints))
-    if not comparisons:
+    policy = failures.policy_of(suite)
+    endpoints = _endpoint_rows(suite.aggregate, duration, policy)
+    total = _total_row(suite.aggregate, duration, sum(r.requests for r in endpoints), policy)
+    counted = failures.count(suite.aggregate, policy)
+    if not comparisons:  # plain deltas only where the verdict has no comparisons
         comparisons = _baseline_comparisons(
             suite.name, ([total] if total else []) + endpoints, base_suite
         )
@@ -431,14 +444,29 @@ def _suite_section(
         warnings=list(suite.warnings),
         errors=list(suite.errors),
         interrupted=suite.interrupted,
+        failures=f"{counted.detail()}; failed = {policy.describe()}" if counted.requests else "",
+        status_shifts=[
+            sh.describe()
+            for sh in failures.status_mix_shifts(base_suite.aggregate, suite.aggregate)
+        ]
+        if base_suite is not None
+        else [],
+        nothing_answered=_nothing_answered(counted),
     )
 
 
-def _headline(run: RunResult, verdict: Verdict | None, checks: list[CheckRow]) -> Headline:
+def _nothing_answered(counted: failures.Failures) -> str | None:
+    return counted.no_answer_message() if counted.nothing_answered else None
+
+
+def _headline(
+    run: RunResult, verdict: Verdict | None, checks: list[CheckRow], suites: list[SuiteSection]
+) -> Headline:
     if verdict is not None:
         icon, label = HEADLINES.get(verdict.state, ("❔", verdict.state))
         return Headline(verdict.state, icon, label, list(verdict.reasons), True)
     errors = [e for s in run.suites for e in s.errors]
+    errors += [f"{s.name}: {s.nothing_answered}" for s in suites if s.nothing_answered]
     failed = [c for c in checks if c.status == "fail"]
     unsure = [c for c in checks if c.status == "inconclusive"]
     state: HeadlineState
@@ -460,6 +488,8 @@ def _issues(
     out: list[Issue] = []
     for s in report_suites:
         out.extend(Issue("error", f"{s.name}: {e}") for e in s.errors)
+        if s.nothing_answered and not any(s.nothing_answered in e for e in s.errors):
+            out.append(Issue("error", f"{s.name}: {s.nothing_answered}"))
         if s.interrupted:
             out.append(Issue("error", f"{s.name}: interrupted, results are partial"))
     seen: set[tuple[str, str]] = set()  # a suite's checks also stand in the run's list
@@ -476,6 +506,7 @@ def _issues(
             for b in s.bench:
                 out.extend(Issue("failure", f"budget: {f}") for f in b.budget_failures)
         out.extend(Issue("warning", f"{s.name}: {w}") for w in s.warnings)
+        out.extend(Issue("warning", f"{s.name}: status mix moved: {t}") for t in s.status_shifts)
     if verdict is not None:
         out.extend(Issue("warning", w) for w in verdict.warnings)
     return out
@@ -500,7 +531,7 @@ def build_report(
         _suite_section(
             s,
             [c for c in rows if c.suite == s.name],
-            baseline.suite(s.name) if baseline is not None and not rows else None,
+            baseline.suite(s.name) if baseline is not None else None,
         )
         for s in run.suites
     ]
@@ -512,7 +543,7 @@ def build_report(
     link_list.extend((links or {}).items())
     return Report(
         title=title,
-        headline=_headline(run, verdict, all_checks),
+        headline=_headline(run, verdict, all_checks, suites),
         run_id=run.run_id,
         created_at=run.created_at,
         commit=run.commit,

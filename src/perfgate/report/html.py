@@ -218,12 +218,19 @@ def _suite(s: SuiteSection) -> str:
     if s.source:
         out.append(f"<p><small>source: {_e(s.source)}</small></p>")
     out.extend(f'<p class="st-fail">Error: {_e(e)}</p>' for e in s.errors)
+    if s.nothing_answered:
+        out.append(f'<p class="st-fail">Nothing answered: {_e(s.nothing_answered)}</p>')
     if s.interrupted:
         out.append('<p class="st-inconclusive">Interrupted: the figures are partial.</p>')
     out.append(_charts(s.charts))
     rows = ([s.total] if s.total else []) + s.endpoints
     if rows:
         out.append("<h3>Endpoints</h3>" + _endpoint_rows(rows))
+    if s.failures:
+        out.append(f"<p><small>Errors: {_e(s.failures)}</small></p>")
+    if s.status_shifts:
+        shifts = "".join(f"<li>status mix moved: {_e(t)}</li>" for t in s.status_shifts)
+        out.append(f"<ul>{shifts}</ul>")
     if s.comparisons:
         out.append("<h3>Against the baseline</h3>" + _comparisons(s.comparisons))
     if s.bench:

@@ -127,6 +127,13 @@ def _endpoint_table(section: SuiteSection, top_n: int | None) -> list[str]:
     return out
 
 
+def _failures_lines(section: SuiteSection) -> list[str]:
+    """How requests failed, and endpoints whose status mix moved."""
+    out = [f"<sub>Errors: {md_text(section.failures)}</sub>"] if section.failures else []
+    out += [f"- ↕️ status mix moved: {md_text(t)}" for t in section.status_shifts]
+    return out
+
+
 def _comparison_table(rows: list[ComparisonRow], top_n: int | None) -> list[str]:
     if not rows:
         return []
@@ -264,12 +271,15 @@ def _suite(section: SuiteSection, budget: _Budget) -> list[str]:
     out = [head, ""]
     for e in section.errors:
         out.append(f"> 💥 **Error:** {md_text(e)}")
+    if section.nothing_answered:
+        out.append(f"> 💥 **Nothing answered:** {md_text(section.nothing_answered)}")
     if section.interrupted:
         out.append("> ⚠️ Interrupted: the figures below are partial.")
-    if section.errors or section.interrupted:
+    if section.errors or section.interrupted or section.nothing_answered:
         out.append("")
     for block in (
         _endpoint_table(section, budget.top_n),
+        _failures_lines(section),
         _comparison_table(section.comparisons, budget.top_n),
         _bench_table(section),
         _checks_table(section.checks, with_scope=False),

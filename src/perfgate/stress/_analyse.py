@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfgate.metrics import names
+from perfgate.metrics import failures, names
+from perfgate.metrics.failures import FailurePolicy
 from perfgate.metrics.histogram import Histogram
 from perfgate.metrics.metricset import MetricSet
 from perfgate.monitor import CleanupVerdict
@@ -54,6 +55,8 @@ class StressConfig:
     answered_share: float = 0.95  # graceful degradation: answered (any status) after the break
     recovery: RecoveryTolerance = field(default_factory=RecoveryTolerance)
     leak: LeakThresholds = field(default_factory=LeakThresholds)
+    # which answers fail beyond "5xx or no response" (None: what the suite records)
+    failures: FailurePolicy | None = None
 
 
 @dataclass
@@ -124,7 +127,10 @@ def analyse(
     if limits is None:  # flagged as a whole, not per window: every second is suspect
         limits = GeneratorLimits({}, {int(r["t"]) for r in suite.series} | set(offered or {}))
     limited = limits.seconds
-    seconds = seconds_of(suite, offered=offered, histograms=histograms, limits=limits)
+    policy = cfg.failures or failures.policy_of(suite)
+    seconds = seconds_of(
+        suite, offered=offered, histograms=histograms, limits=limits, policy=policy
+    )
     breaking = find_breaking_point(
         seconds,
         cfg.slo,

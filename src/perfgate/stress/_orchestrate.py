@@ -323,6 +323,8 @@ def _run_watched(
     offered = offered_per_second(script.phases, seed=seed or 0)
     phases = phase_rows(script.phases)
     suite.extra["start_epoch_ms"] = start_wall * 1000.0
+    if config is not None and config.failures is not None:
+        suite.extra["failure_policy"] = config.failures.to_dict()
     report = analyse(
         suite,
         monitor={**monitor, "death": None},  # the crash is judged on its own clock below
