@@ -79,8 +79,11 @@ def decide(
         verdict.exit_code = EXIT_INCONCLUSIVE_STRICT if strict else EXIT_PASS
         verdict.reasons = inconclusive[:2]
     else:
+        improved = sum(c.state == "improvement" for c in primary)
+        quiet = f"{len(primary) - improved} primary metrics within noise"
         verdict.reasons = [
-            f"{len(primary)} primary metrics within noise, {sum(c.status == 'pass' for c in checks)} checks passed"
+            (f"{improved} improved, " if improved else "")
+            + f"{quiet}, {sum(c.status == 'pass' for c in checks)} checks passed"
         ]
     if regressions and breaches:
         verdict.reasons = [*verdict.reasons[:1], _check_reason(breaches[0])]

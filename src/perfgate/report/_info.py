@@ -52,5 +52,15 @@ def parameters(run: RunResult, verdict: Verdict | None) -> list[tuple[str, str]]
         out.append((f"suite {s.name}", desc))
     if verdict is not None:
         out.append(("comparison mode", verdict.mode))
-        out.extend(flatten(verdict.details, "verdict"))
+        out.extend(flatten(_without_charts(verdict.details), "verdict"))
     return out
+
+
+#: Details that are the charts' data (drawn, not listed): per round, per pair, per arm.
+CHART_DATA_KEYS = frozenset({"trace", "process", "primary_pairs", "pairs", "warmup"})
+
+
+def _without_charts(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _without_charts(v) for k, v in data.items() if k not in CHART_DATA_KEYS}
+    return data
