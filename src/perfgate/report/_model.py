@@ -545,7 +545,12 @@ def pass_reason(counts: Counts) -> str:
             )
             if st.get(k)
         ]
-        parts.append(f"{_plural(counts.primary, 'primary metric')}: " + ", ".join(moved))
+        if len(moved) == 1 and moved[0].startswith(f"{counts.primary} "):
+            parts.append(
+                _plural(counts.primary, "primary metric") + moved[0][len(str(counts.primary)) :]
+            )
+        else:
+            parts.append(f"{_plural(counts.primary, 'primary metric')}: " + ", ".join(moved))
     passed = counts.checks.get("pass", 0)
     if passed:
         parts.append(f"{_plural(passed, 'check')} passed")

@@ -286,7 +286,12 @@ def _bench_table(section: SuiteSection) -> list[str]:
         samples = fmt_count(b.samples) + (f" ({b.failed} failed)" if b.failed else "")
         stats = [b.min, b.max, b.mean, b.median, b.p95, b.p99]
         body.append([md_cell(b.operation), samples, *(f"{fmt_ms(v)} ms" for v in stats)])
-    return [_table(headers, body)]
+    out = [_table(headers, body)]
+    failures = [f for b in section.bench for f in b.budget_failures]
+    if failures:
+        out.append("\n**Budget failures:**\n")
+        out.extend(f"- {md_text(f)}" for f in failures)
+    return out
 
 
 def _checks_table(checks: list[CheckRow]) -> list[str]:
