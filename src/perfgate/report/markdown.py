@@ -492,7 +492,12 @@ def _render_compact(report: Report, marker: str, note: str) -> str:
         out.extend([f"> ✂️ {note}", ""])
     out.extend(_suite_line(s) for s in report.suites)
     out.append("")
-    out.extend(_warnings(report))
+    unsure = [c for c in report.all_checks if c.status == "inconclusive"]
+    out.extend(
+        f"- ⚠️ {md_text(c.name)}: inconclusive" + (f" ({md_text(c.detail)})" if c.detail else "")
+        for c in unsure[:MAX_SHOWN_WARNINGS]
+    )
+    out.extend(_warnings(report) if report.verdict_warnings else [""] if unsure else [])
     primary = [c for c in report.comparisons if c.family == "primary"]
     rest = _count_summary(
         [
