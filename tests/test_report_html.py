@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html.parser
+import os
 import shutil
 import struct
 import subprocess
@@ -137,3 +138,102 @@ def test_chromium_renders_charts_and_screenshot(tmp_path: Path) -> None:
     _, _, blank_distinct, blank_nonzero = _png_stats(blank_shot)
     assert distinct > 4 * max(blank_distinct, 1)
     assert nonzero > 10 * blank_nonzero + 0.01
+
+
+# -- the A/B report's pictures -----------------------------------------------------------
+
+ARTIFACTS = Path(
+    os.environ.get("PERFGATE_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts")
+)
+
+
+def _ab_doc() -> str:
+    return render_html(fx.ab_run(), fx.ab_regression_verdict())
+
+
+def _svgs(tags: list[tuple[str, dict[str, str | None]]]) -> dict[str, list[dict[str, str | None]]]:
+    """Each chart's elements, by the chart's data-chart key."""
+    out: dict[str, list[dict[str, str | None]]] = {}
+    current: str | None = None
+    for tag, attrs in tags:
+        if tag == "svg":
+            current = attrs.get("data-chart") or ""
+            out.setdefault(current, [])
+        elif current is not None:
+            out[current].append({"tag": tag, **attrs})
+    return out
+
+
+def _assert_ab_pictures(doc: str) -> None:
+    charts = _svgs(_tags(doc))
+    # The decision: per primary metric with kept pairs, a dot per pair, the CI and the δ band.
+    strip = charts["strip"]
+    assert sum(a.get("class") == "pair-ratio" for a in strip) == 24  # 2 metrics × 12 pairs
+    assert sum(a.get("class") == "ci" for a in strip) == 2
+    assert sum(a.get("class") == "delta-band" for a in strip) == 2
+    rows = [a for a in strip if a.get("class") == "strip-row"]
+    assert {a.get("data-state") for a in rows} == {"regression", "within-noise"}
+    # Latency percentiles over time: both arms, each percentile, the rounds shaded.
+    lat = charts["ab-latency"]
+    lines = {
+        (a.get("data-arm"), a.get("data-label")) for a in lat if "series" in (a.get("class") or "")
+    }
+    assert {
+        ("base", "base p50"),
+        ("candidate", "candidate p50"),
+        ("candidate", "candidate p99"),
+    } <= lines
+    assert sum("round-base" in (a.get("class") or "") for a in lat) == 24
+    assert sum("round-candidate" in (a.get("class") or "") for a in lat) == 24
+    for key in ("ab-throughput", "ab-errors", "ab-lag", "ab-memory", "ab-cpu"):
+        arms = {a.get("data-arm") for a in charts[key] if "series" in (a.get("class") or "")}
+        assert arms == {"base", "candidate"}, key
+    # Base vs candidate latency ECDF, overall and for the route that moved.
+    for key in ("ecdf", "ecdf-endpoint"):
+        steps = [a for a in charts[key] if "ecdf" in (a.get("class") or "")]
+        assert {a.get("data-arm") for a in steps} == {"base", "candidate"}
+    assert doc.count('data-chart="ecdf-endpoint"') == 1  # only the moved endpoint
+    # Every chart has a title, axis units and a legend.
+    for key, elements in charts.items():
+        texts = [a for a in elements if a.get("tag") == "text"]
+        assert any(a.get("class") == "chart-title" for a in texts), key
+        if key.startswith("ab-") or key.startswith("ecdf") or key == "strip":
+            assert any(a.get("class") == "legend" for a in texts), key
+            assert any(a.get("class") == "xlabel" for a in texts), key
+
+
+def test_ab_report_draws_the_comparison() -> None:
+    doc = _ab_doc()
+    tags = _tags(doc)
+    assert not [t for t, _ in tags if t in ("script", "link", "img")]
+    _assert_ab_pictures(doc)
+    assert "prefers-color-scheme:dark" in doc and "@media print" in doc
+    assert "58.8 s (21.6 s measured per arm)" in doc  # the real duration, not the kept seconds
+    assert "…/perf/artillery-load-test.yml" in doc and "/home/runner" not in doc
+
+
+@pytest.mark.slow
+def test_chromium_renders_the_ab_report(tmp_path: Path) -> None:
+    if CHROMIUM is None:
+        pytest.skip(
+            "chromium not installed (apt-get install chromium); the A/B screenshot cannot run"
+        )
+    page = tmp_path / "ab-report.html"
+    page.write_text(_ab_doc(), encoding="utf-8")
+    dom = _chromium(["--dump-dom", page.as_uri()], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    _assert_ab_pictures(dom.stdout)  # the DOM Chromium built holds every picture
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shots = {}
+    for scheme, flags in (("light", []), ("dark", ["--force-dark-mode"])):
+        shot = ARTIFACTS / f"ab-report-{scheme}.png"
+        shot.unlink(missing_ok=True)
+        res = _chromium(
+            [*flags, f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri()], tmp_path
+        )
+        assert shot.exists(), res.stderr[-2000:]
+        width, height, distinct, nonzero = _png_stats(shot)
+        assert (width, height) == (1280, 2400)
+        assert distinct > 20 and nonzero > 0.01
+        shots[scheme] = shot.read_bytes()
+    assert shots["light"] != shots["dark"]

@@ -24,6 +24,7 @@ __all__ = ["ARM_COLOURS", "StripRow", "svg_arm_chart", "svg_ecdf", "svg_strip_pl
 #: Colour-blind-safe (Okabe–Ito): blue for the base, vermillion for the candidate.
 ARM_COLOURS = {"base": "#0072b2", "candidate": "#d55e00"}
 _DASHES = {"p50": "", "p95": "6 3", "p99": "2 3"}
+_FG = "#1b1f24"
 
 
 def _e(text: object) -> str:
@@ -146,6 +147,8 @@ class _Frame:
         x = float(min(self.left, 24))
         for label, colour, dash in self.legend:
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+            if colour == _FG:  # follows the page's text colour (dark mode)
+                dash_attr += f' style="stroke:var(--fg,{_FG})"'
             legend.append(
                 f'<g class="legend-item" data-label="{_e(label)}">'
                 f'<line x1="{x}" y1="30" x2="{x + 18}" y2="30" stroke="{colour}" stroke-width="2.2"'
@@ -340,7 +343,7 @@ def svg_strip_plot(rows: list[StripRow], width: int = 720) -> str:
     )
     frame.legend = [
         ("round pair", ARM_COLOURS["candidate"], ""),
-        ("95% CI and estimate", "#1b1f24", ""),
+        ("95% CI and estimate", _FG, ""),
         ("+δ (minimum effect)", "#cf222e", "4 2"),
     ]
     return frame.svg()
