@@ -237,3 +237,28 @@ def test_chromium_renders_the_ab_report(tmp_path: Path) -> None:
         assert distinct > 20 and nonzero > 0.01
         shots[scheme] = shot.read_bytes()
     assert shots["light"] != shots["dark"]
+
+
+def test_stress_report_marks_the_breaking_point_and_recovery() -> None:
+    run = fx.candidate_run()
+    stress = fx.load_suite(name="stress")
+    stress.kind = "stress"
+    rows = []
+    for t in range(90):  # a ramp to 600 req/s, over the SLO from t=50, load cut at t=70
+        rate = 10.0 * t if t < 70 else 50.0
+        p95 = 20.0 if t < 50 else (400.0 if t < 74 else 25.0)
+        rows.append({"t": t, "rate": rate, "requests": rate, "responses": rate, "p95": p95})
+    stress.series = rows
+    stress.extra["stress"] = {
+        "breaking_point": {"status": "found", "at_s": 50, "rate_at_break": 500.0,
+                           "max_sustained_rate": 480.0},
+        "recovery": {"status": "recovered", "drop_at_s": 70, "recovered_at_s": 74},
+    }  # fmt: skip
+    run.suites = [stress]
+    charts = _svgs(_tags(render_html(run)))
+    picture = charts["stress-rate-latency"]
+    classes = [a.get("class") or "" for a in picture]
+    assert "breaking-point" in classes and "sustained" in classes
+    assert sum(c == "recovered" for c in classes) == 1
+    for phase in ("second load", "second overload", "second recovery"):
+        assert phase in classes

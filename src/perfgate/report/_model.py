@@ -20,7 +20,13 @@ from perfgate.metrics.metricset import MetricSet
 from perfgate.report._ab_data import AbSuiteData, ab_suite_data, arm_process
 from perfgate.report._format import fmt_ms, short_endpoint, short_source
 from perfgate.report._info import flatten, parameters
-from perfgate.report._series import Chart, process_charts, suite_charts
+from perfgate.report._series import (
+    Chart,
+    StressPicture,
+    process_charts,
+    stress_picture,
+    suite_charts,
+)
 from perfgate.result import BenchOperation, Check, RunResult, SuiteResult
 from perfgate.verdict import ComparisonState, MetricComparison, Verdict, shown_state
 
@@ -256,6 +262,7 @@ class SuiteSection:
     interrupted: bool
     wall_s: float | None = None  # how long the suite really took (A/B: warm-up to last round)
     ab: AbSuiteData | None = None
+    stress: StressPicture | None = None
 
     @property
     def real_duration_s(self) -> float:
@@ -507,6 +514,7 @@ def _suite_section(
         interrupted=suite.interrupted,
         wall_s=ab.wall_s if ab is not None else None,
         ab=ab,
+        stress=stress_picture(suite),
     )
 
 

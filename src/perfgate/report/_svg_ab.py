@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 
 from perfgate.report._ab_data import ArmSeries, Distribution, RoundSpan
 
-__all__ = ["ARM_COLOURS", "StripRow", "svg_arm_chart", "svg_ecdf", "svg_strip_plot"]
+__all__ = [
+    "ARM_COLOURS",
+    "StripRow",
+    "svg_arm_chart",
+    "svg_ecdf",
+    "svg_rate_latency",
+    "svg_strip_plot",
+]
 
 #: Colour-blind-safe (Okabe–Ito): blue for the base, vermillion for the candidate.
 ARM_COLOURS = {"base": "#0072b2", "candidate": "#d55e00"}
@@ -385,4 +392,88 @@ def svg_ecdf(dist: Distribution, key: str = "ecdf") -> str:
         )
         n = dist.counts.get(arm)
         frame.legend.append((f"{arm} (n={n:,})" if n else arm, colour, ""))
+    return frame.svg()
+
+
+_PHASE_COLOURS = {"load": "#0072b2", "overload": "#d55e00", "recovery": "#009e73"}
+
+
+def svg_rate_latency(
+    points: list[tuple[float, float, float]],
+    *,
+    break_at_s: float | None,
+    break_rate: float | None,
+    sustained_rate: float | None,
+    drop_at_s: float | None,
+    recovered_at_s: float | None,
+) -> str:
+    """Stress: each second's request rate against its p95, the breaking point and recovery marked.
+
+    ``points``: ``(t, requests/s, p95 ms)``. Seconds before the break are
+    "load", from the break until the load drops "overload", after the drop
+    "recovery"; the second the API recovered is ringed.
+    """
+    title = "Stress: request rate vs p95 latency, per second"
+    points = [p for p in points if p[1] > 0 and p[2] > 0]
+    if len(points) < 2:
+        return _empty("stress-rate-latency", title)
+    rmax = max([p[1] for p in points] + [break_rate or 0.0, sustained_rate or 0.0])
+    lmax = max(p[2] for p in points)
+    xs, ys = _nice_step(rmax), _nice_step(lmax)
+    frame = _Frame(
+        "stress-rate-latency",
+        title,
+        "requests per second",
+        "p95 latency (ms)",
+        0.0,
+        xs * math.ceil(rmax / xs),
+        0.0,
+        ys * math.ceil(lmax / ys),
+        width=720,
+        height=300,
+    )
+    frame.axes()
+
+    def phase(t: float) -> str:
+        if drop_at_s is not None and t >= drop_at_s:
+            return "recovery"
+        if break_at_s is not None and t >= break_at_s:
+            return "overload"
+        return "load"
+
+    for t, rate, p95 in points:
+        ph = phase(t)
+        frame.parts.append(
+            f'<circle cx="{frame.x(rate):.1f}" cy="{frame.y(p95):.1f}" r="2.6" class="second {ph}" '
+            f'fill="{_PHASE_COLOURS[ph]}" fill-opacity="0.7"><title>t={t:g} s: {rate:g} req/s, '
+            f"p95 {p95:.1f} ms</title></circle>"
+        )
+        if recovered_at_s is not None and t == recovered_at_s:
+            frame.parts.append(
+                f'<circle cx="{frame.x(rate):.1f}" cy="{frame.y(p95):.1f}" r="7" class="recovered" '
+                f'fill="none" stroke="{_PHASE_COLOURS["recovery"]}" stroke-width="2"><title>'
+                f"recovered at t={t:g} s</title></circle>"
+            )
+    for marked, label, cls, colour in (
+        (break_rate, "breaking point", "breaking-point", "#cf222e"),
+        (sustained_rate, "max sustained", "sustained", "#57606a"),
+    ):
+        if marked is None:
+            continue
+        rate = marked
+        xx = frame.x(rate)
+        frame.parts.append(
+            f'<line x1="{xx:.1f}" y1="{frame.top}" x2="{xx:.1f}" y2="{frame.top + frame.ph:.1f}" '
+            f'class="{cls}" stroke="{colour}" stroke-dasharray="5 3" stroke-width="1.5"/>'
+            f'<text x="{xx + 3:.1f}" y="{frame.top + 12}" class="marker-label">'
+            f"{_e(label)} {rate:g}/s</text>"
+        )
+        frame.legend.append((f"{label} ({rate:g} req/s)", colour, "5 3"))
+    frame.legend = [
+        ("before the break", _PHASE_COLOURS["load"], ""),
+        ("overloaded", _PHASE_COLOURS["overload"], ""),
+        ("after the load drop" + (" (ring: recovered)" if recovered_at_s is not None else ""),
+         _PHASE_COLOURS["recovery"], ""),
+        *frame.legend,
+    ]  # fmt: skip
     return frame.svg()

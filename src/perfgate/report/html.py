@@ -36,6 +36,7 @@ from perfgate.report._svg_ab import (
     arm_series_lines,
     svg_arm_chart,
     svg_ecdf,
+    svg_rate_latency,
     svg_strip_plot,
 )
 from perfgate.result import RunResult
@@ -347,6 +348,19 @@ def _suite(s: SuiteSection) -> str:
         out.append('<p class="st-inconclusive">Interrupted: the figures are partial.</p>')
     out.append(_charts(s.charts))
     out.append(_ab_pictures(s))
+    if s.stress is not None:
+        st = s.stress
+        out.append(
+            "<h3>Where it broke, and whether it came back</h3>"
+            + svg_rate_latency(
+                st.points,
+                break_at_s=st.break_at_s,
+                break_rate=st.break_rate,
+                sustained_rate=st.sustained_rate,
+                drop_at_s=st.drop_at_s,
+                recovered_at_s=st.recovered_at_s,
+            )
+        )
     rows = ([s.total] if s.total else []) + s.endpoints
     if rows:
         out.append("<h3>Endpoints</h3>" + _endpoint_rows(rows))
