@@ -14,6 +14,7 @@ import pytest
 
 import report_fixtures as fx
 from perfgate.report.html import render_html
+from perfgate.verdict import MetricComparison
 
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
@@ -262,3 +263,23 @@ def test_stress_report_marks_the_breaking_point_and_recovery() -> None:
     assert sum(c == "recovered" for c in classes) == 1
     for phase in ("second load", "second overload", "second recovery"):
         assert phase in classes
+
+
+def test_history_mode_draws_the_metrics_history_band_and_this_run() -> None:
+    verdict = fx.pass_verdict()
+    verdict.state = "regression"
+    verdict.comparisons = [
+        MetricComparison(
+            "api-load", "total.p95", "ms", "primary", base=10.0, candidate=311.8, change=30.18,
+            ci_low=-0.189, ci_high=0.233, state="regression", method="history", samples=5,
+        )
+    ]  # fmt: skip
+    verdict.details["history"] = {
+        "api-load\ttotal.p95": [[f"2025-11-2{i}T10:00:00+00:00", 9.5 + i * 0.3] for i in range(5)]
+    }
+    doc = render_html(fx.candidate_run(), verdict)
+    chart = _svgs(_tags(doc))["history"]
+    classes = [a.get("class") for a in chart]
+    assert classes.count("history-point") == 5 and classes.count("this-run") == 1
+    assert "history-band" in classes
+    assert "History band (95%)" in doc and "[-18.9%, +23.3%] band" in doc

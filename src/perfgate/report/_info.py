@@ -58,7 +58,7 @@ def parameters(run: RunResult, verdict: Verdict | None) -> list[tuple[str, str]]
 
 
 #: Details that are the charts' data (drawn, not listed): per round, per pair, per arm.
-CHART_DATA_KEYS = frozenset({"trace", "process", "primary_pairs", "pairs", "warmup"})
+CHART_DATA_KEYS = frozenset({"trace", "process", "primary_pairs", "pairs", "warmup", "history"})
 
 
 def _without_charts(data: Any) -> Any:

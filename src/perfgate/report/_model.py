@@ -126,6 +126,7 @@ class ComparisonRow:
     detail: str = ""
     min_effect: float | None = None
     samples: int | None = None
+    history: list[tuple[str, float]] = field(default_factory=list)  # history mode: stored runs
 
     @property
     def shown_state(self) -> str:
@@ -632,6 +633,7 @@ def build_report(
     if verdict is None and run.verdict:
         verdict = Verdict.from_dict(run.verdict)
     rows = [ComparisonRow.from_comparison(c) for c in (verdict.comparisons if verdict else [])]
+    _attach_history(rows, verdict.details.get("history") if verdict is not None else None)
     suite_names = {s.name for s in run.suites}
     details: dict[str, Any] = verdict.details if verdict is not None else {}
     found = details.get("suites")
@@ -674,6 +676,20 @@ def build_report(
         counts=counts,
         arm_process=arm_process(details),
     )
+
+
+def _attach_history(rows: list[ComparisonRow], history: Any) -> None:
+    """History mode: each primary metric's stored runs, as the gate kept them."""
+    if not isinstance(history, dict):
+        return
+    for row in rows:
+        points = history.get(f"{row.suite}\t{row.metric}")
+        if isinstance(points, list):
+            row.history = [
+                (str(p[0]), float(p[1]))
+                for p in points
+                if isinstance(p, list) and len(p) == 2 and isinstance(p[1], int | float)
+            ]
 
 
 def _unique_checks(checks: list[CheckRow]) -> list[CheckRow]:

@@ -24,6 +24,7 @@ __all__ = [
     "StripRow",
     "svg_arm_chart",
     "svg_ecdf",
+    "svg_history",
     "svg_rate_latency",
     "svg_strip_plot",
 ]
@@ -476,4 +477,73 @@ def svg_rate_latency(
          _PHASE_COLOURS["recovery"], ""),
         *frame.legend,
     ]  # fmt: skip
+    return frame.svg()
+
+
+def svg_history(
+    label: str,
+    unit: str,
+    history: list[tuple[str, float]],
+    current: float | None,
+    band: tuple[float, float] | None,
+    centre: float | None,
+    state: str,
+) -> str:
+    """History mode: the metric's stored runs (the segment the band came from), the
+    band where the next value was expected, and this run's point."""
+    title = f"History: {label} ({unit})"
+    values = [v for _, v in history] + ([current] if current is not None else [])
+    values += list(band or ())
+    if len(values) < 2:
+        return _empty("history", title)
+    n = len(history)
+    vmax = max(values)
+    vmin = min(values)
+    pad = (vmax - vmin) * 0.1 or vmax * 0.1 or 1.0
+    frame = _Frame(
+        "history",
+        title,
+        f"stored runs, oldest first ({history[0][0][:10]} … {history[-1][0][:10]}); last: this run"
+        if history
+        else "this run",
+        unit,
+        -0.5,
+        n + 0.5,
+        max(0.0, vmin - pad),
+        vmax + pad,
+    )
+    if band is not None:
+        y0, y1 = frame.y(band[1]), frame.y(band[0])
+        frame.parts.append(
+            f'<rect x="{frame.x(-0.5):.1f}" y="{y0:.1f}" width="{frame.x(n - 0.5) - frame.x(-0.5):.1f}" '
+            f'height="{max(0.5, y1 - y0):.1f}" class="history-band" fill="{ARM_COLOURS["base"]}" '
+            f'fill-opacity="0.15"><title>95% band of the next value</title></rect>'
+        )
+        frame.legend.append(("expected band (95%)", ARM_COLOURS["base"], ""))
+    frame.axes()
+    if centre is not None:
+        yy = frame.y(centre)
+        frame.parts.append(
+            f'<line x1="{frame.x(-0.5):.1f}" y1="{yy:.1f}" x2="{frame.x(n - 0.5):.1f}" y2="{yy:.1f}" '
+            f'class="history-centre" stroke="{ARM_COLOURS["base"]}" stroke-dasharray="4 3"/>'
+        )
+    d = _path(frame, [(float(i), v) for i, (_, v) in enumerate(history)])
+    if d:
+        frame.parts.append(
+            f'<path class="series history-points" data-label="history" d="{d}" '
+            f'stroke="{ARM_COLOURS["base"]}" fill="none" stroke-width="1.4"/>'
+        )
+        frame.parts.extend(
+            f'<circle cx="{frame.x(float(i)):.1f}" cy="{frame.y(v):.1f}" r="2.5" class="history-point" '
+            f'fill="{ARM_COLOURS["base"]}"><title>{_e(when)}: {v:.4g} {_e(unit)}</title></circle>'
+            for i, (when, v) in enumerate(history)
+        )
+        frame.legend.append(("stored runs", ARM_COLOURS["base"], ""))
+    if current is not None:
+        colour = "#cf222e" if state == "regression" else ARM_COLOURS["candidate"]
+        frame.parts.append(
+            f'<circle cx="{frame.x(float(n)):.1f}" cy="{frame.y(current):.1f}" r="5" class="this-run" '
+            f'fill="{colour}"><title>this run: {current:.4g} {_e(unit)}</title></circle>'
+        )
+        frame.legend.append(("this run", colour, ""))
     return frame.svg()

@@ -36,6 +36,7 @@ from perfgate.report._svg_ab import (
     arm_series_lines,
     svg_arm_chart,
     svg_ecdf,
+    svg_history,
     svg_rate_latency,
     svg_strip_plot,
 )
@@ -333,6 +334,27 @@ def _ab_pictures(s: SuiteSection) -> str:
     return "".join(out)
 
 
+def _history_pictures(s: SuiteSection) -> str:
+    charts = []
+    for c in s.comparisons:
+        if c.method != "history" or c.family != "primary" or not c.history:
+            continue
+        band = None
+        if (
+            c.base is not None
+            and c.ci_low is not None
+            and c.ci_high is not None
+            and c.unit != "ratio"
+        ):
+            band = (c.base * (1 + c.ci_low), c.base * (1 + c.ci_high))
+        charts.append(
+            svg_history(c.label, c.unit, c.history, c.candidate, band, c.base, c.display_state)
+        )
+    if not charts:
+        return ""
+    return "<h3>Against history</h3>" + f'<div class="charts">{"".join(charts)}</div>'
+
+
 def _suite(s: SuiteSection) -> str:
     kind = "A/B" if s.kind == "ab" else s.kind
     out = [f'<section class="suite" id="suite-{_e(s.name)}"><h2>{_e(s.name)} <small>· {_e(kind)}']
@@ -348,6 +370,7 @@ def _suite(s: SuiteSection) -> str:
         out.append('<p class="st-inconclusive">Interrupted: the figures are partial.</p>')
     out.append(_charts(s.charts))
     out.append(_ab_pictures(s))
+    out.append(_history_pictures(s))
     if s.stress is not None:
         st = s.stress
         out.append(
