@@ -283,3 +283,20 @@ def test_history_mode_draws_the_metrics_history_band_and_this_run() -> None:
     assert classes.count("history-point") == 5 and classes.count("this-run") == 1
     assert "history-band" in classes
     assert "History band (95%)" in doc and "[-18.9%, +23.3%] band" in doc
+
+
+def test_report_directory_keeps_the_ab_pictures_as_svg_files(tmp_path: Path) -> None:
+    from perfgate.report._directory import write_report_directory
+
+    files = write_report_directory(fx.ab_run(), fx.ab_regression_verdict(), root=tmp_path)
+    names = {p.name for p in files.graphs}
+    assert {"api-load-strip.svg", "api-load-ab-latency.svg", "api-load-ecdf.svg"} <= names
+    assert {"target-ab-memory.svg", "target-ab-cpu.svg"} <= names
+    assert "target-memory.svg" not in names  # the candidate's line alone would read as both arms
+    for p in files.graphs:
+        assert p.read_text(encoding="utf-8").startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    readme = files.readme.read_text(encoding="utf-8")
+    assert (
+        "![api-load: Latency percentiles per round, per arm](graphs/api-load-ab-latency.svg)"
+        in readme
+    )
