@@ -14,7 +14,7 @@ import pytest
 
 import report_fixtures as fx
 from perfgate.report.markdown import COMPACT_MAX_LINES, GITHUB_COMMENT_LIMIT, render_markdown
-from perfgate.result import RunResult
+from perfgate.result import Check, RunResult
 from perfgate.verdict import MetricComparison, Verdict
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -74,7 +74,7 @@ def test_golden_ab_pass_with_nothing_moved_is_a_few_lines() -> None:
     assert lines[1] == (
         "### ✅ Pass — nothing moved — 6 primary metrics within noise; 4 checks passed"
     )
-    assert "[📊 full report](<https://github.com/o/r/actions/runs/1>)" in lines[3]
+    assert "[📊 full report](https://github.com/o/r/actions/runs/1)" in lines[3]
     assert "xychart-beta" not in text and "Environment" not in text
 
 
@@ -313,3 +313,23 @@ def test_an_unresolved_metric_reads_as_a_possible_regression() -> None:
     )
     row = next(line for line in _table_rows("\n".join(lines)) if "| total.p50 " in line)
     assert row.startswith("| 🟡 possible regression (undecided) |")
+
+
+def test_each_check_once_and_counts_match_the_rows() -> None:
+    run = fx.ab_run()
+    verdict = fx.ab_regression_verdict()
+    budget = Check("Health check: p95", "pass", 0.47, 10.0, "ms", suite="api-bench")
+    run.suites[1].checks.append(budget)
+    verdict.slo_checks.append(budget)  # the gate lists the suites' checks again
+    text = _ab(verdict)
+    assert text.count("Health check: p95") == 1
+    assert "<summary>Checks: 5 passed</summary>" in text
+    body = text[
+        text.index("<summary>Checks") : text.index("</details>", text.index("<summary>Checks"))
+    ]
+    assert len([ln for ln in body.splitlines() if ln.startswith("| ")]) == 1 + 5  # header + rows
+
+
+def test_report_link_only_for_a_plain_url() -> None:
+    text = render_markdown(fx.ab_run(), fx.ab_pass_verdict(), run_url="https://x/y)[z](http://evil")
+    assert "full report" not in text.splitlines()[3]

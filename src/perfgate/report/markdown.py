@@ -102,10 +102,14 @@ def _headline(report: Report) -> str:
     return line
 
 
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.:/_~%?#=&+-]+")
+
+
 def _report_link(report: Report) -> str:
+    """The run page, where the HTML report is an artifact (plain URLs only: no markup inside)."""
     url = next((u for label, u in report.links if label == "run"), None)
-    if url and url.startswith(("https://", "http://")):
-        return f"[📊 full report](<{md_text(url).replace('>', '')}>) (HTML in the run's artifacts)"
+    if url and _PLAIN_URL.fullmatch(url):
+        return f"[📊 full report]({url}) (HTML in the run's artifacts)"
     return ""
 
 
