@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tabulate import tabulate
-
 from perfgate.report._format import (
     fmt_change,
     fmt_count,
@@ -29,6 +27,7 @@ from perfgate.report._format import (
     md_cell,
     md_code,
     md_text,
+    short_endpoint,
 )
 from perfgate.report._model import (
     MARKERS,
@@ -75,7 +74,17 @@ class _Budget:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    """A GitHub pipe table without padding: the comment's bytes go to content.
+
+    Cells arrive escaped (``md_cell``: pipes included); an empty one gets a space.
+    """
+
+    def row(cells: list[str]) -> str:
+        return "| " + " | ".join(c or " " for c in cells) + " |"
+
+    return "\n".join(
+        [row(headers), "|" + "|".join("---" for _ in headers) + "|", *(row(r) for r in rows)]
+    )
 
 
 def _marker(state: str | None) -> str:
@@ -228,22 +237,38 @@ def _comparison_table(
     return out
 
 
+def _short_groups(rows: list[ComparisonRow]) -> list[tuple[ComparisonRow, list[str]]]:
+    """Rows with too little data, an endpoint's statistics sharing one reason on one row."""
+    groups: dict[tuple[str, str | None, str, str], tuple[ComparisonRow, list[str]]] = {}
+    for c in rows:
+        if c.family == "primary" or c.endpoint is None:
+            groups[(c.suite, c.metric, c.family, c.detail)] = (c, [c.stat])
+            continue
+        key = (c.suite, c.endpoint, c.family, c.detail)
+        if key in groups:
+            groups[key][1].append(c.stat)
+        else:
+            groups[key] = (c, [c.stat])
+    return list(groups.values())
+
+
 def _short_table(rows: list[ComparisonRow], with_suite: bool, top_n: int | None) -> list[str]:
-    """Rows with too little data: what is missing, not empty figures."""
+    """Rows with too little data: what is missing and why, not columns of dashes."""
     if not rows:
         return []
-    rows, hidden = _hidden(rows, top_n)
-    body = [
-        [
-            _metric_cell(c, with_suite, tag_info=False),
-            c.family,
-            fmt_value(c.base, c.unit),
-            fmt_value(c.candidate, c.unit),
-            md_cell(c.detail),
-        ]
-        for c in rows
-    ]
-    out = [_table(["Metric", "Gate", "Base", "Candidate", "Why"], body)]
+    groups = _short_groups(rows)
+    hidden = 0
+    if top_n is not None and len(groups) > top_n:
+        groups, hidden = groups[:top_n], len(groups) - top_n
+    body = []
+    for c, stats in groups:
+        if len(stats) == 1:
+            name = _metric_cell(c, with_suite, tag_info=False)
+        else:
+            name = md_cell(short_endpoint(c.endpoint or "")) + " " + md_cell(", ".join(stats))
+            name = f"{md_cell(c.suite)} · {name}" if with_suite else name
+        body.append([name, c.family, md_cell(c.detail)])
+    out = [_table(["Metric", "Gate", "Why"], body)]
     if hidden:
         out.append(f"\n*{hidden} more rows not shown; see the full report.*")
     return out
