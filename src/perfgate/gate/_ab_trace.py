@@ -103,7 +103,7 @@ class AbTrace:
         dist: dict[str, Any] = {"q": list(ECDF_QUANTILES), "rounds": "kept"}
         source = kept
         if not any(latency_quantiles(m) for m in kept.values()):
-            dist["rounds"] = "all (none kept)"
+            dist["rounds"] = "all (no pair was kept)"
             source = self.everything
         for arm, m in source.items():
             dist[arm] = latency_quantiles(m)

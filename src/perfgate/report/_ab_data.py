@@ -151,7 +151,7 @@ def _series(rounds: list[Any], dropped: set[Any]) -> tuple[list[RoundSpan], dict
         s.rps.append(requests / measured if requests is not None and measured > 0 else None)
         s.errors.append(errors / measured if errors is not None and measured > 0 else None)
         s.lag_p99.append(_num(r.get("lag_p99_ms")))
-    return spans, arms
+    return spans, {a: arms[a] for a in ARM_LABELS if a in arms}
 
 
 def ab_suite_data(details: Any) -> AbSuiteData | None:

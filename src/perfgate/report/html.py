@@ -322,7 +322,7 @@ def _ab_pictures(s: SuiteSection) -> str:
     if ab.distributions:
         moved = {c.endpoint for c in s.comparisons if c.moved and c.endpoint}
         shown = [ab.distributions[0]] + [d for d in ab.distributions[1:] if d.title in moved]
-        note = "" if ab.kept_rounds == "kept" else f" ({_e(ab.kept_rounds)} rounds)"
+        note = "" if ab.kept_rounds == "kept" else " (every round: no pair was kept)"
         out.append(
             f"<h3>Latency distribution, base vs candidate{note}</h3>"
             + '<div class="charts">'
@@ -387,8 +387,16 @@ def _suite(s: SuiteSection) -> str:
     rows = ([s.total] if s.total else []) + s.endpoints
     if rows:
         out.append("<h3>Endpoints</h3>" + _endpoint_rows(rows))
-    if s.comparisons:
-        out.append("<h3>Against the baseline</h3>" + _comparisons(s.comparisons))
+    judged = [c for c in s.comparisons if c.state != "insufficient"]
+    short = [c for c in s.comparisons if c.state == "insufficient"]
+    if judged:
+        out.append("<h3>Against the baseline</h3>" + _comparisons(judged))
+    if short:
+        out.append(
+            f"<details><summary>Too little data to compare: {len(short)} metrics</summary>"
+            + _comparisons(short)
+            + "</details>"
+        )
     if s.bench:
         out.append("<h3>Benchmarks</h3>" + _bench(s.bench))
     if s.checks:
