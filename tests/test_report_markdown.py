@@ -128,11 +128,11 @@ def test_improvements_do_not_read_within_noise() -> None:
     faster.p_adjusted = 1.0
     text = _ab(verdict)
     row = next(ln for ln in text.splitlines() if ln.startswith("| ") and "cpu\\_ms" in ln)
-    assert "🔹 faster, under the minimum effect" in row and "within noise" not in row
+    assert "🔹 faster, short of an improvement" in row and "within noise" not in row
     row = next(ln for ln in text.splitlines() if ln.startswith("| ") and "total.p95" in ln)
     assert "🟢 improvement" in row and row.rstrip(" |").endswith("–")  # no p(Holm) = 1
     # The headline counts what the rows say.
-    assert "1 improved, 1 faster under the minimum effect, 4 within noise" in text.splitlines()[1]
+    assert "1 improved, 1 faster short of an improvement, 4 within noise" in text.splitlines()[1]
 
 
 def test_history_band_is_not_called_a_confidence_interval() -> None:

@@ -63,8 +63,8 @@ MARKERS: dict[str, tuple[str, str]] = {
     "insufficient": ("❔", "insufficient data"),
     "new": ("🆕", "new"),
     "improvement": ("🟢", "improvement"),
-    "slightly-slower": ("🔸", "slower, under the minimum effect"),
-    "faster": ("🔹", "faster, under the minimum effect"),
+    "slightly-slower": ("🔸", "slower, short of a regression"),
+    "faster": ("🔹", "faster, short of an improvement"),
     "within-noise": ("⚪", "within noise"),
     "info": ("ℹ️", "info"),
 }
@@ -546,8 +546,8 @@ def pass_reason(counts: Counts) -> str:
             f"{st[k]} {word}"
             for k, word in (
                 ("improvement", "improved"),
-                ("faster", "faster under the minimum effect"),
-                ("slightly-slower", "slower under the minimum effect"),
+                ("faster", "faster short of an improvement"),
+                ("slightly-slower", "slower short of a regression"),
                 ("within-noise", "within noise"),
                 ("insufficient", "with too little data"),
                 ("new", "new"),
