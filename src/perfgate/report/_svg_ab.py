@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, field
 
 from perfgate.report._ab_data import ArmSeries, Distribution, RoundSpan
+from perfgate.report._format import short_endpoint
 
 __all__ = [
     "ARM_COLOURS",
@@ -149,7 +150,7 @@ class _Frame:
             f'width="{self.width}" height="{self.height}" viewBox="0 0 {self.width} {self.height}" '
             f'role="img" aria-label="{_e(self.title)}">'
             f"<title>{_e(self.title)}</title>"
-            f'<text x="{self.left}" y="16" class="chart-title">{_e(self.title)}</text>'
+            f'<text x="{min(self.left, 24)}" y="16" class="chart-title">{_e(self.title)}</text>'
         )
         legend = []
         x = float(min(self.left, 24))
@@ -268,98 +269,118 @@ class StripRow:
     state: str
 
 
-def svg_strip_plot(rows: list[StripRow], width: int = 720) -> str:
-    """Per metric: each round pair's candidate/base − 1 as a dot, the 95% CI, the δ band."""
-    title = "Round pairs: candidate / base per primary metric (change, %)"
+def _pct(change: float) -> str:
+    pct = change * 100
+    return f"{pct:+,.0f}%" if abs(pct) >= 100 else f"{pct:+.3g}%"
+
+
+def _row_ticks(lo: float, hi: float, delta: float, px: float, gap: float = 36) -> list[float]:
+    """A row's own tick values: no change, ±δ, then the ends, none closer than ``gap`` pixels
+    (``px``: pixels per unit of change)."""
+    placed: list[float] = []
+    for v in (0.0, delta, -delta, lo, hi):
+        if lo <= v <= hi and all(abs(v - p) * px >= gap for p in placed):
+            placed.append(v)
+    return sorted(placed)
+
+
+def svg_strip_plot(rows: list[StripRow], width: int = 760) -> str:
+    """Per metric: each round pair's candidate/base − 1 as a dot, the 95% CI, the δ band.
+
+    Each metric has its own scale (a +700% route beside a +1% CPU figure would
+    otherwise flatten the one that matters less visibly); the ticks under each
+    row name its ends, no change and ±δ.
+    """
+    title = "Round pairs: candidate / base per primary metric (each row its own scale)"
     rows = [r for r in rows if r.ratios]
     if not rows:
         return _empty("strip", title)
-    changes = [r - 1 for row in rows for r in row.ratios]
-    changes += [v for row in rows for v in (row.ci_low, row.ci_high) if v is not None]
-    changes += [row.min_effect for row in rows] + [-row.min_effect for row in rows]
-    lo, hi = min(changes), max(changes)
-    pad = (hi - lo) * 0.08 or 0.01
-    row_h = 34
-    label_w = 230
+    row_h = 46
+    label_w = 240
     frame = _Frame(
         "strip",
         title,
-        "candidate / base − 1 (%), shaded: ± δ",
+        "candidate / base − 1 (%): dots one per round pair, bar the 95% CI, shaded ±δ",
         "",
-        lo - pad,
-        hi + pad,
+        0.0,
+        1.0,
         0.0,
         float(len(rows)),
         width=width,
-        height=44 + row_h * len(rows) + 44,
+        height=48 + row_h * len(rows) + 26,
         left=label_w,
-        bottom=44,
-    )
-    step = _nice_step((hi - lo) * 100 + 1e-9, 6) / 100
-    k = math.ceil((lo - pad) / step - 1e-9)
-    while k * step <= hi + pad + 1e-12:
-        xx = frame.x(k * step)
-        frame.parts.append(
-            f'<line x1="{xx:.1f}" y1="{frame.top}" x2="{xx:.1f}" y2="{frame.top + frame.ph:.1f}" '
-            f'class="grid" stroke="#e1e4e8"/><text x="{xx:.1f}" y="{frame.top + frame.ph + 16:.1f}" '
-            f'class="xtick">{k * step * 100:+.3g}%</text>'
-        )
-        k += 1
-    zero = frame.x(0.0)
-    frame.parts.append(
-        f'<line x1="{zero:.1f}" y1="{frame.top}" x2="{zero:.1f}" y2="{frame.top + frame.ph:.1f}" '
-        f'class="zero" stroke="#57606a" stroke-width="1"/>'
+        top=48,
+        bottom=26,
     )
     for i, row in enumerate(rows):
-        cy = frame.top + row_h * i + row_h / 2
-        y0 = frame.top + row_h * i + 3
-        dx0, dx1 = frame.x(-row.min_effect), frame.x(row.min_effect)
+        values = [r - 1 for r in row.ratios] + [row.min_effect, -row.min_effect, 0.0]
+        values += [v for v in (row.ci_low, row.ci_high, row.change) if v is not None]
+        lo, hi = min(values), max(values)
+        pad = (hi - lo) * 0.06 or 0.01
+        lo, hi = lo - pad, hi + pad
+
+        def x(v: float, lo: float = lo, hi: float = hi) -> float:
+            return frame.left + (v - lo) / (hi - lo) * frame.pw
+
+        top = frame.top + row_h * i
+        cy = top + (row_h - 14) / 2
+        y0, y1 = top + 3, top + row_h - 14
+        dx0, dx1 = x(-row.min_effect), x(row.min_effect)
         frame.parts.append(
             f'<g class="strip-row" data-metric="{_e(row.label)}" data-state="{_e(row.state)}">'
-            f'<rect x="{dx0:.1f}" y="{y0:.1f}" width="{dx1 - dx0:.1f}" height="{row_h - 6}" '
+            f'<line x1="{frame.left}" y1="{top + row_h:.1f}" x2="{frame.left + frame.pw:.1f}" '
+            f'y2="{top + row_h:.1f}" class="grid" stroke="#e1e4e8"/>'
+            f'<rect x="{dx0:.1f}" y="{y0:.1f}" width="{dx1 - dx0:.1f}" height="{y1 - y0:.1f}" '
             f'class="delta-band" fill="#8c959f" fill-opacity="0.18">'
             f"<title>± {row.min_effect:.0%} minimum effect</title></rect>"
-            f'<line x1="{dx1:.1f}" y1="{y0:.1f}" x2="{dx1:.1f}" y2="{y0 + row_h - 6:.1f}" '
+            f'<line x1="{dx1:.1f}" y1="{y0:.1f}" x2="{dx1:.1f}" y2="{y1:.1f}" '
             f'class="delta-line" stroke="#cf222e" stroke-dasharray="4 2"/>'
-            f'<text x="{label_w - 8}" y="{cy + 4:.1f}" class="ytick">{_e(row.label[:34])}</text>'
+            f'<line x1="{x(0.0):.1f}" y1="{y0:.1f}" x2="{x(0.0):.1f}" y2="{y1:.1f}" class="zero" '
+            f'stroke="#57606a"/>'
+            f'<text x="{label_w - 8}" y="{cy + 4:.1f}" class="ytick">{_e(row.label[:36])}</text>'
         )
+        for v in _row_ticks(lo + pad, hi - pad, row.min_effect, frame.pw / (hi - lo)):
+            frame.parts.append(
+                f'<text x="{x(v):.1f}" y="{y1 + 11:.1f}" class="xtick">{_pct(v)}</text>'
+            )
         n = len(row.ratios)
         for j, r in enumerate(row.ratios):
-            jitter = ((j * 7) % 11 - 5) / 5 * (row_h / 2 - 8) if n > 1 else 0.0
+            jitter = ((j * 7) % 11 - 5) / 5 * ((y1 - y0) / 2 - 4) if n > 1 else 0.0
             frame.parts.append(
-                f'<circle cx="{frame.x(r - 1):.1f}" cy="{cy + jitter:.1f}" r="3" class="pair-ratio" '
+                f'<circle cx="{x(r - 1):.1f}" cy="{cy + jitter:.1f}" r="3" class="pair-ratio" '
                 f'fill="{ARM_COLOURS["candidate"]}" fill-opacity="0.65"><title>pair {j + 1}: '
                 f"{(r - 1) * 100:+.1f}%</title></circle>"
             )
         if row.ci_low is not None and row.ci_high is not None:
             frame.parts.append(
-                f'<line x1="{frame.x(row.ci_low):.1f}" y1="{cy:.1f}" x2="{frame.x(row.ci_high):.1f}" '
-                f'y2="{cy:.1f}" class="ci" stroke="#1b1f24" stroke-width="3"/>'
+                f'<line x1="{x(row.ci_low):.1f}" y1="{cy:.1f}" x2="{x(row.ci_high):.1f}" '
+                f'y2="{cy:.1f}" class="ci" stroke="{_FG}" stroke-width="3"/>'
             )
         if row.change is not None:
-            cx = frame.x(row.change)
+            cx = x(row.change)
             frame.parts.append(
                 f'<line x1="{cx:.1f}" y1="{cy - 8:.1f}" x2="{cx:.1f}" y2="{cy + 8:.1f}" '
-                f'class="estimate" stroke="#1b1f24" stroke-width="2"/>'
+                f'class="estimate" stroke="{_FG}" stroke-width="2"/>'
             )
         frame.parts.append("</g>")
     frame.parts.append(
         f'<rect x="{frame.left}" y="{frame.top}" width="{frame.pw:.1f}" height="{frame.ph:.1f}" '
         f'class="frame" fill="none" stroke="#d0d7de"/>'
-        f'<text x="{frame.left + frame.pw:.1f}" y="{frame.height - 4}" class="xlabel">'
+        f'<text x="{frame.left + frame.pw:.1f}" y="{frame.height - 6}" class="xlabel">'
         f"{_e(frame.x_label)}</text>"
     )
     frame.legend = [
         ("round pair", ARM_COLOURS["candidate"], ""),
         ("95% CI and estimate", _FG, ""),
         ("+δ (minimum effect)", "#cf222e", "4 2"),
+        ("no change", "#57606a", ""),
     ]
     return frame.svg()
 
 
 def svg_ecdf(dist: Distribution, key: str = "ecdf") -> str:
     """Base and candidate latency ECDFs (x log scale): the share of requests at most x ms."""
-    title = f"Latency distribution, base vs candidate: {dist.title}"
+    title = f"Latency distribution, base vs candidate: {short_endpoint(dist.title, 44)}"
     values = [v for vs in dist.arms.values() for v in vs if v > 0]
     if not values:
         return _empty(key, title)
