@@ -333,3 +333,12 @@ def test_each_check_once_and_counts_match_the_rows() -> None:
 def test_report_link_only_for_a_plain_url() -> None:
     text = render_markdown(fx.ab_run(), fx.ab_pass_verdict(), run_url="https://x/y)[z](http://evil")
     assert "full report" not in text.splitlines()[3]
+
+
+def test_the_record_keeps_every_table_even_on_a_quiet_pass(tmp_path: Path) -> None:
+    from perfgate.report._directory import write_report_directory
+
+    files = write_report_directory(fx.ab_run(), fx.ab_pass_verdict(), root=tmp_path)
+    text = files.markdown.read_text(encoding="utf-8")
+    assert "<summary>Suites: api-load, api-bench (endpoints, benchmarks)</summary>" in text
+    assert "| GET /api/bounties | 900 |" in text and "**Environment**" in text

@@ -198,7 +198,8 @@ def write_report_directory(
             data["verdict"] = verdict.to_dict()
         files.json.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
         files.markdown.write_text(
-            report_markdown(report, marker="", max_chars=10_000_000), encoding="utf-8"
+            report_markdown(report, marker="", max_chars=10_000_000, compact=False),
+            encoding="utf-8",
         )
         page = report_html(report)
         files.html.write_text(page, encoding="utf-8")

@@ -553,8 +553,8 @@ def _multi_suite(report: Report) -> bool:
     return len({c.suite for c in report.comparisons}) > 1
 
 
-def _render(report: Report, marker: str, budget: _Budget, note: str) -> str:
-    if _compact(report):
+def _render(report: Report, marker: str, budget: _Budget, note: str, compact: bool = True) -> str:
+    if compact and _compact(report):
         return _render_compact(report, marker, note)
     rows = report.comparisons
     multi = _multi_suite(report)
@@ -647,8 +647,12 @@ def report_markdown(
     marker: str = DEFAULT_MARKER,
     max_chars: int = GITHUB_COMMENT_LIMIT,
     charts: bool = True,
+    compact: bool = True,
 ) -> str:
     """Render a built report; always returns text of at most ``max_chars``.
+
+    ``compact``: a pass with nothing moved is a few lines (the comment); False
+    keeps every table (the report directory's ``report.md``).
 
     Trimming order: charts, then environment/parameter rows, then table
     rows beyond the top 20, then beyond the top 5; last, the verdict alone.
@@ -656,7 +660,7 @@ def report_markdown(
     for budget in _TRIM_STEPS:
         if not charts and budget.charts:
             continue
-        text = _render(report, marker, budget, _trim_note(budget, charts, max_chars))
+        text = _render(report, marker, budget, _trim_note(budget, charts, max_chars), compact)
         if len(text) <= max_chars:
             return text
     # Last resort: the verdict alone is always small enough to be useful.
