@@ -342,3 +342,14 @@ def test_the_record_keeps_every_table_even_on_a_quiet_pass(tmp_path: Path) -> No
     text = files.markdown.read_text(encoding="utf-8")
     assert "<summary>Suites: api-load, api-bench (endpoints, benchmarks)</summary>" in text
     assert "| GET /api/bounties | 900 |" in text and "**Environment**" in text
+
+
+def test_survives_the_fork_safe_sanitiser_unchanged() -> None:
+    """The fork-safe comment workflow escapes HTML other than <details>/<summary>/<br>."""
+    from perfgate.github._comment import sanitize_untrusted_markdown
+
+    for verdict in (fx.ab_pass_verdict(), fx.ab_regression_verdict(), fx.ab_inconclusive_verdict()):
+        text = render_markdown(
+            fx.ab_run(), verdict, run_url="https://github.com/o/r/actions/runs/1", marker=""
+        )
+        assert sanitize_untrusted_markdown(text) == text

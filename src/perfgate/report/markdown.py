@@ -138,7 +138,8 @@ def _run_line(report: Report) -> str:
     if report.created_at:
         parts.append(md_text(report.created_at))
     link = _report_link(report)
-    return "<sub>" + " · ".join(parts) + "</sub>" + (f" · {link}" if link else "")
+    # Plain text, no <sub>: the fork-safe comment workflow escapes HTML beyond <details>.
+    return " · ".join(parts) + (f" · {link}" if link else "")
 
 
 def _duration(seconds: float) -> str:
@@ -472,8 +473,8 @@ def _info_block(report: Report, budget: _Budget) -> list[str]:
             ["*Environment and parameters omitted to fit the size limit; see the full report.*", ""]
         )
     for label, url in report.links:
-        if url.startswith(("https://", "http://")):
-            body.append(f"- {md_text(label)}: <{md_text(url).replace('>', '')}>")
+        if _PLAIN_URL.fullmatch(url):  # a markdown link, not <autolink>: see _run_line
+            body.append(f"- {md_text(label)}: [{url}]({url})")
         else:
             body.append(f"- {md_text(label)}: {md_text(url)}")
     while body and body[-1] == "":
