@@ -353,3 +353,25 @@ def test_survives_the_fork_safe_sanitiser_unchanged() -> None:
             fx.ab_run(), verdict, run_url="https://github.com/o/r/actions/runs/1", marker=""
         )
         assert sanitize_untrusted_markdown(text) == text
+
+
+def test_a_shortened_endpoint_keeps_its_marker() -> None:
+    long_name = "http://127.0.0.1:8080/api/bounties/{{ $randomString() }}?" + "x=1&" * 20
+    run = fx.ab_run()
+    agg = run.suites[0].aggregate
+    from perfgate.metrics import names
+
+    for _ in range(60):
+        agg.observe(names.endpoint_total(long_name), 5.0)
+        agg.incr(names.endpoint_codes(long_name, 200))
+    verdict = fx.ab_regression_verdict()
+    verdict.comparisons.append(
+        MetricComparison(
+            "api-load", f"endpoint:{long_name} total.p50", "ms", "info", base=1.0, candidate=5.0,
+            change=4.0, ci_low=3.0, ci_high=5.0, state="regression", method="ab",
+        )
+    )  # fmt: skip
+    text = render_markdown(run, verdict)
+    suites = text[text.index("<summary>Suites") :]
+    row = next(ln for ln in suites.splitlines() if ln.startswith("| /api/bounties/"))
+    assert "127.0.0.1" not in row and row.rstrip(" |").endswith("🟠 slower (info, not gating)")

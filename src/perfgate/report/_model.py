@@ -467,8 +467,9 @@ def _baseline_comparisons(
 
 def _mark(rows: list[EndpointRow], comparisons: list[ComparisonRow]) -> None:
     by_endpoint: dict[str | None, list[ComparisonRow]] = {}
-    for c in comparisons:
-        by_endpoint.setdefault(c.endpoint, []).append(c)
+    for c in comparisons:  # endpoint rows carry the shortened name
+        key = short_endpoint(c.endpoint) if c.endpoint is not None else None
+        by_endpoint.setdefault(key, []).append(c)
     for row in rows:
         # "info" deltas carry no judgement: the comparison table shows them.
         found = [
