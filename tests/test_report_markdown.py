@@ -144,10 +144,18 @@ def test_history_band_is_not_called_a_confidence_interval() -> None:
             ci_low=-0.189, ci_high=0.233, state="regression", method="history",
         )
     ]  # fmt: skip
+    verdict.details["history"] = {
+        "api-load\ttotal.p95": [[f"2025-11-2{i}T10:00:00+00:00", 9.5 + i * 0.3] for i in range(5)]
+    }
     text = render_markdown(fx.candidate_run(), verdict)
     header = next(ln for ln in text.splitlines() if ln.startswith("|") and "Metric" in ln)
     assert "History band (95%)" in header and "CI" not in header
     assert "[-18.9%, +23.3%] band" in text
+    # The deciding metric's history and this run, with the band, as a Mermaid chart.
+    chart = text[text.index("```mermaid") : text.index("```", text.index("xychart"))]
+    assert 'x-axis [1, 2, 3, 4, 5, "this run"]' in chart
+    assert "bar [9.5, 9.8, 10.1, 10.4, 10.7, 311.8]" in chart
+    assert "line [8.11, " in chart and "line [12.33, " in chart
 
 
 def test_long_url_templates_are_shortened() -> None:

@@ -398,6 +398,49 @@ def _deciding(report: Report) -> tuple[SuiteSection, ComparisonRow] | None:
     return section, row
 
 
+def _history_chart(report: Report) -> list[str]:
+    """History mode: the deciding metric's stored runs and this run, with the expected band."""
+    rank = {"regression": 0, "improvement": 1}
+    found = [
+        c
+        for c in report.comparisons
+        if c.method == "history" and c.family == "primary" and len(c.history) >= 2
+        and c.candidate is not None and c.unit != "ratio"
+    ]  # fmt: skip
+    if not found:
+        return []
+    c = min(found, key=lambda r: (rank.get(r.display_state, 2), -abs(r.change or 0.0)))
+    assert c.candidate is not None
+    values = [*(v for _, v in c.history[-MAX_CHART_POINTS + 1 :]), c.candidate]
+    band = (
+        (c.base * (1 + c.ci_low), c.base * (1 + c.ci_high))
+        if c.base is not None and c.ci_low is not None and c.ci_high is not None
+        else None
+    )
+    top = max([*values, *(band or ())]) * 1.05
+    name = _MERMAID_SAFE.sub("", f"{c.suite}: {c.label} ({c.unit})")[:90]
+    xs = ", ".join([*(str(i + 1) for i in range(len(values) - 1)), '"this run"'])
+    out = [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{name} - history and this run"',
+        f"    x-axis [{xs}]",
+        f'    y-axis "{_MERMAID_SAFE.sub("", c.unit)}" 0 --> {top:.4g}',
+        f"    bar [{', '.join(f'{v:.4g}' for v in values)}]",
+    ]
+    if band is not None:
+        out += [f"    line [{', '.join(f'{b:.4g}' for _ in values)}]" for b in band]
+    out += [
+        "```",
+        "",
+        f"*Bars: the stored runs of {md_text(c.label)}, oldest first, and this run (last)"
+        + ("; lines: the history band, where the next value was expected (95%)" if band else "")
+        + ".*",
+        "",
+    ]
+    return out
+
+
 def _ratio_chart(report: Report) -> list[str]:
     """Per-pair candidate/base of the deciding metric, with the minimum effect as a line."""
     found = _deciding(report)
@@ -585,7 +628,7 @@ def _render(report: Report, marker: str, budget: _Budget, note: str, compact: bo
     if failing:
         out.extend(["**Checks that did not pass**", "", *_checks_table(failing), ""])
     if budget.charts:
-        out.extend(_ratio_chart(report))
+        out.extend(_ratio_chart(report) or _history_chart(report))
     out.extend(_warnings(report))
 
     in_main = {id(c) for c in main}
