@@ -7,6 +7,7 @@ anything of that size. Wide margins only: other tests share these CPUs.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +120,18 @@ def _ab(
     assert out.details["seed"] == 11
     # 8 pairs, and 4 more only when the first look could not decide
     assert suite["pairs_planned"] == len(suite["pairs"]) == (8 if suite["extended"] is None else 12)
+    # What the report draws: every slice of both arms on one clock, both distributions.
+    trace = suite["trace"]
+    assert len(trace["rounds"]) == 2 * len(suite["pairs"]) * suite["slices"]
+    assert {r["arm"] for r in trace["rounds"]} == {"base", "candidate"}
+    times = [r["t"] for r in trace["rounds"]]
+    assert times == sorted(times) and trace["warmup_s"][0] <= times[0]
+    for arm in ("base", "candidate"):
+        dist = trace["latency"][arm]
+        assert dist["n"] > 0 and len(dist["values"]) == len(trace["latency"]["q"])
+        assert dist["values"] == sorted(dist["values"])
+    assert suite["wall_s"] >= sum(r["measured_s"] for r in trace["rounds"]) / 2
+    json.dumps(out.details)  # kept in the verdict's details: plain JSON
     apply_holm(out.comparisons, look_level(cfg))
     return out.comparisons, suite
 

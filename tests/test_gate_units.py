@@ -324,3 +324,15 @@ def test_decide_precedence_and_exit_codes() -> None:
     v = decide("history", [insufficient], [ok])
     assert (v.state, v.exit_code) == ("inconclusive", 0)
     assert decide("history", [insufficient], [ok], strict=True).exit_code == 3
+
+
+def test_a_pass_counts_its_primary_metrics_by_state() -> None:
+    def m(state: str) -> MetricComparison:
+        return MetricComparison("s", f"m-{state}", "ms", "primary", state=state)  # type: ignore[arg-type]
+
+    primary = [m("improvement"), m("within-noise"), m("within-noise"), m("insufficient")]
+    verdict = decide("ab", primary, [Check("c", "pass")])
+    assert verdict.state == "pass"
+    assert verdict.reasons == [
+        "4 primary metrics (1 improved, 2 within noise, 1 with too little data), 1 checks passed"
+    ]

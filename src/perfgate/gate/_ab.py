@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from perfgate.errors import PerfgateError, ServiceError
 from perfgate.gate._ab_design import new_seed
 from perfgate.gate._ab_suite import run_bench_pair, run_load_suite
+from perfgate.gate._ab_trace import arm_process_rows, clock_origin
 from perfgate.gate._session import ArmSession
 from perfgate.result import RunResult
 from perfgate.verdict import MetricComparison
@@ -219,6 +220,14 @@ def run_ab(
             except Exception as exc:  # stopping must not cost the results
                 out.warnings.append(f"[{label}] stop: {exc}")
             out.warnings.extend(session.warnings)
+        if sessions:  # both arms' target RSS/CPU on one clock, for the report
+            origin = clock_origin(sessions)
+            out.details["process"] = {
+                label: arm_process_rows(
+                    s, (out.base if label == "base" else out.candidate).monitor, origin
+                )
+                for label, s in sessions.items()
+            }
     return out
 
 

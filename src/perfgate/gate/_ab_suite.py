@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ from perfgate.gate._ab_stats import (
     bench_comparisons,
     round_figures,
 )
+from perfgate.gate._ab_trace import AbTrace, clock_origin
 from perfgate.gate._compare import undecided
 from perfgate.gate._plan import steady_phase
 from perfgate.metrics import names
@@ -239,6 +241,7 @@ class _Rounds:
     rows: list[dict[str, Any]] = field(default_factory=list)
     dead: str | None = None  # the arm that crashed: no further rounds
     policy: FailurePolicy = DEFAULT_POLICY  # what a failed request is (metrics.failures)
+    trace: AbTrace | None = None  # every slice as it ran, for the report's charts
 
     async def run(self, plan: list[PairPlan]) -> None:
         ab = self.ab
@@ -247,11 +250,12 @@ class _Rounds:
             if self.dead is not None:
                 return
             parts: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
-            for order, slice_seed in slice_plan(pp, ab.slices):
+            for k, (order, slice_seed) in enumerate(slice_plan(pp, ab.slices)):
                 for arm in order:
                     if self.sessions[arm].crashed:
                         self.dead = arm
                         return
+                    started = time.monotonic()
                     parts[arm].append(
                         await run_round(
                             arm,
@@ -265,6 +269,8 @@ class _Rounds:
                             pids=self.pids[arm],
                         )
                     )
+                    if self.trace is not None:
+                        self.trace.add(pp.index, k, started, parts[arm][-1])
             crashed = [a for a in ARMS if self.sessions[a].crashed]
             if crashed:
                 self.dead = crashed[0]
@@ -315,7 +321,9 @@ async def run_load_suite(
     warnings: list[str] = []
 
     log(f"[{name}] warm-up: both arms, interleaved, closed loop ({WARMUP_USERS} users)")
+    trace = AbTrace(clock_origin(sessions), warmup=[time.monotonic()])
     chunks = await _warm_up(scripts, initial, cfg, rng, sessions)
+    trace.warmup.append(time.monotonic())
     capacity = {a: _capacity(chunks[a]) for a in ARMS}
     for a in ARMS:
         # Throughput of the closed-loop chunks, not their medians: a chunk's
@@ -338,7 +346,16 @@ async def run_load_suite(
         f"arrivals/s ({reason}); seed {seed}"
     )
     rounds = _Rounds(
-        name, scripts, initial, cpu, pids, sessions, ab, rate, policy=cfg.slo.failure_policy()
+        name,
+        scripts,
+        initial,
+        cpu,
+        pids,
+        sessions,
+        ab,
+        rate,
+        policy=cfg.slo.failure_policy(),
+        trace=trace,
     )
     out = SuiteOutcome(
         base=SuiteResult(name=name, kind="ab"), candidate=SuiteResult(name=name, kind="ab")
@@ -427,6 +444,10 @@ async def run_load_suite(
         for c in out.comparisons
         if c.family == "primary" and c.unit != "ratio" and c.state != "new"
     }
+    details["trace"] = trace.to_dict(
+        {"base": out.base.aggregate, "candidate": out.candidate.aggregate}
+    )
+    details["wall_s"] = round(time.monotonic() - trace.warmup[0], 1)
     out.details = details
     out.warnings = warnings
     return out

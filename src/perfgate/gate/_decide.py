@@ -79,8 +79,15 @@ def decide(
         verdict.exit_code = EXIT_INCONCLUSIVE_STRICT if strict else EXIT_PASS
         verdict.reasons = inconclusive[:2]
     else:
+        # Counted by state, so the headline agrees with the rows below it.
+        states = [("improvement", "improved"), ("within-noise", "within noise")]
+        states += [("insufficient", "with too little data"), ("new", "new")]
+        counts = [(sum(c.state == s for c in primary), label) for s, label in states]
+        described = ", ".join(f"{n} {label}" for n, label in counts if n)
         verdict.reasons = [
-            f"{len(primary)} primary metrics within noise, {sum(c.status == 'pass' for c in checks)} checks passed"
+            f"{len(primary)} primary metrics"
+            + (f" ({described})" if described else "")
+            + f", {sum(c.status == 'pass' for c in checks)} checks passed"
         ]
     if regressions and breaches:
         verdict.reasons = [*verdict.reasons[:1], _check_reason(breaches[0])]

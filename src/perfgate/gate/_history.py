@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perfgate.figures import Figure, run_figures
 from perfgate.gate._compare import history_comparison, min_effect_for
@@ -29,8 +29,17 @@ def primary_figures(figures: list[Figure], declared: list[str]) -> set[tuple[str
     return {(f.suite, f.metric) for f in chosen[:MAX_PRIMARY]}
 
 
-def history_comparisons(run: RunResult, store: Store, cfg: CompareConfig) -> list[MetricComparison]:
-    """Every comparable figure of ``run`` against its history in ``store``."""
+def history_comparisons(
+    run: RunResult,
+    store: Store,
+    cfg: CompareConfig,
+    kept: dict[str, Any] | None = None,
+) -> list[MetricComparison]:
+    """Every comparable figure of ``run`` against its history in ``store``.
+
+    ``kept``, when given, receives each primary metric's history points
+    (``"suite\tmetric" -> [[created_at, value], ...]``, oldest first) for the report.
+    """
     figures = run_figures(run)
     primary = primary_figures(figures, cfg.primary)
     fingerprint = {k: run.environment.get(k) for k in MATCH_KEYS if k in run.environment}
@@ -45,6 +54,11 @@ def history_comparisons(run: RunResult, store: Store, cfg: CompareConfig) -> lis
             limit=cfg.history_runs,
             exclude_run_id=run.run_id,
         )
+        if kept is not None and (fig.suite, fig.metric) in primary:
+            kept[f"{fig.suite}\t{fig.metric}"] = [
+                [p.created_at, round(p.value, 6)]
+                for p in sorted(points, key=lambda p: p.created_at)
+            ]
         out.append(
             history_comparison(
                 fig,

@@ -259,7 +259,9 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
     if mode == "history" and store is not None and not errors:
         from perfgate.gate._history import history_comparisons
 
-        comparisons = history_comparisons(run, store, cfg.compare)
+        history_points: dict[str, Any] = {}
+        comparisons = history_comparisons(run, store, cfg.compare, history_points)
+        details["history"] = history_points  # the report draws each primary metric's history
         if not any(
             c.method == "history" and c.state not in ("new", "insufficient") for c in comparisons
         ):
@@ -447,7 +449,7 @@ def _report(
         from perfgate.github import load_context
 
         ctx = load_context()
-        run_url = ctx.run_url if os.environ.get("GITHUB_ACTIONS") == "true" else None
+        run_url = ctx.run_url or None  # GITHUB_SERVER_URL/GITHUB_REPOSITORY/GITHUB_RUN_ID
     except Exception:
         run_url = None
     try:

@@ -212,6 +212,11 @@ class ArmSession:
     _t0: float = field(default_factory=time.monotonic)
 
     @property
+    def t0(self) -> float:
+        """When the session began (monotonic): time zero of its monitor's rows."""
+        return self._t0
+
+    @property
     def base_url(self) -> str:
         if self.spec is not None:
             return self.spec.base_url

@@ -17,7 +17,15 @@ from perfgate.metrics import failures, names
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import SuiteResult
 
-__all__ = ["Chart", "ChartLine", "downsample", "process_charts", "suite_charts"]
+__all__ = [
+    "Chart",
+    "ChartLine",
+    "StressPicture",
+    "downsample",
+    "process_charts",
+    "stress_picture",
+    "suite_charts",
+]
 
 # Keys a per-second series row may use for each figure (first present wins).
 _T_KEYS = ("t", "time", "ts", "second")
@@ -195,3 +203,38 @@ def downsample(chart: Chart, max_points: int) -> Chart:
             vals = [v for v in src.values[a:b] if v is not None]
             dst.values.append(reduce(vals) if vals else None)
     return Chart(chart.key, chart.title, chart.unit, ts, lines)
+
+
+@dataclass
+class StressPicture:
+    """A stress run's seconds as (t, requests/s, p95 ms), and where it broke and recovered."""
+
+    points: list[tuple[float, float, float]]
+    break_at_s: float | None = None
+    break_rate: float | None = None
+    sustained_rate: float | None = None
+    drop_at_s: float | None = None
+    recovered_at_s: float | None = None
+
+
+def stress_picture(suite: SuiteResult) -> StressPicture | None:
+    """From a stress suite's per-second series and ``extra["stress"]``; None for other suites."""
+    info = suite.extra.get("stress") if isinstance(suite.extra, dict) else None
+    if not isinstance(info, dict) or not suite.series:
+        return None
+    points = []
+    for row in suite.series:
+        t, rate, p95 = _num(row, _T_KEYS), _num(row, _RPS_KEYS), _num(row, _P95_KEYS)
+        if t is not None and rate is not None and p95 is not None and row.get("responses") != 0:
+            points.append((t, rate, p95))
+    found_bp, found_rec = info.get("breaking_point"), info.get("recovery")
+    bp: dict[str, Any] = found_bp if isinstance(found_bp, dict) else {}
+    rec: dict[str, Any] = found_rec if isinstance(found_rec, dict) else {}
+    return StressPicture(
+        points,
+        break_at_s=_num(bp, ("at_s",)),
+        break_rate=_num(bp, ("rate_at_break",)),
+        sustained_rate=_num(bp, ("max_sustained_rate",)),
+        drop_at_s=_num(rec, ("drop_at_s",)),
+        recovered_at_s=_num(rec, ("recovered_at_s",)),
+    )
