@@ -568,7 +568,7 @@ def _compact(report: Report) -> bool:
         and not c.primary_moved
         and not c.info_moved
         and not c.checks.get("fail")
-        and not any(s.errors or s.interrupted for s in report.suites)
+        and not any(s.errors or s.interrupted or s.status_shifts for s in report.suites)
     )
 
 
