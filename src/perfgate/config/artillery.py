@@ -28,6 +28,7 @@ __all__ = [
     "CaptureSpec",
     "EndpointMetricsSettings",
     "EnsureSpec",
+    "ExpectOptions",
     "ExpectSpec",
     "FunctionStep",
     "HttpSettings",
@@ -159,6 +160,8 @@ class RequestStep:
     if_true_function: str | None = None
     has_json: bool = False
     templates: dict[str, Template] = field(default_factory=dict)
+    # Artillery's isProbableEnough: sent when randint(0, 100) < probability.
+    probability: float | None = None
 
     def render(self, context: Mapping[str, Any]) -> RenderedRequest:
         """Render url (target already prefixed), qs, headers (config default
@@ -189,12 +192,15 @@ class RequestStep:
 class ThinkStep:
     """Pause the virtual user ``seconds``, with Artillery's jitter: ``jitter`` is
     a fraction of the think time (``"10%"`` -> 0.10), ``jitter_ms`` an absolute
-    ± in ms (a bare number in the script, as Artillery reads it)."""
+    ± in ms (a bare number in the script, as Artillery reads it).
+    ``seconds_template``: a templated think (``"{{ t }}"``), rendered per user
+    and read as ``seconds`` is (a bad value fails the user)."""
 
     seconds: float
     jitter: float | None = None
     path: str = ""
     jitter_ms: float | None = None
+    seconds_template: Template | None = None
 
 
 @dataclass
@@ -210,13 +216,16 @@ class LoopStep:
     """
 
     steps: list[Step]
-    count: int | None = None
+    count: int | None = None  # passes; with count_from, the range's end
     over: Any = None
     while_true: str | None = None
     path: str = ""
     over_template: Template | None = None
     while_condition: Condition | None = None
     while_function: str | None = None
+    # Artillery's parseLoopCount: count "2-4" runs $loopCount 2, 3 (from..to-1).
+    count_from: int = 0
+    count_template: Template | None = None
 
 
 @dataclass
@@ -267,6 +276,8 @@ class HttpSettings:
     default_headers: dict[str, Any] = field(default_factory=dict)
     reject_unauthorized: bool = True
     max_sockets: int | None = None
+    # config.http.defaults.cookie || config.defaults.cookie: sent with every request
+    default_cookie: dict[str, Any] | None = None
 
 
 @dataclass
@@ -282,20 +293,38 @@ class EndpointMetricsSettings:
 
 
 @dataclass
+class ExpectOptions:
+    """``config.plugins.expect`` options perfgate honours (the plugin's meaning).
+
+    ``report_failures_as_errors``: a failed expectation ends the virtual user
+    with ``errors.Failed expectations for request <url>`` (``<name>`` with
+    ``use_only_request_names``); ``expect_default_200``: a request without
+    ``expect`` expects status 200.
+    """
+
+    report_failures_as_errors: bool = False
+    expect_default_200: bool = False
+    use_only_request_names: bool = False
+
+
+@dataclass
 class EnsureSpec:
     """``config.ensure`` / ``plugins.ensure``.
 
-    ``thresholds``: (metric name, max value) — legacy ``p95: 200`` becomes
-    ("http.response_time.p95", 200). ``conditions``: (expression, strict);
-    ``compiled`` holds the compiled predicates in the same order (evaluate
-    over a mapping from metric names like ``http.response_time.p99`` to
-    numbers). ``max_error_rate`` is a percentage (Artillery's meaning).
+    ``thresholds``: (metric name, limit), checked as ``metric < limit`` —
+    legacy ``p95: 200`` becomes ("http.response_time.p95", 200).
+    ``conditions``: (expression, strict); ``compiled`` holds the compiled
+    predicates in the same order (evaluate over a mapping from metric names
+    like ``http.response_time.p99`` to numbers). ``max_error_rate`` is a
+    percentage (Artillery's meaning). ``apdex``: the apdex score is a name
+    conditions may use (``config.apdex`` set, as the apdex plugin does).
     """
 
     thresholds: list[tuple[str, float]] = field(default_factory=list)
     conditions: list[tuple[str, bool]] = field(default_factory=list)
     max_error_rate: float | None = None
     compiled: list[Condition] = field(default_factory=list)
+    apdex: bool = False
 
 
 @dataclass
@@ -332,6 +361,7 @@ class Script:
     after: list[Step] = field(default_factory=list)
     processor: Processor | None = None
     expect_enabled: bool = False
+    expect_options: ExpectOptions = field(default_factory=lambda: ExpectOptions())
     metrics_by_endpoint: EndpointMetricsSettings = field(default_factory=EndpointMetricsSettings)
     ensure: EnsureSpec | None = None
     apdex_threshold_ms: float | None = None

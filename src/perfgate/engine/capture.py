@@ -27,7 +27,7 @@ _rng = random.Random()
 
 _STEP = re.compile(
     r"""\.\.(?P<deep>[A-Za-z_$][\w$-]*|\*)
-      |\.(?P<name>[A-Za-z_$@][\w$@-]*|\*)
+      |\.(?P<name>[\w$@-]+|\*)
       |\[\s*(?P<index>-?\d+)\s*\]
       |\[\s*(?P<quoted>'[^']*'|"[^"]*")\s*\]
       |\[\s*(?P<star>\*)\s*\]
@@ -40,7 +40,7 @@ Selector = tuple[str, Any]
 
 @lru_cache(maxsize=1024)
 def compile_jsonpath(expr: str) -> tuple[Selector, ...]:
-    """Parse the JSONPath subset: ``$``, ``.a``, ``['a']``, ``[0]``, ``[-1]``,
+    """Parse the JSONPath subset: ``$``, ``.a``, ``.0``, ``['a']``, ``[0]``, ``[-1]``,
     ``[*]``, ``.*``, ``[1:3]`` and ``..a`` (recursive descent). ValueError otherwise."""
     text = expr.strip()
     if text.startswith("$"):
@@ -100,6 +100,8 @@ def jsonpath_query(document: Any, expr: str) -> list[Any]:
                     nxt.append(value[arg])
                 elif isinstance(value, list) and arg == "length":
                     nxt.append(len(value))
+                elif isinstance(value, list) and arg.isdigit() and int(arg) < len(value):
+                    nxt.append(value[int(arg)])  # `$.a.0.b`: jsonpath-plus reads .0 as [0]
             elif kind == "index":
                 if isinstance(value, list) and -len(value) <= arg < len(value):
                     nxt.append(value[arg])
@@ -173,7 +175,7 @@ def apply_captures(
     failed: list[str] = []
     for spec in specs:
         value = capture_value(spec, response, vars)
-        if value is UNDEFINED:
+        if value is UNDEFINED or (isinstance(value, str) and value == ""):  # isCaptureFailed
             if spec.strict:
                 failed.append(spec.as_name)
             continue

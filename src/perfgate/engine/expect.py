@@ -12,15 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import jmespath
+import jmespath.exceptions
+import jmespath.parser
+
+from perfgate.engine.conditions import truthy
 from perfgate.engine.response import ResponseView
 from perfgate.template import UNDEFINED, js_string, lookup_path, parse_path
 
 if TYPE_CHECKING:
     from perfgate.config.artillery import ExpectSpec
 
-__all__ = ["EXPECT_KINDS", "ExpectOutcome", "check_expectations"]
+__all__ = ["EXPECT_KINDS", "ExpectOutcome", "check_expectations", "compile_jmespath"]
 
 EXPECT_KINDS = (
     "statusCode",
@@ -32,7 +38,12 @@ EXPECT_KINDS = (
     "hasHeader",
     "headerEquals",
     "matchesRegexp",
+    "cdnHit",
+    "jmespath",
+    "jpath",
 )
+# artillery-plugin-expect's cdnHit: these headers, value starting "hit"/"stale" (or "miss").
+CDN_CACHE_HEADERS = ("cf-cache-status", "x-cache", "x-vercel-cache")
 
 
 @dataclass
@@ -67,6 +78,37 @@ def _has_property(response: ResponseView, prop: Any) -> tuple[bool, Any]:
     root = {"$": body}
     found = lookup_path(root, ["$", *parts]) is not UNDEFINED
     return found, "present" if found else "(no such property)"
+
+
+@lru_cache(maxsize=256)
+def compile_jmespath(expr: str) -> jmespath.parser.ParsedResult:
+    """A compiled JMESPath expression; ValueError on a syntax error."""
+    try:
+        return jmespath.compile(expr)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise ValueError(str(exc).replace("\n", " ")) from None
+
+
+def _json_body(response: ResponseView) -> Any:
+    """The body as the plugin sees it: parsed only for a JSON content type."""
+    ctype = response.headers.get("content-type", "")
+    if not any(
+        t in ctype for t in ("application/json", "application/problem+json", "application/ld+json")
+    ):
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _cdn_hit(expected: Any, response: ResponseView) -> tuple[bool, str]:
+    wanted = ("hit", "stale") if truthy(expected) else ("miss",)
+    for name in CDN_CACHE_HEADERS:
+        value = response.headers.get(name)
+        if value and value.lower().startswith(wanted):
+            return True, f"{name} is {value}"
+    return False, "cache status header not found"
 
 
 def _content_type_ok(expected: str, got: str) -> bool:
@@ -109,6 +151,18 @@ def _check(spec: ExpectSpec, response: ResponseView, vars: Mapping[str, Any]) ->
         except re.error:
             ok = False
         return ExpectOutcome(kind, ok, expected, response.text()[:200])
+    if kind == "cdnHit":
+        ok, got = _cdn_hit(expected, response)
+        return ExpectOutcome(kind, ok, expected, got)
+    if kind in ("jmespath", "jpath"):
+        body = _json_body(response)
+        if not isinstance(body, Mapping | list):
+            return ExpectOutcome(kind, False, expected, "response body is not an object")
+        try:
+            result = compile_jmespath(str(expected)).search(body)
+        except (ValueError, jmespath.exceptions.JMESPathError) as exc:
+            return ExpectOutcome(kind, False, expected, str(exc))
+        return ExpectOutcome(kind, truthy(result), expected, result)  # JS truthiness, as the plugin
     return ExpectOutcome(kind, False, expected, "(unknown check)")
 
 
