@@ -545,3 +545,51 @@ def test_cli_exit_codes_match_artillery(target: Target, tmp_path: Path) -> None:
         codes.append(proc.returncode)
     assert codes == [21, 0]
     assert json.loads(report.read_text())["aggregate"]["counters"]["vusers.failed"] == 0
+
+
+# -- beyond the list: other options read from Artillery 2's source ------------------------
+
+
+def test_loop_value_and_element_names_and_a_non_list_over(target: Target) -> None:
+    """engine_util's createLoopWithCount: `loopValue: i` / `loopElement: e` rename
+    $loopCount / $loopElement; a count loop's element is its index; an `over`
+    that is not an array runs no pass."""
+    target.hits.clear()
+    run(
+        target,
+        "scenarios:\n  - flow:\n"
+        '      - loop:\n          - get: {url: "/l?i={{ i }}&e={{ e }}"}\n'
+        "        over: [a, b]\n        loopValue: i\n        loopElement: e\n"
+        '      - loop:\n          - get: {url: "/c?e={{ $loopElement }}"}\n        count: 1\n'
+        '      - loop:\n          - get: {url: "/none"}\n        over: missing\n',
+    )
+    paths = [p for p, _ in target.hits]
+    assert paths[:3] == ["/l?i=0&e=a", "/l?i=1&e=b", "/c?e=0"]
+    assert "/none" not in paths
+
+
+def test_ensure_condition_passes_only_on_one(target: Target) -> None:
+    """artillery-plugin-ensure fails a check whose filtrex result is not exactly 1:
+    `vusers.created` (= 2) fails, `vusers.created == 2` passes."""
+    result = run(
+        target,
+        "scenarios:\n  - flow:\n      - get: {url: /x}\n",
+        "  ensure:\n    conditions:\n      - expression: vusers.created\n"
+        "      - expression: vusers.created == 2\n  plugins:\n    ensure: {}\n",
+    )
+    assert [c.status for c in result.checks] == ["fail", "pass"]
+
+
+def test_endpoint_metrics_strip_the_query_string_unless_configured(target: Target) -> None:
+    """Artillery adds metrics-by-endpoint to every run as `{stripQueryString: true}`
+    when the script does not configure it (util.js addDefaultPlugins); a
+    configured plugin keeps the query string unless told otherwise. Artillery 2
+    does not read `http.maxSockets` (agents are sized from `http.pool`)."""
+    body = 'scenarios:\n  - flow:\n      - get: {url: "/q?page=1"}\n'
+    plain = counters(run(target, body))
+    assert plain["plugins.metrics-by-endpoint./q.codes.200"] == 2
+    configured = counters(run(target, body, "  plugins:\n    metrics-by-endpoint: {}\n"))
+    assert configured["plugins.metrics-by-endpoint./q?page=1.codes.200"] == 2
+    script = load_script_text(script_text(target, body, "  http:\n    maxSockets: 4\n"))
+    assert script.http.max_sockets is None
+    assert any("maxSockets" in w and "ignored" in w for w in script.warnings)

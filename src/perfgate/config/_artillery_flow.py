@@ -415,6 +415,12 @@ def _loop(
         while_condition=while_condition,
         count_from=count_from,
         count_template=count_template,
+        index_var=as_str(doc, step["loopValue"], child_path(path, "loopValue"))
+        if step.get("loopValue")
+        else "$loopCount",
+        element_var=as_str(doc, step["loopElement"], child_path(path, "loopElement"))
+        if step.get("loopElement")
+        else "$loopElement",
     )
     if while_true is not None:
         ctx.condition_names.append((while_true, wpath, loop))

@@ -178,10 +178,9 @@ def _http(doc: Located, config: dict[str, Any]) -> HttpSettings:
     if http.get("pool") is not None:
         pool = int(as_number(doc, http["pool"], "config.http.pool", minimum=1, integer=True))
     max_sockets = None
-    if http.get("maxSockets") is not None:
-        max_sockets = int(
-            as_number(doc, http["maxSockets"], "config.http.maxSockets", minimum=1, integer=True)
-        )
+    if http.get("maxSockets") is not None:  # engine_http sizes its agents from http.pool alone
+        doc.warn("config.http.maxSockets", "ignored, as by Artillery 2 (a shared pool is "
+                 "http.pool; without it each virtual user has one connection)")  # fmt: skip
     http_defaults = doc.expect_mapping(http.get("defaults"), "config.http.defaults")
     defaults = doc.expect_mapping(config.get("defaults"), "config.defaults")
     headers_value = http_defaults.get("headers") or defaults.get("headers")
@@ -283,13 +282,23 @@ def _plugins(doc: Located, config: dict[str, Any], script: Script) -> None:
         known = {"stripQueryString": "strip_query_string", "useOnlyRequestNames": "use_only_request_names",
                  "groupDynamicURLs": "group_dynamic_urls"}  # fmt: skip
         doc.check_keys(
-            mbe, mbe_path, (*known, "metricsPrefix", "ignoreUnnamedRequests"), strict=False
-        )
+            mbe, mbe_path, (*known, "metricsNamespace", "ignoreUnnamedRequests", "suppressOutput"),
+            strict=False,
+        )  # fmt: skip
         settings = EndpointMetricsSettings(enabled=True)
         for key, attr in known.items():
             if key in mbe:
                 setattr(settings, attr, as_bool(doc, mbe[key], child_path(mbe_path, key)))
+        for key, why in (
+            ("metricsNamespace", "perfgate keeps the names under plugins.metrics-by-endpoint"),
+            ("ignoreUnnamedRequests", "perfgate records every endpoint (the gate compares them)"),
+        ):
+            if mbe.get(key):
+                doc.warn(child_path(mbe_path, key), f"not supported: {why}")
         script.metrics_by_endpoint = settings
+    else:
+        # Artillery adds the plugin to every run with {stripQueryString: true} (addDefaultPlugins).
+        script.metrics_by_endpoint = EndpointMetricsSettings(strip_query_string=True)
     _ensure_and_apdex(doc, config, plugins, script)
 
 

@@ -226,6 +226,9 @@ class LoopStep:
     # Artillery's parseLoopCount: count "2-4" runs $loopCount 2, 3 (from..to-1).
     count_from: int = 0
     count_template: Template | None = None
+    # loopValue / loopElement: the names of $loopCount / $loopElement
+    index_var: str = "$loopCount"
+    element_var: str = "$loopElement"
 
 
 @dataclass

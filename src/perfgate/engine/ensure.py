@@ -13,6 +13,7 @@ from typing import Any
 
 from perfgate.config.artillery import EnsureSpec
 from perfgate.engine.apdex import APDEX_FRUSTRATED, APDEX_SATISFIED, APDEX_TOLERATED
+from perfgate.engine.conditions import compile_expression
 from perfgate.metrics import names
 from perfgate.metrics.metricset import MetricSet
 from perfgate.result import Check, CheckStatus
@@ -45,6 +46,14 @@ def metric_values(aggregate: MetricSet, *, apdex: bool = False) -> dict[str, flo
     return out
 
 
+def _is_one(value: Any) -> bool:
+    """The plugin passes a check only when filtrex returns exactly 1 (``result !==
+    1`` fails): a comparison or ``and``/``or`` that holds, not any truthy value."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, int | float) and value == 1
+
+
 def evaluate_ensure(spec: EnsureSpec, aggregate: MetricSet) -> list[Check]:
     values = metric_values(aggregate, apdex=spec.apdex)
     checks: list[Check] = []
@@ -73,10 +82,9 @@ def evaluate_ensure(spec: EnsureSpec, aggregate: MetricSet) -> list[Check]:
                 f"{metric} < {limit:g} (got {value:g})",
             )
         )
-    compiled: list[Any] = list(spec.compiled)
-    for i, (expr, strict) in enumerate(spec.conditions):
+    for expr, strict in spec.conditions:
         try:
-            ok = bool(compiled[i](values)) if i < len(compiled) else False
+            ok = _is_one(compile_expression(expr)(values))
             detail = expr
         except (
             Exception

@@ -262,11 +262,14 @@ class _VUser:
         over = step.over
         if step.over_template is not None:
             over = step.over_template.render(vars)
+        index_var, element_var = step.index_var, step.element_var
         if isinstance(over, list):
             for i, element in enumerate(over):
-                vars["$loopCount"] = i
-                vars["$loopElement"] = element
+                vars[index_var] = i
+                vars[element_var] = element
                 await self.run_steps(step.steps)
+            return
+        if step.over is not None:  # engine_util: `over` that is no array ends the loop at once
             return
         has_while = step.while_function is not None or step.while_condition is not None
         first, limit = step.count_from, step.count
@@ -276,7 +279,8 @@ class _VUser:
             limit = 1
         i = first
         while limit is None or i < limit:
-            vars["$loopCount"] = i  # from 0, as Artillery's code (its docs say 1: issue #3412)
+            vars[index_var] = i  # from 0, as Artillery's code (its docs say 1: issue #3412)
+            vars[element_var] = i  # engine_util: a count loop's element is the index too
             await self.run_steps(step.steps)
             i += 1
             # As Artillery: whileTrue is asked after each pass (the first pass always runs).
