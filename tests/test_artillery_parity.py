@@ -593,3 +593,28 @@ def test_endpoint_metrics_strip_the_query_string_unless_configured(target: Targe
     script = load_script_text(script_text(target, body, "  http:\n    maxSockets: 4\n"))
     assert script.http.max_sockets is None
     assert any("maxSockets" in w and "ignored" in w for w in script.warnings)
+
+
+def test_config_templates_render_once_as_artillery(target: Target) -> None:
+    """Artillery 2.0.21 rendered this config once, before any user: `r:
+    "{{ $randomNumber(1, 1000000) }}"` became one number for the whole run
+    (as text), while `{{ $uuid }}` and `Bearer {{ token }}` went out as
+    `undefined` / `Bearer undefined`. perfgate draws `r` once too, and warns
+    where it differs (it renders the header per request). A loop `count: 0`
+    loops forever in Artillery (`count || -1`): a warning, no pass here."""
+    target.hits.clear()
+    text = script_text(
+        target,
+        "scenarios:\n  - flow:\n      - get: {url: /t, capture: {json: $.path, as: token}}\n"
+        '      - get: {url: "/v?r={{ r }}"}\n'
+        "      - loop:\n          - get: {url: /zero}\n        count: 0\n",
+        '  variables:\n    r: "{{ $randomNumber(1, 1000000) }}"\n'
+        '  defaults:\n    headers:\n      authorization: "Bearer {{ token }}"\n',
+    )
+    script = load_script_text(text)
+    assert isinstance(script.variables["r"], str) and script.variables["r"].isdigit()
+    assert any("authorization" in w and "'undefined' for {{ token }}" in w for w in script.warnings)
+    assert any("loops forever" in w for w in script.warnings)
+    run_script(script, workers=1, handle_sigint=False)
+    assert {p for p, _ in target.hits if p.startswith("/v")} == {f"/v?r={script.variables['r']}"}
+    assert "/zero" not in [p for p, _ in target.hits]

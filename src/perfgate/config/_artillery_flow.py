@@ -383,6 +383,9 @@ def _loop(
             count_from, count = low, high
         else:
             count = int(as_number(doc, raw, cpath, minimum=0, integer=True))
+            if count == 0 and not isinstance(raw, str):
+                doc.warn(cpath, "Artillery reads count 0 as no count (`count || -1`) and "
+                         "loops forever; perfgate runs no pass")  # fmt: skip
     over = step.get("over")
     over_template = None
     if over is not None:

@@ -460,7 +460,7 @@ def _build(
     if environment is not None:
         config = _apply_environment(doc, config, environment)
     config = render_config(
-        config, config_time_vars(environment, source), skip=("environments", "variables")
+        doc, config, config_time_vars(environment, source), skip=("environments",)
     )
     doc.check_keys(config, "config", CONFIG_KEYS, strict=False)
     http = _http(doc, config)
