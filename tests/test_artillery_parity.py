@@ -22,7 +22,7 @@ import pytest
 from aiohttp import web
 from tests.conftest import free_port
 
-from perfgate.config.artillery import load_script, load_script_text, pick_variables
+from perfgate.config.artillery import RequestStep, load_script, load_script_text, pick_variables
 from perfgate.engine.runner import run_script
 from perfgate.engine.scheduler import scheduler_stats
 from perfgate.errors import ConfigError
@@ -470,7 +470,7 @@ def test_11_a_short_run_is_not_generator_limited(target: Target) -> None:
     """A 1-user run of ~0 s printed "generator-limited ... generator CPU 2134%": the
     CPU share of a run shorter than a second is start-up cost. No warning now."""
     result = run(target, "scenarios:\n  - flow:\n      - get: {url: /x}\n")
-    assert result.scheduler.generator_cpu_pct is None
+    assert result.scheduler is not None and result.scheduler.generator_cpu_pct is None
     assert not any("generator-limited" in w for w in result.warnings)
     stats = scheduler_stats(Histogram(), planned=1, launched=1, skipped=0, late=0, cpu_pct=None)
     assert not stats.generator_limited
@@ -618,3 +618,16 @@ def test_config_templates_render_once_as_artillery(target: Target) -> None:
     run_script(script, workers=1, handle_sigint=False)
     assert {p for p, _ in target.hits if p.startswith("/v")} == {f"/v?r={script.variables['r']}"}
     assert "/zero" not in [p for p, _ in target.hits]
+
+
+def test_if_true_dotted_name_warns(target: Target) -> None:
+    """filtrex 0.5.4 (Artillery's ifTrue), vars {x: {y: 2}}: `x.y == 2` is 0 and
+    `x.y` undefined (a dotted name is one flat name). perfgate follows the path
+    and says how Artillery differs."""
+    script = load_script_text(
+        script_text(target, 'scenarios:\n  - flow:\n      - get: {url: /x, ifTrue: "x.y == 2"}\n')
+    )
+    step = script.scenarios[0].flow[0]
+    assert isinstance(step, RequestStep) and step.condition is not None
+    assert step.condition({"x": {"y": 2}})
+    assert any("filtrex reads 'x.y' as one variable name" in w for w in script.warnings)

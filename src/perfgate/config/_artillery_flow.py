@@ -33,7 +33,7 @@ from perfgate.config.artillery import (
     ThinkStep,
 )
 from perfgate.engine.capture import compile_jsonpath
-from perfgate.engine.conditions import compile_condition
+from perfgate.engine.conditions import compile_condition, expression_names
 from perfgate.engine.expect import EXPECT_KINDS, compile_jmespath
 from perfgate.template import Template
 
@@ -104,9 +104,14 @@ def _probability(value: Any) -> float:
 def _condition(ctx: FlowContext, expr: Any, path: str) -> tuple[str, Any]:
     text = as_str(ctx.doc, expr, path)
     try:
-        return text, compile_condition(text)
+        compiled = compile_condition(text)
     except ValueError as exc:
         raise ctx.doc.error(path, f"invalid expression {text!r}: {exc}") from None
+    for name in expression_names(text):
+        if "." in name or "[" in name:
+            ctx.doc.warn(path, f"filtrex reads '{name}' as one variable name (Artillery finds "
+                         "none, so it is undefined there); perfgate follows the path")  # fmt: skip
+    return text, compiled
 
 
 def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:

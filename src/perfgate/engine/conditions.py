@@ -29,7 +29,7 @@ from typing import Any
 
 from perfgate.template import UNDEFINED, lookup_path, parse_path
 
-__all__ = ["compile_condition", "compile_expression", "truthy"]
+__all__ = ["compile_condition", "compile_expression", "expression_names", "truthy"]
 
 Evaluator = Callable[[Mapping[str, Any]], Any]
 
@@ -343,6 +343,11 @@ def compile_expression(expr: str) -> Evaluator:
         return _Parser(expr).parse()
     except RecursionError:
         raise ValueError("expression nests too deeply") from None
+
+
+def expression_names(expr: str) -> list[str]:
+    """The variable names an expression reads (``user.id``, ``items[0]``)."""
+    return [value for kind, value in _tokenize(expr) if kind == "name"]
 
 
 def compile_condition(expr: str) -> Callable[[Mapping[str, Any]], bool]:
