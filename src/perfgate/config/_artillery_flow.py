@@ -238,6 +238,9 @@ def _request(
             child_path(path, "formData"),
             "multipart 'formData' is not supported; the request is sent without it",
         )
+    if "gzip" in spec:
+        doc.warn(child_path(path, "gzip"), "ignored: perfgate sends no accept-encoding, so the "
+                 "server answers uncompressed (Artillery asks for gzip, deflate, br)")  # fmt: skip
     if "match" in spec:
         doc.warn(
             child_path(path, "match"),

@@ -174,6 +174,9 @@ def _http(doc: Located, config: dict[str, Any]) -> HttpSettings:
         if key is not None:
             timeout = as_number(doc, key, path, minimum=0, exclusive=True)
             break
+    if http.get("cookieJarOptions"):
+        doc.warn("config.http.cookieJarOptions", "ignored: perfgate's cookie jar keeps name=value "
+                 "pairs per virtual user (no tough-cookie options)")  # fmt: skip
     pool = None
     if http.get("pool") is not None:
         pool = int(as_number(doc, http["pool"], "config.http.pool", minimum=1, integer=True))
