@@ -631,3 +631,18 @@ def test_if_true_dotted_name_warns(target: Target) -> None:
     assert isinstance(step, RequestStep) and step.condition is not None
     assert step.condition({"x": {"y": 2}})
     assert any("filtrex reads 'x.y' as one variable name" in w for w in script.warnings)
+
+
+def test_plugin_hooks_run_in_config_order(target: Target) -> None:
+    """Artillery 2.0.21, `plugins: {apdex: {}, expect: {reportFailuresAsErrors: true}}`
+    on /badcookie + EXPECT_FLOW's two /cdn requests, 2 users: apdex.satisfied 6 —
+    the apdex hook is pushed first, so it counts the response whose expectation
+    then ends the user. Here (EXPECT_FLOW alone): 2 users x 2 responses = 4."""
+    result = run(
+        target,
+        EXPECT_FLOW,
+        "  apdex: {threshold: 1000}\n  plugins:\n    apdex: {}\n    expect: {reportFailuresAsErrors: true}\n",
+    )
+    got = counters(result)
+    assert got["apdex.satisfied"] + got["apdex.tolerated"] + got["apdex.frustrated"] == 4
+    assert got["vusers.failed"] == 2

@@ -271,6 +271,7 @@ def _plugins(doc: Located, config: dict[str, Any], script: Script) -> None:
             doc.warn(child_path("config.plugins", name), f"plugin '{name}' is not supported and is ignored"
                      + (f" (did you mean '{hint}'?)" if hint else ""))  # fmt: skip
     script.expect_enabled = "expect" in plugins
+    script.plugin_order = tuple(str(name) for name in plugins)
     if script.expect_enabled:
         epath = child_path("config.plugins", "expect")
         expect = doc.expect_mapping(plugins["expect"], epath)

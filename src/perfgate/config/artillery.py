@@ -365,6 +365,8 @@ class Script:
     processor: Processor | None = None
     expect_enabled: bool = False
     expect_options: ExpectOptions = field(default_factory=lambda: ExpectOptions())
+    # config.plugins' names in order: plugins' afterResponse hooks run in this order
+    plugin_order: tuple[str, ...] = ()
     metrics_by_endpoint: EndpointMetricsSettings = field(default_factory=EndpointMetricsSettings)
     ensure: EnsureSpec | None = None
     apdex_threshold_ms: float | None = None

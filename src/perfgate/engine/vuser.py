@@ -106,6 +106,7 @@ class FlowContext:
     # a plugin (expect with expectDefault200, apdex) looks at every response
     after_every_response: bool = False
     default_200: list[ExpectSpec] = field(default_factory=list)
+    response_plugins: tuple[str, ...] = ()  # "expect" / "apdex", in config.plugins order
 
     @classmethod
     def create(
@@ -145,6 +146,9 @@ class FlowContext:
             script.expect_enabled and script.expect_options.expect_default_200
         )
         ctx.default_200 = [ExpectSpec("statusCode", 200, "expectDefault200")]
+        enabled = {"expect": script.expect_enabled, "apdex": script.apdex_threshold_ms is not None}
+        order = [p for p in script.plugin_order if p in enabled] + ["expect", "apdex"]
+        ctx.response_plugins = tuple(p for p in dict.fromkeys(order) if enabled[p])
         for scenario in script.scenarios:
             ctx.scenario_totals[scenario.index] = names.scenario_total(scenario.name)
             ctx._plan(scenario.flow)
@@ -481,13 +485,15 @@ class _VUser:
             for name in step.after_response:
                 await self._hook(name, params, view, context, events)
         script = ctx.script
-        if script.expect_enabled and self.scenario.index >= 0:
-            self._expect(step, view, params)
-        if script.apdex_threshold_ms is not None and self.scenario.index >= 0:
-            rec = ctx.recorder
-            for counter in APDEX_COUNTERS:  # the plugin adds 0 to each, then 1 to one
-                rec.count(counter, 0)
-            rec.count(classify(raw.total_ns / 1e6, script.apdex_threshold_ms))
+        if self.scenario.index >= 0:  # plugins hook scenarios only, in config.plugins order
+            for plugin in ctx.response_plugins:
+                if plugin == "expect":
+                    self._expect(step, view, params)  # may end the user: later hooks don't run
+                elif script.apdex_threshold_ms is not None:
+                    rec = ctx.recorder
+                    for counter in APDEX_COUNTERS:  # the plugin adds 0 to each, then 1 to one
+                        rec.count(counter, 0)
+                    rec.count(classify(raw.total_ns / 1e6, script.apdex_threshold_ms))
         if capture_failed:  # as Artillery: afterResponse hooks run first, then the user fails
             ctx.recorder.error(ctx.plans[id(step)].names, CAPTURE_FAILED)
             raise VUserFailed(CAPTURE_FAILED)
