@@ -646,3 +646,25 @@ def test_plugin_hooks_run_in_config_order(target: Target) -> None:
     got = counters(result)
     assert got["apdex.satisfied"] + got["apdex.tolerated"] + got["apdex.frustrated"] == 4
     assert got["vusers.failed"] == 2
+
+
+def test_captures_as_engine_util(target: Target) -> None:
+    """Artillery 2.0.21, one user, `capture: [{header: x-id, as: a}, {header: X-Id,
+    as: b, strict: false}, ...]` then `/v?a={{ a }}&b={{ b }}`: it requested
+    `/v?a=h1&b=` (node lower-cases header names, so `X-Id` misses, and a
+    non-strict miss sets ""); a strict `header: X-Id` capture then failed the
+    user (`errors.Failed capture or match`; the next request was never sent).
+    Here the same with `content-type` / `Content-Type`."""
+    target.hits.clear()
+    result = run(
+        target,
+        "scenarios:\n  - flow:\n"
+        "      - get: {url: /x, capture: [{header: content-type, as: a}, {header: Content-Type, as: b, strict: false}]}\n"
+        '      - get: {url: "/v?b={{ b }}"}\n'
+        "      - get: {url: /x, capture: {header: Content-Type, as: d}}\n"
+        "      - get: {url: /never}\n",
+    )
+    paths = [p for p, _ in target.hits]
+    assert "/v?b=" in paths and "/never" not in paths
+    got = counters(result)
+    assert got["errors.Failed capture or match"] == 2 and got["vusers.failed"] == 2

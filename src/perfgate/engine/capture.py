@@ -3,8 +3,11 @@
 Artillery 2 semantics: ``json`` takes a JSONPath (a random element when
 several match, as Artillery does), ``header`` a header's value, ``regexp``
 the whole match or ``group`` (index or name). A capture fails when nothing
-matches (or the body isn't JSON for ``json``); a failed ``strict`` capture
-(the default) ends the virtual user, a non-strict one leaves the var unset.
+matches (or the body isn't JSON for ``json``) or the value is ``""``; a
+failed ``strict`` capture (the default) ends the virtual user; a non-strict
+one leaves a ``json`` var unset and sets a ``header``/``regexp`` var to ``""``
+(what their extractors return on a miss). Header names match as node
+stores them, lower-case.
 """
 
 from __future__ import annotations
@@ -126,7 +129,8 @@ def capture_value(spec: CaptureSpec, response: ResponseView, vars: Mapping[str, 
     """The captured value, or UNDEFINED when the capture fails."""
     expr = spec.expr if spec.expr_template is None else str(spec.expr_template.render(vars))
     if spec.kind == "header":
-        return response.headers.get(expr, UNDEFINED)
+        # node stores header names lower-case: `X-Id` is never found (Artillery 2.0.21).
+        return response.headers.get(expr, UNDEFINED) if expr == expr.lower() else UNDEFINED
     if spec.kind == "json":
         try:
             document = response.json()
@@ -178,6 +182,8 @@ def apply_captures(
         if value is UNDEFINED or (isinstance(value, str) and value == ""):  # isCaptureFailed
             if spec.strict:
                 failed.append(spec.as_name)
+            elif spec.kind in ("header", "regexp"):
+                vars[spec.as_name] = ""  # their extractors give "" on a miss, and it is set
             continue
         vars[spec.as_name] = value
     return failed
