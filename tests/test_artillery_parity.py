@@ -668,3 +668,19 @@ def test_captures_as_engine_util(target: Target) -> None:
     assert "/v?b=" in paths and "/never" not in paths
     got = counters(result)
     assert got["errors.Failed capture or match"] == 2 and got["vusers.failed"] == 2
+
+
+def test_a_url_that_is_not_absolute_fails_the_user(target: Target) -> None:
+    """engine_http prepends the target only to a URL starting with "/"; anything else
+    that does not start with http ends the user with `errors.Invalid URL - <url>`
+    (a `{{ next }}` never captured renders `undefined`)."""
+    target.hits.clear()
+    result = run(
+        target,
+        'scenarios:\n  - flow:\n      - get: {url: "{{ next }}"}\n      - get: {url: /after}\n',
+    )
+    got = counters(result)
+    assert got["errors.Invalid URL - undefined"] == 2 and got["vusers.failed"] == 2
+    assert target.hits == []
+    static = counters(run(target, "scenarios:\n  - flow:\n      - get: {url: api/x}\n"))
+    assert static["errors.Invalid URL - api/x"] == 2

@@ -345,6 +345,10 @@ class _VUser:
         url = params["url"]
         method = params["method"]
         rec = ctx.recorder
+        if not url.startswith(("/", "http")):  # engine_http prepends the target to "/…" only
+            code = f"Invalid URL - {url}"
+            rec.error(plan.names, code)
+            raise VUserFailed(code)
         for _ in range(_MAX_REDIRECTS + 1):
             if first is not None:
                 raw, full_url = first
@@ -363,9 +367,10 @@ class _VUser:
                         cookies=cookies,
                         auth=params["auth"],
                     )
-                except ValueError as exc:
-                    rec.error(plan.names, "EINVALIDURL")
-                    raise VUserFailed(str(exc)) from None
+                except ValueError:
+                    code = f"Invalid URL - {url}"  # engine_http's error for a URL got refuses
+                    rec.error(plan.names, code)
+                    raise VUserFailed(code) from None
                 raw = await self._exchange(plan, origin, data)
             location = (
                 _header(raw, "location")
@@ -432,6 +437,10 @@ class _VUser:
         ctx = self.ctx
         if plan.wire is None:
             r = step.render(self.vars)
+            if not r.url.startswith(("/", "http")):
+                plan.static = False  # the general path counts the error, every time
+                await self.request(step)
+                return
             plan.wire = build_request(
                 plan.method,
                 r.url,
