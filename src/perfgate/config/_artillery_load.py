@@ -463,9 +463,8 @@ def _build(
     config = doc.expect_mapping(top.get("config"), "config")
     if environment is not None:
         config = _apply_environment(doc, config, environment)
-    config = render_config(
-        doc, config, config_time_vars(environment, source), skip=("environments",)
-    )
+    config_vars = config_time_vars(environment, source)
+    config = render_config(doc, config, config_vars, skip=("environments",))
     doc.check_keys(config, "config", CONFIG_KEYS, strict=False)
     http = _http(doc, config)
     variables = doc.expect_mapping(config.get("variables"), "config.variables")
@@ -499,6 +498,10 @@ def _build(
             raise doc.error("config.processor", exc.message) from None
     _check_functions(doc, ctx, processor)
     script.processor = processor
+    script.context_vars = {
+        "target": script.target,
+        **{k: config_vars[k] for k in ("$environment", "$testId", "$dirname", "$scenarioFile")},
+    }
     script.warnings = list(doc.warnings)
     return script
 

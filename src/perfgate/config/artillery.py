@@ -13,6 +13,7 @@ the YAML again.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -373,6 +374,9 @@ class Script:
     environment: str | None = None
     warnings: list[str] = field(default_factory=list)
     time_scale: float = 1.0
+    # What Artillery's runner puts in every user's vars: target, $environment,
+    # $testId, $dirname, $scenarioFile (plus a $uuid per user, see pick_variables).
+    context_vars: dict[str, Any] = field(default_factory=dict)
 
 
 def pick_scenario(script: Script, rng: random.Random) -> Scenario:
@@ -386,11 +390,16 @@ def pick_scenario(script: Script, rng: random.Random) -> Scenario:
 def pick_variables(script: Script, rng: random.Random, vuser_index: int = 0) -> dict[str, Any]:
     """The starting vars of one virtual user.
 
+    Artillery's context vars (``target``, ``$environment``, ``$testId``,
+    ``$dirname``, ``$scenarioFile``, a ``$uuid`` per user), then
     ``config.variables`` (a list value: one element picked at random), then
     payload fields (one row per user: random, or row ``vuser_index`` modulo
     the row count for ``order: sequence``), then ``loadAll`` tables.
     """
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {
+        **script.context_vars,
+        "$uuid": str(uuid.uuid4()),
+    }
     for key, value in script.variables.items():
         out[key] = rng.choice(value) if isinstance(value, list) and value else value
     for payload in script.payloads:
