@@ -696,3 +696,14 @@ def test_context_vars_every_user_has(target: Target) -> None:
     )
     ids = [p.split("u=")[1] for p, _ in target.hits]
     assert len(ids) == 4 and len(set(ids)) == 2
+
+
+def test_qs_replaces_the_urls_query_string(target: Target) -> None:
+    """Artillery 2.0.21: `get: {url: "/q?a=1", qs: {b: 2, c: [3, 4], d: "x y"}}`
+    requested `/q?b=2&c=3&c=4&d=x+y` (got's searchParams replaces the URL's query)."""
+    target.hits.clear()
+    run(
+        target,
+        'scenarios:\n  - flow:\n      - get: {url: "/q?a=1", qs: {b: 2, c: [3, 4], d: "x y"}}\n',
+    )
+    assert {p for p, _ in target.hits} == {"/q?b=2&c=3&c=4&d=x+y"}

@@ -357,7 +357,7 @@ class _VUser:
                 try:
                     origin, full_url, data = build_request(
                         method,
-                        url,
+                        _without_query(url) if params["qs"] is not None else url,
                         base_url=ctx.base_url,
                         qs=params["qs"],
                         headers=params["headers"],
@@ -443,7 +443,7 @@ class _VUser:
                 return
             plan.wire = build_request(
                 plan.method,
-                r.url,
+                _without_query(r.url) if r.qs is not None else r.url,
                 base_url=ctx.base_url,
                 qs=r.qs,
                 headers=r.headers,
@@ -575,6 +575,12 @@ def think_seconds(step: ThinkStep, rng: random.Random, vars: dict[str, Any] | No
     elif step.jitter_ms:
         seconds += rng.uniform(-step.jitter_ms, step.jitter_ms) / 1000.0
     return max(0.0, seconds)
+
+
+def _without_query(url: str) -> str:
+    """got's ``searchParams`` (what engine_http makes of ``qs``) replaces the URL's
+    own query string: ``url: /x?a=1, qs: {b: 2}`` requests ``/x?b=2``."""
+    return url.split("?", 1)[0]
 
 
 def _header(raw: transport.RawResponse, name: str) -> str | None:
