@@ -707,3 +707,15 @@ def test_qs_replaces_the_urls_query_string(target: Target) -> None:
         'scenarios:\n  - flow:\n      - get: {url: "/q?a=1", qs: {b: 2, c: [3, 4], d: "x y"}}\n',
     )
     assert {p for p, _ in target.hits} == {"/q?b=2&c=3&c=4&d=x+y"}
+
+
+def test_if_true_quoted_name_warns(target: Target) -> None:
+    """filtrex 0.5.4 (node): `'s' == "a"` throws "Lexical error" (Artillery then sends
+    the request); filtrex 2.2.3 reads 'quoted' names. perfgate keeps the 2.2.3
+    meaning and warns."""
+    script = load_script_text(
+        script_text(
+            target, 'scenarios:\n  - flow:\n      - get: {url: /x, ifTrue: "\'s\' == \\"a\\""}\n'
+        )
+    )
+    assert any("has no 'quoted' names" in w for w in script.warnings)

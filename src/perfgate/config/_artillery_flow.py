@@ -107,6 +107,9 @@ def _condition(ctx: FlowContext, expr: Any, path: str) -> tuple[str, Any]:
         compiled = compile_condition(text)
     except ValueError as exc:
         raise ctx.doc.error(path, f"invalid expression {text!r}: {exc}") from None
+    if expression_names(text, quoted=True):
+        ctx.doc.warn(path, "filtrex 0.5.4 (Artillery's ifTrue) has no 'quoted' names: a syntax "
+                     "error there, so Artillery sends the request; perfgate reads them as names")  # fmt: skip
     for name in expression_names(text):
         if "." in name or "[" in name:
             ctx.doc.warn(path, f"filtrex reads '{name}' as one variable name (Artillery finds "

@@ -345,9 +345,11 @@ def compile_expression(expr: str) -> Evaluator:
         raise ValueError("expression nests too deeply") from None
 
 
-def expression_names(expr: str) -> list[str]:
-    """The variable names an expression reads (``user.id``, ``items[0]``)."""
-    return [value for kind, value in _tokenize(expr) if kind == "name"]
+def expression_names(expr: str, *, quoted: bool = False) -> list[str]:
+    """The variable names an expression reads (``user.id``, ``items[0]``), or with
+    ``quoted`` its ``'quoted names'``."""
+    wanted = "qname" if quoted else "name"
+    return [value for kind, value in _tokenize(expr) if kind == wanted]
 
 
 def compile_condition(expr: str) -> Callable[[Mapping[str, Any]], bool]:
