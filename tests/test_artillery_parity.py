@@ -719,3 +719,25 @@ def test_if_true_quoted_name_warns(target: Target) -> None:
         )
     )
     assert any("has no 'quoted' names" in w for w in script.warnings)
+
+
+def test_match_is_checked_as_captureormatch(target: Target) -> None:
+    """Artillery 2.0.21 (deprecated `match`), one user: `{json: $.a[0].b, value: 7}`
+    passes, a failed `strict: false` match and a header match `value: ...` pass on,
+    then `{json: $.a[0].b, value: "7"}` (a string: `!==` 7) ends the user with
+    `errors.Failed capture or match`; the next request is never sent."""
+    target.hits.clear()
+    result = run(
+        target,
+        "scenarios:\n  - flow:\n"
+        '      - get: {url: /x, match: {json: "$.a[0].b", value: 7}}\n'
+        '      - get: {url: /x, match: [{json: "$.path", value: nope, strict: false},'
+        ' {header: content-type, value: "application/json; charset=utf-8"}]}\n'
+        "      - get: {url: /m1}\n"
+        '      - get: {url: /x, match: {json: "$.a[0].b", value: "7"}}\n'
+        "      - get: {url: /never}\n",
+    )
+    assert "/m1" in [p for p, _ in target.hits] and "/never" not in [p for p, _ in target.hits]
+    got = counters(result)
+    assert got["errors.Failed capture or match"] == 2 and got["vusers.failed"] == 2
+    assert not any("match" in w for w in result.warnings)

@@ -70,11 +70,15 @@ def test_captures_set_vars_and_report_strict_failures() -> None:
     vars: dict[str, object] = {"i": 1}
     failed = apply_captures(specs, view(), vars)
     assert failed == ["hard"]
+    # engine_util's captureOrMatch: with a strict failure no variable is set at all
+    assert vars == {"i": 1}
+    vars = {"i": 1}
+    assert apply_captures([s for s in specs if s.as_name != "hard"], view(), vars) == []
     assert (
         vars["tok"] == "t1" and vars["hid"] == "h1" and vars["rx"] == "7" and vars["named"] == "t1"
     )
     assert vars["templ"] == 2
-    assert "soft" not in vars and "hard" not in vars
+    assert "soft" not in vars
 
 
 def test_json_capture_on_non_json_body_fails() -> None:

@@ -61,7 +61,17 @@ SCENARIO_KEYS = (
     "afterResponse", "onError",
 )  # fmt: skip
 CAPTURE_KINDS = ("json", "header", "regexp", "xpath", "selector")
-CAPTURE_KEYS = (*CAPTURE_KINDS, "as", "strict", "group", "flags", "transform", "index", "attr")
+CAPTURE_KEYS = (
+    *CAPTURE_KINDS,
+    "as",
+    "strict",
+    "group",
+    "flags",
+    "transform",
+    "index",
+    "attr",
+    "value",
+)
 
 
 @dataclass
@@ -117,7 +127,9 @@ def _condition(ctx: FlowContext, expr: Any, path: str) -> tuple[str, Any]:
     return text, compiled
 
 
-def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:
+def _captures(ctx: FlowContext, value: Any, path: str, *, match: bool = False) -> list[CaptureSpec]:
+    """``capture`` entries, or with ``match`` the deprecated ``match`` entries
+    (``value`` instead of ``as``; strict unless ``strict: false``)."""
     doc = ctx.doc
     items = value if isinstance(value, list) else [value]
     out: list[CaptureSpec] = []
@@ -135,7 +147,9 @@ def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:
             raise doc.error(
                 child_path(ipath, kind), f"'{kind}' captures are not supported by perfgate"
             )
-        if "as" not in item:
+        if match and "value" not in item:
+            raise doc.error(ipath, "a match needs 'value' (what the value must equal)")
+        if not match and "as" not in item:
             raise doc.error(ipath, "'as' is required")
         expr = as_str(doc, item[kind], child_path(ipath, kind))
         template = Template.compile(expr)
@@ -164,16 +178,17 @@ def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:
             CaptureSpec(
                 kind=kind,
                 expr=expr,
-                as_name=as_str(doc, item["as"], child_path(ipath, "as")),
+                as_name=as_str(doc, item["as"], child_path(ipath, "as")) if not match else "",
                 group=group,
                 strict=as_bool(doc, item["strict"], child_path(ipath, "strict"))
                 if "strict" in item
-                else ctx.strict_capture,
+                else (True if match else ctx.strict_capture),
                 flags=as_str(doc, item["flags"], child_path(ipath, "flags"))
                 if "flags" in item
                 else None,
                 path=ipath,
                 expr_template=None if template.is_static else template,
+                match_value=Template.compile(item["value"]) if match else None,
             )
         )
     return out
@@ -244,11 +259,6 @@ def _request(
     if "gzip" in spec:
         doc.warn(child_path(path, "gzip"), "ignored: perfgate sends no accept-encoding, so the "
                  "server answers uncompressed (Artillery asks for gzip, deflate, br)")  # fmt: skip
-    if "match" in spec:
-        doc.warn(
-            child_path(path, "match"),
-            "'match' (deprecated in Artillery) is not supported and is ignored",
-        )
     auth = spec.get("auth")
     if isinstance(auth, dict):
         doc.check_keys(auth, child_path(path, "auth"), ("user", "pass"), strict=False)
@@ -303,9 +313,16 @@ def _request(
         name=as_str(doc, spec["name"], child_path(path, "name"))
         if spec.get("name") is not None
         else None,
-        capture=_captures(ctx, spec["capture"], child_path(path, "capture"))
-        if spec.get("capture")
-        else [],
+        capture=(
+            _captures(ctx, spec["capture"], child_path(path, "capture"))
+            if spec.get("capture")
+            else []
+        )
+        + (
+            _captures(ctx, spec["match"], child_path(path, "match"), match=True)
+            if spec.get("match")
+            else []
+        ),
         expect=_expectations(ctx, spec["expect"], child_path(path, "expect"))
         if spec.get("expect")
         else [],

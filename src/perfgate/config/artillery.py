@@ -94,6 +94,8 @@ class CaptureSpec:
     flags: str | None = None
     path: str = ""
     expr_template: Template | None = None
+    # A (deprecated) ``match`` entry: compare the value with this, set no var.
+    match_value: Template | None = None
 
 
 @dataclass
@@ -152,7 +154,7 @@ class RequestStep:
     auth: dict[str, Any] | None = None
     follow_redirect: bool = True
     name: str | None = None
-    capture: list[CaptureSpec] = field(default_factory=list)
+    capture: list[CaptureSpec] = field(default_factory=list)  # ``match`` entries last
     expect: list[ExpectSpec] = field(default_factory=list)
     if_true: str | None = None
     before_request: list[str] = field(default_factory=list)

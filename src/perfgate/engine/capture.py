@@ -168,22 +168,43 @@ def _regex(expr: str, flags: str) -> re.Pattern[str]:
     return re.compile(expr, value)
 
 
+def _js_strict_equal(a: Any, b: Any) -> bool:
+    """JavaScript ``===`` on JSON-ish values (containers never equal)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return bool(a == b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    return (a is UNDEFINED and b is UNDEFINED) or (a is None and b is None)
+
+
 def apply_captures(
     specs: list[CaptureSpec], response: ResponseView, vars: dict[str, Any]
 ) -> list[str]:
-    """Run the captures in order, setting ``vars[spec.as_name]`` on success.
+    """Run the captures (and ``match`` entries) as engine_util's captureOrMatch.
 
-    Returns the ``as`` names of strict captures that failed (the caller ends
-    the virtual user: ``errors.Failed capture or match``, ``vusers.failed``).
+    Returns the names of strict captures / expressions of strict matches that
+    failed (the caller ends the virtual user: ``errors.Failed capture or
+    match``); then, as there, no variable is set. Otherwise every capture's
+    value is set (a non-strict ``header``/``regexp`` miss as ``""``).
     """
     failed: list[str] = []
+    found: dict[str, Any] = {}
     for spec in specs:
         value = capture_value(spec, response, vars)
+        if spec.match_value is not None:
+            got = value if value is not UNDEFINED or spec.kind == "json" else ""
+            if not _js_strict_equal(got, spec.match_value.render(vars)) and spec.strict:
+                failed.append(spec.expr)
+            continue
         if value is UNDEFINED or (isinstance(value, str) and value == ""):  # isCaptureFailed
             if spec.strict:
                 failed.append(spec.as_name)
             elif spec.kind in ("header", "regexp"):
-                vars[spec.as_name] = ""  # their extractors give "" on a miss, and it is set
+                found[spec.as_name] = ""  # their extractors give "" on a miss, and it is set
             continue
-        vars[spec.as_name] = value
+        found[spec.as_name] = value
+    if not failed:
+        vars.update(found)
     return failed
