@@ -366,7 +366,8 @@ def test_9_templated_think_and_count_render_per_user(target: Target) -> None:
         "  variables: {n: 3}\n",
     )
     assert [p for p, _ in target.hits].count("/n") == 6
-    assert counters(result)["vusers.failed"] == 2
+    got = counters(result)
+    assert got["vusers.failed"] == 2 and got["errors.Invalid think time: undefined"] == 2
 
 
 def test_9_environment_in_payload_path_and_undefined_environment(tmp_path: Path) -> None:

@@ -252,7 +252,12 @@ class _VUser:
             if isinstance(step, RequestStep):
                 await self.request(step)
             elif isinstance(step, ThinkStep):
-                await asyncio.sleep(think_seconds(step, self.ctx.rng, self.vars))
+                try:
+                    pause = think_seconds(step, self.ctx.rng, self.vars)
+                except VUserFailed as exc:  # Artillery: the thrown error is counted, the user fails
+                    self.ctx.recorder.error(None, str(exc))
+                    raise
+                await asyncio.sleep(pause)
             elif isinstance(step, LoopStep):
                 await self.loop(step)
             elif isinstance(step, LogStep):
@@ -298,14 +303,14 @@ class _VUser:
         # engine_util's isProbableEnough: lodash random(100) is 0..100 inclusive.
         if step.probability is not None and not ctx.rng.randint(0, 100) < step.probability:
             return
-        if ctx.default_cookie is not None:
-            # engine_http sets config's default cookie in the user's jar before every request.
-            rendered_cookie = ctx.default_cookie.render(self.vars)
-            self.cookies.update({str(k): js_string(v) for k, v in rendered_cookie.items()})
         if (step.condition is not None or step.if_true_function is not None) and not (
             await self._if_true(step)
         ):
             return
+        if ctx.default_cookie is not None:
+            # engine_http sets config's default cookie in the user's jar before every request.
+            rendered_cookie = ctx.default_cookie.render(self.vars)
+            self.cookies.update({str(k): js_string(v) for k, v in rendered_cookie.items()})
         plan = ctx.plans[id(step)]
         if plan.static and not self.cookies and not step.cookie:
             await self._send_static(step, plan)
