@@ -10,9 +10,17 @@ import math
 import re
 from typing import Any
 
-from perfgate.config._yaml import Located, _kind
+from perfgate.config._yaml import Located, _kind, child_path, suggest
 
-__all__ = ["as_bool", "as_duration", "as_name_list", "as_number", "as_str", "parse_duration"]
+__all__ = [
+    "as_bool",
+    "as_duration",
+    "as_name_list",
+    "as_number",
+    "as_str",
+    "parse_duration",
+    "raise_on_typo",
+]
 
 _DURATION = re.compile(
     r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*"
@@ -106,3 +114,14 @@ def as_name_list(doc: Located, value: Any, path: str) -> list[str]:
         as_str(doc, item, f"{path}[{i}]" if isinstance(value, list) else path)
         for i, item in enumerate(items)
     ]
+
+
+def raise_on_typo(doc: Located, mapping: dict[str, Any], path: str, known: tuple[str, ...]) -> None:
+    """An unknown key close to a known one is an error naming it, for mappings a
+    typo breaks (a phase without its kind, a loop without its count)."""
+    for key in mapping:
+        if key in known:
+            continue
+        hint = suggest(str(key), known)
+        if hint is not None:
+            raise doc.error(child_path(path, str(key)), f"unknown key '{key}'", hint)

@@ -3,8 +3,11 @@
 Artillery 2 semantics: ``json`` takes a JSONPath (a random element when
 several match, as Artillery does), ``header`` a header's value, ``regexp``
 the whole match or ``group`` (index or name). A capture fails when nothing
-matches (or the body isn't JSON for ``json``); a failed ``strict`` capture
-(the default) ends the virtual user, a non-strict one leaves the var unset.
+matches (or the body isn't JSON for ``json``) or the value is ``""``; a
+failed ``strict`` capture (the default) ends the virtual user; a non-strict
+one leaves a ``json`` var unset and sets a ``header``/``regexp`` var to ``""``
+(what their extractors return on a miss). Header names match as node
+stores them, lower-case.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ _rng = random.Random()
 
 _STEP = re.compile(
     r"""\.\.(?P<deep>[A-Za-z_$][\w$-]*|\*)
-      |\.(?P<name>[A-Za-z_$@][\w$@-]*|\*)
+      |\.(?P<name>[\w$@-]+|\*)
       |\[\s*(?P<index>-?\d+)\s*\]
       |\[\s*(?P<quoted>'[^']*'|"[^"]*")\s*\]
       |\[\s*(?P<star>\*)\s*\]
@@ -40,7 +43,7 @@ Selector = tuple[str, Any]
 
 @lru_cache(maxsize=1024)
 def compile_jsonpath(expr: str) -> tuple[Selector, ...]:
-    """Parse the JSONPath subset: ``$``, ``.a``, ``['a']``, ``[0]``, ``[-1]``,
+    """Parse the JSONPath subset: ``$``, ``.a``, ``.0``, ``['a']``, ``[0]``, ``[-1]``,
     ``[*]``, ``.*``, ``[1:3]`` and ``..a`` (recursive descent). ValueError otherwise."""
     text = expr.strip()
     if text.startswith("$"):
@@ -100,6 +103,8 @@ def jsonpath_query(document: Any, expr: str) -> list[Any]:
                     nxt.append(value[arg])
                 elif isinstance(value, list) and arg == "length":
                     nxt.append(len(value))
+                elif isinstance(value, list) and arg.isdigit() and int(arg) < len(value):
+                    nxt.append(value[int(arg)])  # `$.a.0.b`: jsonpath-plus reads .0 as [0]
             elif kind == "index":
                 if isinstance(value, list) and -len(value) <= arg < len(value):
                     nxt.append(value[arg])
@@ -124,7 +129,8 @@ def capture_value(spec: CaptureSpec, response: ResponseView, vars: Mapping[str, 
     """The captured value, or UNDEFINED when the capture fails."""
     expr = spec.expr if spec.expr_template is None else str(spec.expr_template.render(vars))
     if spec.kind == "header":
-        return response.headers.get(expr, UNDEFINED)
+        # node stores header names lower-case: `X-Id` is never found (Artillery 2.0.21).
+        return response.headers.get(expr, UNDEFINED) if expr == expr.lower() else UNDEFINED
     if spec.kind == "json":
         try:
             document = response.json()
@@ -162,20 +168,43 @@ def _regex(expr: str, flags: str) -> re.Pattern[str]:
     return re.compile(expr, value)
 
 
+def _js_strict_equal(a: Any, b: Any) -> bool:
+    """JavaScript ``===`` on JSON-ish values (containers never equal)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return bool(a == b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    return (a is UNDEFINED and b is UNDEFINED) or (a is None and b is None)
+
+
 def apply_captures(
     specs: list[CaptureSpec], response: ResponseView, vars: dict[str, Any]
 ) -> list[str]:
-    """Run the captures in order, setting ``vars[spec.as_name]`` on success.
+    """Run the captures (and ``match`` entries) as engine_util's captureOrMatch.
 
-    Returns the ``as`` names of strict captures that failed (the caller ends
-    the virtual user: ``errors.Failed capture or match``, ``vusers.failed``).
+    Returns the names of strict captures / expressions of strict matches that
+    failed (the caller ends the virtual user: ``errors.Failed capture or
+    match``); then, as there, no variable is set. Otherwise every capture's
+    value is set (a non-strict ``header``/``regexp`` miss as ``""``).
     """
     failed: list[str] = []
+    found: dict[str, Any] = {}
     for spec in specs:
         value = capture_value(spec, response, vars)
-        if value is UNDEFINED:
+        if spec.match_value is not None:
+            got = value if value is not UNDEFINED or spec.kind == "json" else ""
+            if not _js_strict_equal(got, spec.match_value.render(vars)) and spec.strict:
+                failed.append(spec.expr)
+            continue
+        if value is UNDEFINED or (isinstance(value, str) and value == ""):  # isCaptureFailed
             if spec.strict:
                 failed.append(spec.as_name)
+            elif spec.kind in ("header", "regexp"):
+                found[spec.as_name] = ""  # their extractors give "" on a miss, and it is set
             continue
-        vars[spec.as_name] = value
+        found[spec.as_name] = value
+    if not failed:
+        vars.update(found)
     return failed

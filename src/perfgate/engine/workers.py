@@ -34,6 +34,8 @@ __all__ = ["Merged", "default_workers", "run_in_processes", "run_worker"]
 
 Emit = Callable[[dict[str, Any]], None]
 _TICK_S = 0.25
+#: A worker's CPU share is judged only over at least this much wall time.
+_MIN_CPU_WALL_S = 1.0
 
 
 def default_workers() -> int:
@@ -156,7 +158,11 @@ async def run_worker(
     rec.tick(loop.time() - start_mono)
     rec.finish()
     _flush(rec, emit, worker)
+    cpu: dict[str, float] = {}
+    if wall >= _MIN_CPU_WALL_S:  # over a shorter run the share is start-up cost, not load
+        cpu["cpu_pct"] = cpu_pct
     return {
+        **cpu,
         "kind": "done",
         "worker": worker,
         "lag": lag.histogram.to_dict(),
@@ -164,7 +170,6 @@ async def run_worker(
         "launched": lag.launched,
         "skipped": lag.skipped,
         "late": lag.late,
-        "cpu_pct": cpu_pct,
         "expect_failed": ctx.expect_failed,
         "interrupted": interrupted,
     }
