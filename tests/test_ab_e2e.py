@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from perfgate.config.project import load_project_text
+from perfgate.config import load_project_text
 from perfgate.errors import ConfigError
 from perfgate.gate.ab.design import look_level
 from perfgate.gate.ab.run import run_ab
@@ -22,6 +22,7 @@ from perfgate.gate.compare import apply_holm
 from perfgate.gate.plan import plan_suites
 from perfgate.gate.worktree import merge_base, prepare_base_worktree, remove_worktree
 from perfgate.stats import pocock_level
+from perfgate.target import service_for
 from perfgate.verdict import MetricComparison
 
 SERVER = """\
@@ -108,8 +109,8 @@ def _ab(
 
     cfg = load_project_text(yml or (repo / "perfgate.yml").read_text(), repo)
     planned = plan_suites(cfg, "pr")
-    base = cfg.service_for("base", free_port(), tmp / "base", root=base_root)
-    cand = cfg.service_for("candidate", free_port(), tmp / "cand")
+    base = service_for(cfg, "base", free_port(), tmp / "base", root=base_root)
+    cand = service_for(cfg, "candidate", free_port(), tmp / "cand")
     out = run_ab(cfg, planned, base_spec=base, candidate_spec=cand, log=lambda _: None)
     assert not out.errors, out.errors
     assert out.base.label == "base" and out.candidate.label == "candidate"
@@ -246,8 +247,8 @@ def _run_arms(tmp_path: Path, first: str, *, base_server: str, candidate_server:
     yml = PERFGATE_YML.replace("seed: 11", f"seed: {_seed_starting(first)}")
     cfg = load_project_text(yml, roots["candidate"])
     base_port = free_port()
-    base = cfg.service_for("base", base_port, tmp_path / "base", root=roots["base"])
-    cand = cfg.service_for("candidate", free_port(), tmp_path / "cand")
+    base = service_for(cfg, "base", base_port, tmp_path / "base", root=roots["base"])
+    cand = service_for(cfg, "candidate", free_port(), tmp_path / "cand")
     out = run_ab(
         cfg, plan_suites(cfg, "pr"), base_spec=base, candidate_spec=cand, log=lambda _: None
     )

@@ -24,8 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from perfgate.github import parse_key_value_file
-from perfgate.github._context import GitHubContext
+from perfgate.github import GitHubContext, parse_key_value_file
 from perfgate.github.action_entry import (
     ActionInputs,
     InputError,

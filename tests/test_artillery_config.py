@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from perfgate.errors import ConfigError
-from perfgate.script.model import (
+from perfgate.script import (
     FunctionStep,
     LoopStep,
     RequestStep,

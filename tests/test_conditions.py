@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfgate.script.conditions import compile_condition, compile_expression, truthy
-from perfgate.script.template import UNDEFINED
+from perfgate.script import UNDEFINED, compile_condition, compile_expression, truthy
 
 VARS = {
     "authToken": "t",

@@ -17,7 +17,7 @@ from perfgate.engine.scheduler import (
     split_for_workers,
     total_duration,
 )
-from perfgate.script.model import Phase
+from perfgate.script import Phase
 
 
 def per_second(phases: list[Phase]) -> Counter[int]:

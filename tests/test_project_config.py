@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from perfgate.config.project import load_project, load_project_text
+from perfgate.config import load_project, load_project_text
 from perfgate.errors import ConfigError
+from perfgate.target import service_for
 
 FULL = """\
 service:
@@ -100,8 +101,8 @@ def test_directory_and_defaults(tmp_path: Path) -> None:
 def test_service_for_renders_each_arm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PG_TEST_TOKEN", "tok-123456")
     cfg = load_project(write(tmp_path, FULL))
-    base = cfg.service_for("base", 4001, tmp_path / "arm-base", root=tmp_path / "wt")
-    cand = cfg.service_for("candidate", 4002, tmp_path / "arm-cand")
+    base = service_for(cfg, "base", 4001, tmp_path / "arm-base", root=tmp_path / "wt")
+    cand = service_for(cfg, "candidate", 4002, tmp_path / "arm-cand")
     wb, wc = (tmp_path / "arm-base").resolve(), (tmp_path / "arm-cand").resolve()
     assert base.start == ["python", "-m", "myapi", "--port", "4001", "--db", f"{wb}/api.sqlite"]
     assert cand.start[4] == "4002" and cand.start[6] == f"{wc}/api.sqlite"
@@ -121,9 +122,9 @@ def test_service_for_renders_each_arm(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_ready_port_template_and_default(tmp_path: Path) -> None:
     cfg = load_project(write(tmp_path, "service:\n  start: srv\n  ready: {port: '{{ port }}'}\n"))
-    assert cfg.service_for("a", 5005, tmp_path).ready_port == 5005
+    assert service_for(cfg, "a", 5005, tmp_path).ready_port == 5005
     cfg2 = load_project(write(tmp_path, "service:\n  start: srv\n"))
-    spec = cfg2.service_for("a", 5006, tmp_path)
+    spec = service_for(cfg2, "a", 5006, tmp_path)
     assert spec.ready_port == 5006 and spec.ready_url is None  # TCP readiness on the arm's port
 
 

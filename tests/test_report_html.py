@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import report_fixtures as fx
-from perfgate.report.html import render_html
+from perfgate.report import render_html
 
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None

@@ -5,10 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import report_fixtures as fx
-from perfgate.gate.console import verdict_text
-from perfgate.report.html import render_html
-from perfgate.report.junit import render_junit
-from perfgate.report.markdown import render_markdown
+from perfgate.gate import verdict_text
+from perfgate.report import render_html, render_junit, render_markdown
 from perfgate.verdict import MetricComparison, Verdict, shown_state
 
 _INFO_METRIC = "endpoint:GET /api/bounties/{id} total.median"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import report_fixtures as fx
-from perfgate.report.markdown import GITHUB_COMMENT_LIMIT, render_markdown
+from perfgate.report import GITHUB_COMMENT_LIMIT, render_markdown
 from perfgate.result import RunResult
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -156,8 +156,8 @@ def test_trims_charts_first() -> None:
 def test_an_unresolved_metric_reads_as_a_possible_regression() -> None:
     import math
 
+    from perfgate.gate import decide
     from perfgate.gate.compare import apply_holm, paired_comparison
-    from perfgate.gate.decide import decide
 
     # every pair ~6% slower: surely slower, but the interval straddles 5%
     ratios = [0.06 + x / 1000 for x in (-30, -20, -15, -10, -5, 0, 0, 5, 10, 15, 20, 30)]

@@ -35,9 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, names
 from perfgate.result import RunResult, SuiteResult
 
 __all__ = ["RUN_WIDE_SUITE", "Figure", "min_samples", "run_figures", "split_metric"]

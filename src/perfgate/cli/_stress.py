@@ -109,10 +109,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stress(args: argparse.Namespace, config: Any) -> int:
-    from perfgate.engine import scheduler
-    from perfgate.engine.progress import Progress
-    from perfgate.script.model import load_script
-    from perfgate.stress._orchestrate import recovery_probe, run_stress, stress_run_result
+    from perfgate.engine import Progress, scheduler
+    from perfgate.script import load_script
+    from perfgate.stress import recovery_probe, run_stress, stress_run_result
 
     script = load_script(
         args.script, environment=args.environment, target=args.target, time_scale=args.time_scale
@@ -149,7 +148,7 @@ def _stress(args: argparse.Namespace, config: Any) -> int:
 
 
 def _find_limit(args: argparse.Namespace, config: Any) -> int:
-    from perfgate.stress._find_limit import find_limit
+    from perfgate.stress import find_limit
 
     result = find_limit(
         args.script,

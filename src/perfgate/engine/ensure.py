@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import Check, CheckStatus
-from perfgate.script.model import EnsureSpec
+from perfgate.script import EnsureSpec
 
 __all__ = ["evaluate_ensure", "metric_values"]
 

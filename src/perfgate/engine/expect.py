@@ -15,24 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from perfgate.engine.response import ResponseView
-from perfgate.script.template import UNDEFINED, js_string, lookup_path, parse_path
+from perfgate.script import UNDEFINED, js_string, lookup_path, parse_path
 
 if TYPE_CHECKING:
-    from perfgate.script.model import ExpectSpec
+    from perfgate.script import ExpectSpec
 
-__all__ = ["EXPECT_KINDS", "ExpectOutcome", "check_expectations"]
-
-EXPECT_KINDS = (
-    "statusCode",
-    "notStatusCode",
-    "contentType",
-    "hasProperty",
-    "notHasProperty",
-    "equals",
-    "hasHeader",
-    "headerEquals",
-    "matchesRegexp",
-)
+__all__ = ["ExpectOutcome", "check_expectations"]
 
 
 @dataclass

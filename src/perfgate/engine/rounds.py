@@ -28,9 +28,8 @@ from perfgate.engine.cpu_share import BusyPeriod, BusyPeriodMeter, cpu_clock
 from perfgate.engine.recorder import Recorder
 from perfgate.engine.scheduler import LagTracker
 from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow, run_vuser
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
-from perfgate.script.model import Scenario, Script, pick_scenario, pick_variables
+from perfgate.metrics import MetricSet, names
+from perfgate.script import Scenario, Script, pick_scenario, pick_variables
 
 __all__ = [
     "ChunkRecord",
@@ -173,7 +172,7 @@ async def run_before(script: Script) -> dict[str, Any]:
 def _round_phase(script: Script, rate: float, duration_s: float) -> Any:
     phase = script.phases[0] if script.phases else None
     poisson = bool(getattr(phase, "poisson", False))
-    from perfgate.script.model import Phase
+    from perfgate.script import Phase
 
     return Phase(
         index=0, name="A/B round", duration_s=duration_s, arrival_rate=rate, poisson=poisson
@@ -312,7 +311,7 @@ def aimed(script: Script, url: str) -> Script:
     into each request's URL template, so replacing ``Script.target`` alone
     is not enough), keeping the planned (sliced) phases.
     """
-    from perfgate.script.model import load_script
+    from perfgate.script import load_script
 
     source = Path(str(script.source))
     if not source.is_file():

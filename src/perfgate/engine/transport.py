@@ -1,7 +1,7 @@
 """A lean HTTP/1.1 client on asyncio Protocols, with the timings perfgate reports.
 
 Why not aiohttp's client: on one core it tops out at a fraction of the
-request rate a load generator must reach (measured in bench/throughput.py);
+request rate a load generator must reach (measured in studies/throughput.py);
 the per-request machinery (session, connector, tracing, streams) costs more
 than the request. This client does only what load generation needs:
 keep-alive, Content-Length / chunked / close-delimited bodies, HEAD, 1xx,

@@ -35,7 +35,8 @@ from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.response import ResponseView
 from perfgate.engine.wire import build_request
 from perfgate.metrics import names
-from perfgate.script.model import (
+from perfgate.script import (
+    Events,
     FunctionStep,
     LogStep,
     LoopStep,
@@ -44,8 +45,9 @@ from perfgate.script.model import (
     Script,
     Step,
     ThinkStep,
+    call_hook,
+    processor_context,
 )
-from perfgate.script.processor import Events, call_hook, processor_context
 
 __all__ = ["FlowContext", "StepPlan", "build_request", "run_flow", "run_vuser", "think_seconds"]
 

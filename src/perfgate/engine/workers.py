@@ -25,10 +25,8 @@ from typing import Any
 from perfgate.engine.recorder import Recorder, SecondBucket
 from perfgate.engine.scheduler import Arrival, LagTracker, WorkerSchedule, split_cap
 from perfgate.engine.vuser import FlowContext, run_vuser
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
-from perfgate.script.model import Script, pick_scenario, pick_variables
+from perfgate.metrics import Histogram, MetricSet, names
+from perfgate.script import Script, pick_scenario, pick_variables
 
 __all__ = ["Merged", "default_workers", "run_in_processes", "run_worker"]
 

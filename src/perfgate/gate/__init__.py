@@ -3,11 +3,21 @@
 - :func:`run_gate` — the whole gate as one call (``perfgate gate``)
 - :func:`decide` — comparisons and checks to one verdict (pure)
 - :func:`slo_checks` — the seed's acceptable performance as checks (pure)
+- :func:`compare_runs` — two stored runs side by side (``perfgate compare``)
 """
 
 from perfgate.gate.console import verdict_text
 from perfgate.gate.decide import decide
 from perfgate.gate.run import GateOptions, GateOutcome, run_gate
+from perfgate.gate.side_by_side import compare_runs
 from perfgate.gate.slo import slo_checks
 
-__all__ = ["GateOptions", "GateOutcome", "decide", "run_gate", "slo_checks", "verdict_text"]
+__all__ = [
+    "GateOptions",
+    "GateOutcome",
+    "compare_runs",
+    "decide",
+    "run_gate",
+    "slo_checks",
+    "verdict_text",
+]

@@ -9,7 +9,7 @@ from perfgate.gate.compare import history_comparison, min_effect_for
 from perfgate.store import MATCH_KEYS
 
 if TYPE_CHECKING:
-    from perfgate.config.project import CompareConfig
+    from perfgate.config import CompareConfig
     from perfgate.result import RunResult
     from perfgate.store import Store
     from perfgate.verdict import MetricComparison

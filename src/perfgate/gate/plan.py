@@ -17,8 +17,8 @@ from perfgate.errors import ConfigError
 
 if TYPE_CHECKING:
     from perfgate.bench import Suite
-    from perfgate.config.project import ProjectConfig, SuiteConfig
-    from perfgate.script.model import Phase, Script
+    from perfgate.config import ProjectConfig, SuiteConfig
+    from perfgate.script import Phase, Script
 
 __all__ = ["PlannedSuite", "plan_suites", "steady_phase", "steady_slice", "with_target"]
 
@@ -100,7 +100,7 @@ def with_target(planned: PlannedSuite, url: str) -> PlannedSuite:
 
 
 def _load(sc: SuiteConfig, target: str, slice_s: float | None) -> Script:
-    from perfgate.script.model import load_script
+    from perfgate.script import load_script
 
     script = load_script(sc.path, target=target, time_scale=sc.time_scale or 1.0)
     if slice_s is not None:

@@ -29,11 +29,12 @@ from perfgate.gate.plan import PlannedSuite, plan_suites
 from perfgate.gate.session import ArmSession
 from perfgate.gate.slo import mark_pre_existing, slo_checks
 from perfgate.result import RunResult
+from perfgate.target import service_for
 from perfgate.verdict import Verdict
 
 if TYPE_CHECKING:
-    from perfgate.config.project import ProjectConfig
-    from perfgate.report._directory import ReportFiles
+    from perfgate.config import ProjectConfig
+    from perfgate.report import ReportFiles
     from perfgate.verdict import MetricComparison
 
 __all__ = ["GateOptions", "GateOutcome", "run_gate"]
@@ -117,7 +118,7 @@ def _measure_alone(
     """Measure the candidate alone; returns (errors, interrupted). Results land in ``run``."""
     spec = None
     if cfg.service is not None:
-        spec = cfg.service_for("candidate", _free_port(), workdir / "candidate")
+        spec = service_for(cfg, "candidate", _free_port(), workdir / "candidate")
         spec.env.update(opts.candidate_env)
     elif not cfg.target:
         raise ConfigError(
@@ -177,7 +178,7 @@ def _history_store(cfg: ProjectConfig, opts: GateOptions, info: GitInfo, log: Lo
 
 def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
     """Run the gate as ``opts`` says; never raises once measuring has started."""
-    from perfgate.config.project import load_project
+    from perfgate.config import load_project
 
     cfg = load_project(opts.config)
     for w in cfg.warnings:
@@ -340,11 +341,11 @@ def _measure_ab(
             base_root = None
     try:
         base_spec = (
-            cfg.service_for("base", _free_port(), workdir / "base", root=base_root)
+            service_for(cfg, "base", _free_port(), workdir / "base", root=base_root)
             if base_root
             else None
         )
-        cand_spec = cfg.service_for("candidate", _free_port(), workdir / "candidate")
+        cand_spec = service_for(cfg, "candidate", _free_port(), workdir / "candidate")
         cand_spec.env.update(opts.candidate_env)
         outcome = run_ab(cfg, planned, base_spec=base_spec, candidate_spec=cand_spec, log=log)
     finally:
@@ -393,7 +394,7 @@ def _report(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Lo
     """Reports where people look; a failing reporter never changes the verdict."""
     import os
 
-    from perfgate.report.markdown import render_markdown
+    from perfgate.report import render_markdown
 
     run, verdict = outcome.run, outcome.verdict
     root = opts.report_dir or (cfg.root / cfg.report.dir)
@@ -406,7 +407,7 @@ def _report(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Lo
     except Exception:
         run_url = None
     try:
-        from perfgate.report._directory import write_report_directory
+        from perfgate.report import write_report_directory
 
         outcome.report = write_report_directory(
             run, verdict, outcome.base, root=root, run_url=run_url

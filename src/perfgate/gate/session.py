@@ -22,8 +22,8 @@ from perfgate.gate.plan import PlannedSuite, with_target
 from perfgate.result import Check, SuiteResult
 
 if TYPE_CHECKING:
-    from perfgate.config.project import MonitorConfig
-    from perfgate.target.service import Service, ServiceSpec
+    from perfgate.config import MonitorConfig
+    from perfgate.target import Service, ServiceSpec
 
 __all__ = ["ArmSession", "run_planned_suite"]
 
@@ -49,12 +49,11 @@ def run_planned_suite(
         result = run_stress(planned.script, workers=planned.config.workers or workers, seed=0)
         result.name = planned.name
         return result
-    from perfgate.engine.runner import run_script
+    from perfgate.engine import run_script
 
     progress = None
     if not quiet:
-        from perfgate.engine import scheduler
-        from perfgate.engine.progress import Progress
+        from perfgate.engine import Progress, scheduler
 
         phases = [
             {
@@ -115,8 +114,7 @@ def _monitor_main(conn: Any, target: _MonitorTarget) -> None:
     """The monitor's own process: polls, samples, and answers "stop" with its record."""
     _yield_to_generator(target.cpus)
     config, pid, port, t0 = target.config, target.pid, target.port, target.t0
-    from perfgate.target.monitor import TargetMonitor
-    from perfgate.target.sampler import ProcessSampler
+    from perfgate.target import ProcessSampler, TargetMonitor
 
     async def main() -> dict[str, Any]:
         sampler = (
@@ -225,7 +223,7 @@ class ArmSession:
         the older process when the rounds begin. On failure the service is
         stopped and the error raised.
         """
-        from perfgate.target.service import Service
+        from perfgate.target import Service
 
         if self.spec is not None:
             self.log(

@@ -10,9 +10,8 @@ is marked pre-existing: shown, not failing.
 
 from __future__ import annotations
 
-from perfgate.config.project import SloConfig, SloThresholds
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
+from perfgate.config import SloConfig, SloThresholds
+from perfgate.metrics import Histogram, names
 from perfgate.result import Check, CheckStatus, RunResult, SuiteResult
 
 __all__ = ["mark_pre_existing", "slo_checks", "suite_slo_checks"]

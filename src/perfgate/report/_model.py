@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from perfgate.figures import split_metric
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, names
 from perfgate.report._format import fmt_ms
 from perfgate.report._info import flatten, parameters
 from perfgate.report._series import Chart, process_charts, suite_charts

@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import SuiteResult
 
 __all__ = ["Chart", "ChartLine", "downsample", "process_charts", "suite_charts"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfgate.config.yaml import Located, _kind, child_path, suggest
-from perfgate.engine.capture import compile_jsonpath
-from perfgate.engine.expect import EXPECT_KINDS
+from perfgate.config import Located, child_path, describe_kind, suggest
 from perfgate.script._values import as_bool, as_duration, as_name_list, as_number, as_str
 from perfgate.script.conditions import compile_condition
+from perfgate.script.jsonpath import compile_jsonpath
 from perfgate.script.model import (
+    EXPECT_KINDS,
     HTTP_METHODS,
     CaptureSpec,
     ExpectSpec,
@@ -117,7 +117,8 @@ def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:
         group = item.get("group")
         if group is not None and (isinstance(group, bool) or not isinstance(group, int | str)):
             raise doc.error(
-                child_path(ipath, "group"), f"expected a group number or name, got {_kind(group)}"
+                child_path(ipath, "group"),
+                f"expected a group number or name, got {describe_kind(group)}",
             )
         if isinstance(group, str) and group.isdigit():
             group = int(group)
@@ -160,7 +161,7 @@ def _expectations(ctx: FlowContext, value: Any, path: str) -> list[ExpectSpec]:
                 )
                 continue
             if expected is None or isinstance(expected, dict):
-                raise doc.error(kpath, f"expected a value or a list, got {_kind(expected)}")
+                raise doc.error(kpath, f"expected a value or a list, got {describe_kind(expected)}")
             template = Template.compile(expected)
             out.append(ExpectSpec(kind, expected, kpath, None if template.is_static else template))
     return out
@@ -178,7 +179,9 @@ def _request(
     url = as_str(doc, url_value, child_path(path, "url"))
     for key in ("qs", "form", "cookie", "auth", "headers"):
         if key in spec and spec[key] is not None and not isinstance(spec[key], dict):
-            raise doc.error(child_path(path, key), f"expected a mapping, got {_kind(spec[key])}")
+            raise doc.error(
+                child_path(path, key), f"expected a mapping, got {describe_kind(spec[key])}"
+            )
     if "formData" in spec:
         doc.warn(
             child_path(path, "formData"),
@@ -313,7 +316,8 @@ def _loop(
             over_template = Template.compile(over if "{{" in over else "{{ " + over + " }}")
         elif not isinstance(over, list):
             raise doc.error(
-                child_path(path, "over"), f"expected a list or a variable name, got {_kind(over)}"
+                child_path(path, "over"),
+                f"expected a list or a variable name, got {describe_kind(over)}",
             )
     while_true = None
     while_condition = None

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from perfgate.config.yaml import Located, child_path
+from perfgate.config import Located, child_path
 from perfgate.script._values import as_bool, as_str
 from perfgate.script.model import Payload
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from perfgate.config.yaml import Located, child_path, load_yaml, load_yaml_text, suggest
+from perfgate.config import Located, child_path, load_yaml, load_yaml_text, suggest
 from perfgate.errors import ConfigError
 from perfgate.script._flow import FlowContext, parse_flow, parse_scenarios
 from perfgate.script._payload import parse_payloads

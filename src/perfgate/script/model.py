@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from perfgate.script.processor import Processor
 
 __all__ = [
+    "EXPECT_KINDS",
     "HTTP_METHODS",
     "CaptureSpec",
     "EndpointMetricsSettings",
@@ -92,6 +93,20 @@ class CaptureSpec:
     flags: str | None = None
     path: str = ""
     expr_template: Template | None = None
+
+
+# The checks artillery-plugin-expect knows (engine/expect.py implements each).
+EXPECT_KINDS = (
+    "statusCode",
+    "notStatusCode",
+    "contentType",
+    "hasProperty",
+    "notHasProperty",
+    "equals",
+    "hasHeader",
+    "headerEquals",
+    "matchesRegexp",
+)
 
 
 @dataclass

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from perfgate.result import SuiteResult
-from perfgate.script.model import Phase, Script
+from perfgate.script import Phase, Script
 from perfgate.stress._breaking import BreakingPoint, Slo, breaking_point, rolling_windows
 from perfgate.stress._orchestrate import CaptureProgress, _service_spec
 from perfgate.stress._series import Second, WindowStat, offered_per_second, window
-from perfgate.target.service import ServiceSpec
+from perfgate.target import ServiceSpec
 
 __all__ = ["LimitResult", "LimitStep", "find_limit", "judge_step"]
 
@@ -134,8 +134,8 @@ def find_limit(
     log: Callable[[str], Any] | None = None,
 ) -> LimitResult:
     """Search the maximum sustainable arrival rate of ``script``'s scenarios (see module doc)."""
-    from perfgate.script.model import load_script
-    from perfgate.target.service import Service
+    from perfgate.script import load_script
+    from perfgate.target import Service
 
     slo = slo or Slo()
     say = log or (lambda _msg: None)
@@ -202,7 +202,7 @@ def settle(url: str, *, fast_ms: float = 50.0, max_wait_s: float = 30.0) -> floa
 def _run(
     script: Script, phases: list[Phase], workers: int | None, on_update: Any = None
 ) -> tuple[SuiteResult, CaptureProgress, threading.Event]:
-    from perfgate.engine.runner import run_script
+    from perfgate.engine import run_script
 
     stop = threading.Event()
     capture = CaptureProgress(on_update=on_update(stop) if on_update else None)

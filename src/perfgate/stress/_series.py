@@ -18,8 +18,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
+from perfgate.metrics import Histogram, names
 from perfgate.result import SuiteResult
 
 __all__ = [

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from perfgate.stats import pocock_level
 
 if TYPE_CHECKING:
-    from perfgate.config.project import ProjectConfig
+    from perfgate.config import ProjectConfig
 
 __all__ = [
     "Arm",

@@ -33,9 +33,9 @@ from perfgate.result import RunResult
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
-    from perfgate.config.project import AbConfig, MonitorConfig, ProjectConfig
+    from perfgate.config import AbConfig, MonitorConfig, ProjectConfig
     from perfgate.gate.plan import PlannedSuite
-    from perfgate.target.service import ServiceSpec
+    from perfgate.target import ServiceSpec
 
 __all__ = ["AbOutcome", "run_ab"]
 

@@ -22,7 +22,7 @@ from perfgate.gate.compare import (
     paired_comparison,
     proportion_comparison,
 )
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet
 from perfgate.result import RunResult, SuiteResult
 from perfgate.verdict import MetricComparison
 

@@ -14,16 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perfgate.engine import scheduler
-from perfgate.engine.cpu_share import endpoint_cpu_ms, process_cpu_seconds
-from perfgate.engine.rounds import (
+from perfgate.engine import (
     ChunkRecord,
     RoundRecord,
     aimed,
     closed_loop_chunk,
+    endpoint_cpu_ms,
     merge_rounds,
+    process_cpu_seconds,
     run_before,
     run_round,
+    scheduler,
 )
 from perfgate.errors import ConfigError
 from perfgate.gate.ab.design import (
@@ -43,17 +44,15 @@ from perfgate.gate.ab.stats import (
 )
 from perfgate.gate.compare import undecided
 from perfgate.gate.plan import steady_phase
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, names
 from perfgate.result import Check, SuiteResult
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
-    from perfgate.config.project import AbConfig, ProjectConfig
+    from perfgate.config import AbConfig, ProjectConfig
     from perfgate.gate.plan import PlannedSuite
     from perfgate.gate.session import ArmSession
-    from perfgate.script.model import Script
+    from perfgate.script import Script
 
 __all__ = ["SuiteOutcome", "run_bench_pair", "run_load_suite"]
 
@@ -412,7 +411,7 @@ async def run_load_suite(
             out.inconclusive.append(f"the base died during the A/B rounds: {message}")
     out.comparisons = comparisons
     # The per-pair figures behind each gating comparison, for the report's
-    # reader and for judging decision rules on recorded runs (bench/detection.py).
+    # reader and for judging decision rules on recorded runs (studies/detection.py).
     details["primary_pairs"] = {
         c.metric: [
             [_rounded(p.base.value(c.metric)), _rounded(p.candidate.value(c.metric))]
