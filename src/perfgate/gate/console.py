@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tabulate import tabulate
 
 from perfgate.verdict import MetricComparison, Verdict, shown_state
 
-__all__ = ["verdict_text"]
+__all__ = ["Log", "verdict_text"]
+
+#: Where the gate says what it is doing (print, or a test's list.append).
+Log = Callable[[str], None]
 
 _MARK = {
     "regression": "REGRESSION",

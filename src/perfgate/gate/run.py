@@ -23,6 +23,7 @@ from perfgate import __version__
 from perfgate.errors import ConfigError, PerfgateError, ServiceError
 from perfgate.gate.ab.design import look_level
 from perfgate.gate.compare import apply_holm
+from perfgate.gate.console import Log
 from perfgate.gate.decide import decide
 from perfgate.gate.git import GitInfo, git_info
 from perfgate.gate.plan import PlannedSuite, plan_suites
@@ -35,11 +36,20 @@ from perfgate.verdict import Verdict
 if TYPE_CHECKING:
     from perfgate.config import ProjectConfig
     from perfgate.report import ReportFiles
+    from perfgate.store import Store
     from perfgate.verdict import MetricComparison
 
-__all__ = ["GateOptions", "GateOutcome", "run_gate"]
+__all__ = [
+    "GateOptions",
+    "GateOutcome",
+    "Measured",
+    "judge",
+    "measure",
+    "publish",
+    "run_gate",
+    "store_run",
+]
 
-Log = Callable[[str], None]
 EXIT_INTERRUPTED = 130
 
 
@@ -176,74 +186,95 @@ def _history_store(cfg: ProjectConfig, opts: GateOptions, info: GitInfo, log: Lo
     return local
 
 
+@dataclass
+class Measured:
+    """What measuring gave: the candidate's run (and the base's, in A/B) and what went wrong."""
+
+    mode: str  # the comparison to make: "ab", "history" or "none" (A/B may fall back)
+    run: RunResult
+    base: RunResult | None = None
+    comparisons: list[MetricComparison] = field(default_factory=list)  # A/B's, before Holm
+    errors: list[str] = field(default_factory=list)
+    inconclusive: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False
+
+
 def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
-    """Run the gate as ``opts`` says; never raises once measuring has started."""
+    """Run the gate as ``opts`` says; never raises once measuring has started.
+
+    measure -> judge -> store -> publish, each a function of what the one
+    before returned.
+    """
     from perfgate.config import load_project
 
     cfg = load_project(opts.config)
     for w in cfg.warnings:
         log(f"warning: {w}")
-    profile = opts.profile
-    planned = plan_suites(cfg, profile)
-    mode = opts.mode or cfg.profiles[profile].compare
+    planned = plan_suites(cfg, opts.profile)
+    mode = opts.mode or cfg.profiles[opts.profile].compare
     if mode not in ("ab", "history", "none"):
         raise ConfigError(f"unknown mode {mode!r} (ab, history or none)")
-    strict = opts.strict or cfg.profiles[profile].strict
     info = git_info(cfg.root)
-    chash = config_hash(cfg, planned, profile)
+    chash = config_hash(cfg, planned, opts.profile)
     _mask_secrets(cfg)
 
-    workdir = Path(tempfile.mkdtemp(prefix="perfgate-gate-"))
-    base_run: RunResult | None = None
-    comparisons: list[MetricComparison] = []
-    errors: list[str] = []
-    inconclusive: list[str] = []
-    warnings: list[str] = []
-    details: dict[str, Any] = {"profile": profile, "config_hash": chash}
-    interrupted = False
+    measured = measure(cfg, planned, opts, info, chash, mode, log)
+    store = _open_store(cfg, opts, info, measured.warnings, log)
+    verdict = judge(cfg, measured, store, strict=opts.strict or cfg.profiles[opts.profile].strict)
+    verdict.warnings += store_run(cfg, opts, info, measured, verdict, store, log)
+    outcome = GateOutcome(
+        verdict=verdict, run=measured.run, base=measured.base, exit_code=verdict.exit_code
+    )
+    publish(cfg, opts, outcome, log)
+    return outcome
+
+
+def measure(
+    cfg: ProjectConfig,
+    planned: list[PlannedSuite],
+    opts: GateOptions,
+    info: GitInfo,
+    chash: str,
+    mode: str,
+    log: Log,
+) -> Measured:
+    """Run the suites: both arms interleaved (A/B) or the candidate alone."""
     started = time.monotonic()
-    run = _new_run(cfg, info, profile, "candidate", chash)
+    workdir = Path(tempfile.mkdtemp(prefix="perfgate-gate-"))
+    measured = Measured(
+        mode,
+        _new_run(cfg, info, opts.profile, "candidate", chash),
+        details={"profile": opts.profile, "config_hash": chash},
+    )
     try:
         if mode == "ab" and cfg.service is None:
-            warnings.append(
+            measured.warnings.append(
                 "A/B needs a 'service:' to start two copies; comparing against history instead"
             )
-            mode = "history"
-        if mode == "ab":
-            run, base_run, ab_details = _measure_ab(
-                cfg,
-                planned,
-                opts,
-                info,
-                workdir,
-                chash,
-                log,
-                errors,
-                inconclusive,
-                warnings,
-                comparisons,
-            )
-            details.update(ab_details)
-            interrupted = bool(ab_details.pop("interrupted", False))
-            if base_run is None and not errors:
-                mode = "history"  # the base could not be built: fall back
+            measured.mode = "history"
+        if measured.mode == "ab":
+            measured = _measure_ab(cfg, planned, opts, info, workdir, chash, measured, log)
         else:
-            errs, interrupted = _measure_alone(cfg, planned, run, workdir, opts, log)
-            errors += errs
+            errors, measured.interrupted = _measure_alone(
+                cfg, planned, measured.run, workdir, opts, log
+            )
+            measured.errors += errors
     except KeyboardInterrupt:
-        interrupted = True
+        measured.interrupted = True
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    details["measure_s"] = round(time.monotonic() - started, 1)
+    measured.details["measure_s"] = round(time.monotonic() - started, 1)
+    return measured
 
-    store_path = _history_store(cfg, opts, info, log)
-    store = None
-    try:
-        from perfgate.store import Store
 
-        store = Store(store_path)
-    except PerfgateError as exc:
-        warnings.append(f"results store unavailable: {exc}")
+def judge(cfg: ProjectConfig, measured: Measured, store: Store | None, *, strict: bool) -> Verdict:
+    """Comparisons (A/B's, or against the stored history), SLO checks, Holm: one verdict."""
+    run, mode = measured.run, measured.mode
+    comparisons = list(measured.comparisons)
+    errors, inconclusive = list(measured.errors), list(measured.inconclusive)
+    warnings = list(measured.warnings)
     if mode == "history" and store is not None and not errors:
         from perfgate.gate.history import history_comparisons
 
@@ -256,8 +287,8 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
                 f"(needs {cfg.compare.history_min_points} matching runs): compared, cannot fail"
             )
     checks = slo_checks(run, cfg.slo)
-    if base_run is not None:
-        mark_pre_existing(checks, slo_checks(base_run, cfg.slo))
+    if measured.base is not None:
+        mark_pre_existing(checks, slo_checks(measured.base, cfg.slo))
     # A/B may look twice (ab.extend_pairs): each look spends Pocock's share of alpha
     level = look_level(cfg) if mode == "ab" else cfg.compare.alpha
     inconclusive += apply_holm(comparisons, level)
@@ -268,7 +299,7 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
             inconclusive.append(
                 f"{s.name}: the load generator could not keep up (generator-limited)"
             )
-    if interrupted:
+    if measured.interrupted:
         errors.append("interrupted (Ctrl-C): the report holds the results gathered so far")
     verdict = decide(
         mode,
@@ -279,24 +310,47 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
         warnings=warnings,
         strict=strict,
     )
-    verdict.details.update(details)
-    if interrupted:
+    verdict.details.update(measured.details)
+    if measured.interrupted:
         verdict.exit_code = EXIT_INTERRUPTED
     run.verdict = verdict.to_dict()
+    return verdict
 
+
+def store_run(
+    cfg: ProjectConfig,
+    opts: GateOptions,
+    info: GitInfo,
+    measured: Measured,
+    verdict: Verdict,
+    store: Store | None,
+    log: Log,
+) -> list[str]:
+    """Save the run (and push it to the baseline branch when asked); returns warnings."""
+    warnings: list[str] = []
     if store is not None:
         try:
-            store.save_run(run)
+            store.save_run(measured.run)
         except PerfgateError as exc:
-            verdict.warnings.append(f"the run was not stored: {exc}")
+            warnings.append(f"the run was not stored: {exc}")
         finally:
             store.close()
-    if opts.update_baseline and info.repo_dir is not None and not interrupted:
-        _push_baseline(cfg, info, run, verdict, log, opts.baseline_branch or cfg.store.branch)
+    if opts.update_baseline and info.repo_dir is not None and not measured.interrupted:
+        branch = opts.baseline_branch or cfg.store.branch
+        warnings += _push_baseline(cfg, info, measured.run, log, branch)
+    return warnings
 
-    outcome = GateOutcome(verdict=verdict, run=run, base=base_run, exit_code=verdict.exit_code)
-    _report(cfg, opts, outcome, log)
-    return outcome
+
+def _open_store(
+    cfg: ProjectConfig, opts: GateOptions, info: GitInfo, warnings: list[str], log: Log
+) -> Store | None:
+    from perfgate.store import Store
+
+    try:
+        return Store(_history_store(cfg, opts, info, log))
+    except PerfgateError as exc:
+        warnings.append(f"results store unavailable: {exc}")
+        return None
 
 
 def _measure_ab(
@@ -306,12 +360,10 @@ def _measure_ab(
     info: GitInfo,
     workdir: Path,
     chash: str,
+    measured: Measured,
     log: Log,
-    errors: list[str],
-    inconclusive: list[str],
-    warnings: list[str],
-    comparisons: list[MetricComparison],
-) -> tuple[RunResult, RunResult | None, dict[str, Any]]:
+) -> Measured:
+    """Both arms on this machine; the base from a worktree of the base ref."""
     from perfgate.gate.ab.run import run_ab
 
     base_root: Path | None = cfg.root
@@ -328,7 +380,7 @@ def _measure_ab(
         try:
             tree = prepare_base_worktree(info.repo_dir, base_ref, dest)
         except PerfgateError as exc:
-            inconclusive.append(f"base could not be built: {exc}")
+            measured.inconclusive.append(f"base could not be built: {exc}")
             tree = None
         if tree is not None:
             rel = cfg.root.resolve().relative_to(info.repo_dir.resolve())
@@ -359,26 +411,34 @@ def _measure_ab(
             opts.profile,
             chash,
         )
-    errors += outcome.errors
-    inconclusive += outcome.inconclusive
-    warnings += outcome.warnings
-    comparisons += outcome.comparisons
+    interrupted = bool(outcome.details.get("interrupted", False))
     base = outcome.base if outcome.base.suites else None
-    return outcome.candidate, base, outcome.details
+    errors = measured.errors + outcome.errors
+    return Measured(
+        # the base could not be built: fall back to history
+        mode="history" if base is None and not errors else "ab",
+        run=outcome.candidate,
+        base=base,
+        comparisons=list(outcome.comparisons),
+        errors=errors,
+        inconclusive=measured.inconclusive + outcome.inconclusive,
+        warnings=measured.warnings + outcome.warnings,
+        details={**measured.details, **outcome.details},
+        interrupted=interrupted,
+    )
 
 
 def _mask_secrets(cfg: ProjectConfig) -> None:
-    import os
+    from perfgate.github import in_actions, mask_secrets
 
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        from perfgate.github import mask_secrets
-
+    if in_actions():
         mask_secrets([*cfg.secrets, cfg.github.token_env])
 
 
 def _push_baseline(
-    cfg: ProjectConfig, info: GitInfo, run: RunResult, verdict: Verdict, log: Log, branch: str
-) -> None:
+    cfg: ProjectConfig, info: GitInfo, run: RunResult, log: Log, branch: str
+) -> list[str]:
+    """Push the run to the baseline branch; returns a warning when that failed."""
     from perfgate.store import push_run
 
     assert info.repo_dir is not None
@@ -386,24 +446,24 @@ def _push_baseline(
         outcome = push_run(info.repo_dir, run, branch, cfg.store.remote)
         log(f"baseline: run {run.run_id} pushed to {branch} ({outcome.attempts} attempt(s))")
     except PerfgateError as exc:
-        verdict.warnings.append(f"baseline not updated: {exc}")
         log(f"warning: baseline not updated: {exc}")
+        return [f"baseline not updated: {exc}"]
+    return []
 
 
-def _report(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Log) -> None:
+def publish(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Log) -> None:
     """Reports where people look; a failing reporter never changes the verdict."""
-    import os
-
+    from perfgate.github import in_actions
     from perfgate.report import render_markdown
 
     run, verdict = outcome.run, outcome.verdict
     root = opts.report_dir or (cfg.root / cfg.report.dir)
+    actions = in_actions()
     run_url = None
     try:
         from perfgate.github import load_context
 
-        ctx = load_context()
-        run_url = ctx.run_url if os.environ.get("GITHUB_ACTIONS") == "true" else None
+        run_url = load_context().run_url if actions else None
     except Exception:
         run_url = None
     try:
@@ -416,7 +476,7 @@ def _report(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Lo
     except Exception as exc:  # the verdict stands without its report
         verdict.warnings.append(f"report not written: {exc}")
     outcome.markdown = render_markdown(run, verdict, outcome.base, run_url=run_url)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    if actions:
         from perfgate.github import publish_report
 
         result = publish_report(

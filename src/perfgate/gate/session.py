@@ -14,10 +14,10 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from perfgate.gate.console import Log
 from perfgate.gate.plan import PlannedSuite, with_target
 from perfgate.result import Check, SuiteResult
 
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from perfgate.target import Service, ServiceSpec
 
 __all__ = ["ArmSession", "run_planned_suite"]
-
-Log = Callable[[str], None]
 
 
 def run_planned_suite(

@@ -20,7 +20,7 @@ import dataclasses
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from perfgate.errors import PerfgateError, ServiceError
 from perfgate.gate.ab.design import new_seed
 from perfgate.gate.ab.suite import run_bench_pair, run_load_suite
+from perfgate.gate.console import Log
 from perfgate.gate.session import ArmSession
 from perfgate.result import RunResult
 from perfgate.verdict import MetricComparison
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
     from perfgate.target import ServiceSpec
 
 __all__ = ["AbOutcome", "run_ab"]
-
-Log = Callable[[str], None]
 
 
 @dataclass

@@ -43,6 +43,7 @@ from perfgate.gate.ab.stats import (
     round_figures,
 )
 from perfgate.gate.compare import undecided
+from perfgate.gate.console import Log
 from perfgate.gate.plan import steady_phase
 from perfgate.metrics import Histogram, MetricSet, names
 from perfgate.result import Check, SuiteResult
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SuiteOutcome", "run_bench_pair", "run_load_suite"]
 
-Log = Callable[[str], None]
 ARMS = ("base", "candidate")
 #: Warm-up chunk length and closed-loop concurrency.
 CHUNK_S = 0.5
