@@ -42,6 +42,12 @@ __all__ = [
 
 CpuReader = Callable[[], float | None]
 
+#: XORed into the round's seed ("SEEDS" in hex-speak): the flow's randomness
+#: (think times, template functions) is a stream apart from the arrival times
+#: and scenario picks, which use the seed itself, so adding a random step to a
+#: scenario never moves the arrivals.
+_FLOW_SALT = 0x5EED5
+
 #: Sleep until this close to an arrival, then yield to the loop until it is due.
 _SPIN_S = 0.0015
 
@@ -201,7 +207,7 @@ async def run_round(
     loop = asyncio.get_running_loop()
     head, kept = _recorder(script), _recorder(script)
     picks = random.Random(seed)
-    ctx = FlowContext.create(script, head, rng=random.Random(seed ^ 0x5EED5))
+    ctx = FlowContext.create(script, head, rng=random.Random(seed ^ _FLOW_SALT))
     clock = cpu_clock(pids)
     meter = ctx.cpu_meter = None if clock is None else BusyPeriodMeter(clock, measuring=False)
     lag = LagTracker()
@@ -268,7 +274,7 @@ async def closed_loop_chunk(
     loop = asyncio.get_running_loop()
     rec = _recorder(script)
     picks = random.Random(seed)
-    ctx = FlowContext.create(script, rec, rng=random.Random(seed ^ 0x5EED5))
+    ctx = FlowContext.create(script, rec, rng=random.Random(seed ^ _FLOW_SALT))
     counter = [0]
     t0 = loop.time()
     end = t0 + duration_s

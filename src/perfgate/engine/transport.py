@@ -34,6 +34,8 @@ from time import perf_counter_ns
 from typing import Any
 from urllib.parse import urlsplit
 
+from perfgate.errors import TransportError
+
 __all__ = [
     "Connection",
     "Origin",
@@ -47,7 +49,7 @@ __all__ = [
 _CRLF2 = b"\r\n\r\n"
 
 
-class RequestFailed(Exception):
+class RequestFailed(TransportError):
     """A request got no (complete) response; ``code`` is Node-style."""
 
     def __init__(self, code: str, detail: str = "") -> None:

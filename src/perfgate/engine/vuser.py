@@ -34,6 +34,7 @@ from perfgate.engine.expect import check_expectations
 from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.response import ResponseView
 from perfgate.engine.wire import build_request
+from perfgate.errors import PerfgateError
 from perfgate.metrics import names
 from perfgate.script import (
     Events,
@@ -57,7 +58,7 @@ MAX_WHILE_ITERATIONS = 1_000_000  # a whileTrue loop without count ends here
 CAPTURE_FAILED = "Failed capture or match"
 
 
-class VUserFailed(Exception):
+class VUserFailed(PerfgateError):
     """Ends one virtual user (counted as ``vusers.failed``)."""
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from perfgate.gate.console import Log
 from perfgate.gate.plan import PlannedSuite, with_target
 from perfgate.result import Check, SuiteResult
+from perfgate.stress import CRITERIA
 
 if TYPE_CHECKING:
     from perfgate.config import MonitorConfig
@@ -327,10 +328,11 @@ class ArmSession:
         if cpu_before is not None and cpu_after is not None and cpu_after >= cpu_before:
             result.extra["target_cpu_s"] = round(cpu_after - cpu_before, 6)
         if self.crashed:
-            self._record_crash(result)
+            self.record_crash(result)
         return result
 
-    def _record_crash(self, result: SuiteResult) -> None:
+    def record_crash(self, result: SuiteResult) -> str:
+        """The "no crash" check, failed, and the error on ``result``; returns the message."""
         if self.crash is None and self.service is not None:
             dead = self.service.death()
             self.crash = dead.to_dict() if dead is not None else None
@@ -346,6 +348,8 @@ class ArmSession:
                 name="no crash",
                 status="fail",
                 detail=message + "\n" + str(crash.get("log_tail", ""))[-2000:],
-                criterion="No crashes or unhandled errors",
+                criterion=CRITERIA["stress.no_crashes"],
+                suite=result.name,
             )
         )
+        return message

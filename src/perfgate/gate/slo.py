@@ -11,19 +11,22 @@ is marked pre-existing: shown, not failing.
 from __future__ import annotations
 
 from perfgate.config import SloConfig, SloThresholds
+from perfgate.figures import min_samples
 from perfgate.metrics import Histogram, names
 from perfgate.result import Check, CheckStatus, RunResult, SuiteResult
 
 __all__ = ["mark_pre_existing", "slo_checks", "suite_slo_checks"]
 
-_MIN = {"p50": 50, "p95": 200, "p99": 1000}
-_CRITERIA = {
-    "p50": "p50 response time < 100ms",
-    "p95": "p95 response time < 200ms under load",
-    "p99": "p99 response time < 500ms",
-    "error_rate": "Error rate < 1% under load",
-    "throughput": "System handles the offered rate (seed: 100 req/s sustained)",
-}
+_THROUGHPUT_CRITERION = "System handles the offered rate (seed: 100 req/s sustained)"
+
+
+def _latency_criterion(stat: str, limit: float) -> str:
+    """The criterion in the seed's words, with the configured limit (the seed's: 100/200/500)."""
+    return f"{stat} response time < {limit:g}ms" + (" under load" if stat == "p95" else "")
+
+
+def _error_criterion(limit: float) -> str:
+    return f"Error rate < {limit:.1%} under load".replace(".0%", "%")
 
 
 def _latency_checks(
@@ -38,13 +41,15 @@ def _latency_checks(
         if limit is None:
             continue
         name = f"{where} total {stat} < {limit:g} ms"
+        criterion = _latency_criterion(stat, limit)
         if hist is None or hist.count == 0:
             out.append(
-                Check(name, "inconclusive", None, limit, "ms", "no samples", _CRITERIA[stat], suite)
+                Check(name, "inconclusive", None, limit, "ms", "no samples", criterion, suite)
             )
             continue
         value = hist.quantile(q)
-        if hist.count < _MIN[stat]:
+        needed = min_samples(stat)
+        if hist.count < needed:
             out.append(
                 Check(
                     name,
@@ -52,15 +57,15 @@ def _latency_checks(
                     value,
                     limit,
                     "ms",
-                    f"{hist.count} samples < {_MIN[stat]} needed for {stat}",
-                    _CRITERIA[stat],
+                    f"{hist.count} samples < {needed} needed for {stat}",
+                    criterion,
                     suite,
                 )
             )
             continue
         status: CheckStatus = "pass" if value < limit else "fail"
         out.append(
-            Check(name, status, value, limit, "ms", f"{hist.count} samples", _CRITERIA[stat], suite)
+            Check(name, status, value, limit, "ms", f"{hist.count} samples", criterion, suite)
         )
     return out
 
@@ -80,7 +85,7 @@ def _error_check(
                 limit,
                 "ratio",
                 "no requests",
-                _CRITERIA["error_rate"],
+                _error_criterion(limit),
                 suite,
             )
         ]
@@ -94,7 +99,7 @@ def _error_check(
             limit,
             "ratio",
             f"{failed} of {requests} failed (5xx or no response)",
-            _CRITERIA["error_rate"],
+            _error_criterion(limit),
             suite,
         )
     ]
@@ -120,7 +125,7 @@ def _throughput_check(suite: SuiteResult, limits: SloThresholds) -> list[Check]:
                 limits.completed_ratio,
                 "ratio",
                 detail + " — generator-limited: the rate was not really offered",
-                _CRITERIA["throughput"],
+                _THROUGHPUT_CRITERION,
                 suite.name,
             )
         ]
@@ -133,7 +138,7 @@ def _throughput_check(suite: SuiteResult, limits: SloThresholds) -> list[Check]:
                 limits.completed_ratio,
                 "ratio",
                 detail + " — the run was cut short",
-                _CRITERIA["throughput"],
+                _THROUGHPUT_CRITERION,
                 suite.name,
             )
         ]
@@ -146,7 +151,7 @@ def _throughput_check(suite: SuiteResult, limits: SloThresholds) -> list[Check]:
             limits.completed_ratio,
             "ratio",
             detail,
-            _CRITERIA["throughput"],
+            _THROUGHPUT_CRITERION,
             suite.name,
         )
     ]

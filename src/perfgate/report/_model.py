@@ -18,7 +18,14 @@ from perfgate.report._format import fmt_ms
 from perfgate.report._info import flatten, parameters
 from perfgate.report._series import Chart, process_charts, suite_charts
 from perfgate.result import BenchOperation, Check, RunResult, SuiteResult
-from perfgate.verdict import ComparisonState, MetricComparison, Verdict, shown_state
+from perfgate.verdict import (
+    STATE_LABELS,
+    VERDICT_LABELS,
+    ComparisonState,
+    MetricComparison,
+    Verdict,
+    shown_state,
+)
 
 __all__ = [
     "BenchRow",
@@ -35,24 +42,30 @@ __all__ = [
 
 HeadlineState = Literal["pass", "regression", "slo-failure", "inconclusive", "error"]
 
+_HEADLINE_ICONS = {
+    "pass": "✅",
+    "regression": "❌",
+    "slo-failure": "❌",
+    "inconclusive": "⚠️",
+    "error": "💥",
+}
 HEADLINES: dict[str, tuple[str, str]] = {
-    "pass": ("✅", "Pass"),
-    "regression": ("❌", "Regression"),
-    "slo-failure": ("❌", "SLO failure"),
-    "inconclusive": ("⚠️", "Inconclusive"),
-    "error": ("💥", "Error"),
+    state: (icon, VERDICT_LABELS[state]) for state, icon in _HEADLINE_ICONS.items()
 }
 
-#: How each comparison state is marked, most severe first.
+_STATE_ICONS = {
+    "regression": "🔴",
+    "unresolved": "🟡",
+    "slower": "🟠",
+    "insufficient": "❔",
+    "new": "🆕",
+    "improvement": "🟢",
+    "within-noise": "⚪",
+    "info": "ℹ️",
+}
+#: How each comparison state is marked (icon, words), most severe first.
 MARKERS: dict[str, tuple[str, str]] = {
-    "regression": ("🔴", "regression"),
-    "unresolved": ("🟡", "possible regression (undecided)"),
-    "slower": ("🟠", "slower (info, not gating)"),
-    "insufficient": ("❔", "insufficient data"),
-    "new": ("🆕", "new"),
-    "improvement": ("🟢", "improvement"),
-    "within-noise": ("⚪", "within noise"),
-    "info": ("ℹ️", "info"),
+    state: (_STATE_ICONS[state], label) for state, label in STATE_LABELS.items()
 }
 _SEVERITY = {state: i for i, state in enumerate(MARKERS)}
 #: Which comparison marks an endpoint row: a judged one (regression, improvement,

@@ -25,7 +25,7 @@ from typing import Any
 from perfgate.result import SuiteResult
 from perfgate.script import Phase, Script
 from perfgate.stress._breaking import BreakingPoint, Slo, breaking_point, rolling_windows
-from perfgate.stress._orchestrate import CaptureProgress, _service_spec
+from perfgate.stress._orchestrate import CaptureProgress, command_service_spec
 from perfgate.stress._series import Second, WindowStat, offered_per_second, window
 from perfgate.target import ServiceSpec
 
@@ -147,7 +147,7 @@ def find_limit(
     http = dataclasses.replace(script.http, timeout_s=min(script.http.timeout_s, 5.0))
     base = dataclasses.replace(script, http=http, ensure=None)
     if service is None and start:
-        service = _service_spec(start, ready, base.target)
+        service = command_service_spec(start, ready, base.target)
     svc = Service(service).start() if service is not None else None
     try:
         if svc is not None:

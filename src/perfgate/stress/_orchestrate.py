@@ -229,7 +229,8 @@ def _local_port(base_url: str, service: Service | None) -> int | None:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def _service_spec(start: str, ready: str | None, target: str) -> ServiceSpec:
+def command_service_spec(start: str, ready: str | None, target: str) -> ServiceSpec:
+    """The spec of a target started by ``perfgate stress --start`` (ready at ``--ready``)."""
     parts = urlsplit(target)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return ServiceSpec(
@@ -269,7 +270,7 @@ def run_stress(
     if probe is not None:
         script = dataclasses.replace(script, phases=[*script.phases, probe])
     if service is None and start:
-        service = _service_spec(start, ready, script.target)
+        service = command_service_spec(start, ready, script.target)
     svc = Service(service).start() if service is not None else None
     try:
         if svc is not None:

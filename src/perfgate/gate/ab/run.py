@@ -1,4 +1,4 @@
-"""Same-runner A/B: base and candidate on one machine, interleaved (issue 7).
+"""Same-runner A/B: base and candidate on one machine, interleaved (docs/ab.md).
 
 Both copies of the API are up at once, each on its own port, work dir and
 database, both pinned to the arms' CPU (``ab.cpus.arms``) while the load
@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from perfgate.target import ServiceSpec
 
 __all__ = ["AbOutcome", "run_ab"]
+
+#: XORed into the run's seed ("START" in hex-speak) so the arms' launch order
+#: is its own random stream: drawn from the seed, independent of the arrivals.
+_LAUNCH_ORDER_SALT = 0x57A27
 
 
 @dataclass
@@ -163,7 +167,7 @@ def run_ab(
     starts = [("candidate", candidate_spec)]
     if base_spec is not None:
         starts.append(("base", base_spec))
-        if random.Random(seed ^ 0x57A27).random() < 0.5:
+        if random.Random(seed ^ _LAUNCH_ORDER_SALT).random() < 0.5:
             starts.reverse()
     out.details["started_first"] = starts[0][0]
 

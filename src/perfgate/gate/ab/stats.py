@@ -45,7 +45,7 @@ MAX_PRIMARY = 12
 MAX_ENDPOINTS = 5
 #: Endpoint latency medians under this in both arms are shown, not gated.
 #: In A/A runs of the demo, /health (~0.45 ms) differed by 4-6% between two
-#: processes of one build while 2.4 ms routes stayed within 1-2% (issue 7's
+#: processes of one build while 2.4 ms routes stayed within 1-2% (the first A/B
 #: prototype: sub-millisecond routes "cannot be gated on latency in 60 s").
 MIN_GATED_MEDIAN_MS = 1.0
 _SUITE_PRIMARY = ("total.p50", "total.p95", "error_rate", "cpu_ms_per_request")

@@ -46,7 +46,7 @@ from perfgate.gate.compare import undecided
 from perfgate.gate.console import Log
 from perfgate.gate.plan import steady_phase
 from perfgate.metrics import Histogram, MetricSet, names
-from perfgate.result import Check, SuiteResult
+from perfgate.result import SuiteResult
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
@@ -147,25 +147,6 @@ async def _warm_up(
 def _capacity(chunks: list[ChunkRecord]) -> float | None:
     tail = [c.arrivals_per_s for c in chunks[-3:] if c.arrivals_per_s > 0]
     return statistics.median(tail) if tail else None
-
-
-def _crash_check(result: SuiteResult, session: ArmSession) -> str:
-    crash = session.crash or {}
-    message = (
-        f"the API under test ({session.label}) died during suite {result.name!r}: "
-        f"{crash.get('description', 'exited')}"
-    )
-    result.errors.append(message)
-    result.checks.append(
-        Check(
-            name="no crash",
-            status="fail",
-            detail=message + "\n" + str(crash.get("log_tail", ""))[-2000:],
-            criterion="No crashes or unhandled errors",
-            suite=result.name,
-        )
-    )
-    return message
 
 
 def _suite_result(
@@ -406,7 +387,7 @@ async def run_load_suite(
         )
     if dead is not None:
         out.stopped = True
-        message = _crash_check(getattr(out, dead), sessions[dead])
+        message = sessions[dead].record_crash(getattr(out, dead))
         if dead == "base":
             out.inconclusive.append(f"the base died during the A/B rounds: {message}")
     out.comparisons = comparisons
