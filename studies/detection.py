@@ -223,8 +223,9 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
     """One history-mode run: one arm alone, on a runner with random background load."""
     import asyncio
 
-    from perfgate.engine import aimed, run_round
+    from perfgate.engine import run_round
     from perfgate.gate.session import ArmSession
+    from perfgate.script import aimed_at
 
     spec = service_for(cfg, "candidate", _free_port(), Path(tempfile.mkdtemp(dir=work)))
     spec.env["PERFGATE_DEMO_CPU_US"] = str(us)
@@ -234,7 +235,7 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
     try:
         planned = plan_suites(cfg, "pr")[0]
         assert planned.script is not None
-        script = aimed(planned.script, session.base_url)
+        script = aimed_at(planned.script, session.base_url)
         total = cfg.ab.pairs * cfg.ab.round_s
 
         async def measure() -> Any:

@@ -166,7 +166,7 @@ def test_an_undecided_first_look_runs_the_extension_pairs(
     Only the interim decision is forced (what makes a real run undecided is
     tested on its own in test_ab_stats); the rounds, arms and traffic are real.
     """
-    from perfgate.gate import _ab_suite
+    from perfgate.gate.ab import suite as ab_suite
 
     looks: list[int] = []
 
@@ -174,7 +174,7 @@ def test_an_undecided_first_look_runs_the_extension_pairs(
         looks.append(next(c.samples or 0 for c in comparisons if c.metric == "cpu_ms_per_request"))
         return "forced by the test"
 
-    monkeypatch.setattr(_ab_suite, "undecided", forced)
+    monkeypatch.setattr(ab_suite, "undecided", forced)
     yml = (two_commit_repo / "perfgate.yml").read_text().replace("round: 1", "round: 0.5")
     comps, suite = _ab(two_commit_repo, two_commit_repo, tmp_path / "ext", yml)
     assert len(looks) == 1 and 6 <= looks[0] <= 8  # one look, after 8 pairs (some dropped?)

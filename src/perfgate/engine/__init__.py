@@ -16,7 +16,6 @@ from perfgate.engine.response import ResponseView
 from perfgate.engine.rounds import (
     ChunkRecord,
     RoundRecord,
-    aimed,
     closed_loop_chunk,
     merge_rounds,
     run_before,
@@ -33,7 +32,6 @@ __all__ = [
     "ProgressSink",
     "ResponseView",
     "RoundRecord",
-    "aimed",
     "apply_captures",
     "build_request",
     "closed_loop_chunk",

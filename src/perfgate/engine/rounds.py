@@ -14,13 +14,11 @@ numbers).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from perfgate.engine import scheduler
@@ -308,24 +306,3 @@ async def closed_loop_chunk(
         median_ms=total.quantile(0.5) if total is not None and total.count else None,
         errors=m.error_count() + m.status_count(5),
     )
-
-
-def aimed(script: Script, url: str) -> Script:
-    """``script`` aimed at one arm.
-
-    Reloaded from its file with the arm's target (the loader bakes the target
-    into each request's URL template, so replacing ``Script.target`` alone
-    is not enough), keeping the planned (sliced) phases.
-    """
-    from perfgate.script import load_script
-
-    source = Path(str(script.source))
-    if not source.is_file():
-        return dataclasses.replace(script, target=url)
-    fresh = load_script(
-        source,
-        target=url,
-        environment=script.environment,
-        time_scale=getattr(script, "time_scale", 1.0) or 1.0,
-    )
-    return dataclasses.replace(fresh, phases=list(script.phases))

@@ -131,6 +131,11 @@ class FlowContext:
         ctx._plan(script.after)
         return ctx
 
+    def absolute(self, url: str) -> str:
+        """A request's URL joined to this context's target (Artillery's rule:
+        a path starting with "/" is the target's; anything else is sent as is)."""
+        return self.base_url + url if url.startswith("/") else url
+
     def _plan(self, steps: list[Step]) -> None:
         s = self.script.metrics_by_endpoint
         for step in steps:
@@ -273,7 +278,7 @@ class _VUser:
         rendered = step.render(self.vars)  # config default headers already merged in
         params: dict[str, Any] = {
             "method": plan.method,
-            "url": rendered.url,
+            "url": ctx.absolute(rendered.url),
             "qs": rendered.qs,
             "headers": rendered.headers,
             "json": rendered.json,
@@ -394,7 +399,7 @@ class _VUser:
             r = step.render(self.vars)
             plan.wire = build_request(
                 plan.method,
-                r.url,
+                ctx.absolute(r.url),
                 base_url=ctx.base_url,
                 qs=r.qs,
                 headers=r.headers,
@@ -412,7 +417,7 @@ class _VUser:
             r = step.render(self.vars)
             params: dict[str, Any] = {
                 "method": plan.method,
-                "url": r.url,
+                "url": ctx.absolute(r.url),
                 "qs": r.qs,
                 "headers": r.headers,
                 "json": r.json,

@@ -198,10 +198,9 @@ def _request(
     headers = spec.get("headers") or {}
     merged = {str(k).lower(): v for k, v in ctx.default_headers.items()}
     merged.update({str(k).lower(): v for k, v in headers.items()})
-    base = ctx.target.rstrip("/") if ctx.target else ""
-    full_url = base + url if url.startswith("/") else url
+    # The target is joined at send time (engine), so one script serves every arm.
     templates: dict[str, Template] = {
-        "url": Template.compile(full_url),
+        "url": Template.compile(url),
         "headers": Template.compile(merged),
     }
     has_json = "json" in spec and spec["json"] is not None

@@ -12,6 +12,7 @@ the YAML again.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ __all__ = [
     "Script",
     "Step",
     "ThinkStep",
+    "aimed_at",
     "load_script",
     "load_script_text",
     "pick_scenario",
@@ -176,8 +178,9 @@ class RequestStep:
     templates: dict[str, Template] = field(default_factory=dict)
 
     def render(self, context: Mapping[str, Any]) -> RenderedRequest:
-        """Render url (target already prefixed), qs, headers (config default
-        headers merged in, names lower-cased) and bodies for one user's vars."""
+        """Render url (as written: the engine joins it to the target), qs, headers
+        (config default headers merged in, names lower-cased) and bodies for one
+        user's vars."""
         t = self.templates
 
         def r(key: str) -> Any:
@@ -398,6 +401,21 @@ def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def aimed_at(script: Script, url: str) -> Script:
+    """The same script sent to ``url`` (each A/B arm has its own port).
+
+    Request URLs are joined to the target when they are sent, so nothing is
+    re-read. A Python processor is imported afresh: each arm's module state
+    (a cached token, a counter) stays its own.
+    """
+    from perfgate.script.processor import load_processor
+
+    proc = script.processor
+    if proc is not None and proc.language == "python":
+        proc = load_processor(proc.path)
+    return dataclasses.replace(script, target=url, processor=proc)
 
 
 def load_script(

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from perfgate.engine import (
     ChunkRecord,
     RoundRecord,
-    aimed,
     closed_loop_chunk,
     endpoint_cpu_ms,
     merge_rounds,
@@ -47,6 +46,7 @@ from perfgate.gate.console import Log
 from perfgate.gate.plan import steady_phase
 from perfgate.metrics import Histogram, MetricSet, names
 from perfgate.result import SuiteResult
+from perfgate.script import aimed_at
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
@@ -285,7 +285,7 @@ async def run_load_suite(
     ab = cfg.ab
     name = planned.name
     rng = random.Random(seed)
-    scripts = {a: aimed(planned.script, sessions[a].base_url) for a in ARMS}
+    scripts = {a: aimed_at(planned.script, sessions[a].base_url) for a in ARMS}
     initial = {a: await run_before(scripts[a]) for a in ARMS}
     cpu = {a: _cpu_reader(sessions[a]) for a in ARMS}
     pids = {a: _pids(sessions[a]) for a in ARMS}
