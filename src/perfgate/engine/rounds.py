@@ -2,7 +2,8 @@
 
 Both run inside the A/B's one event loop, on the engine's own pieces
 (:class:`~perfgate.engine.vuser.FlowContext`, :func:`run_vuser`, the
-scheduler's arrival timeline, the script's scenario and variable picks), so a
+scheduler's arrival timeline, the workers' arrival loop in
+:mod:`perfgate.engine.arrivals`, the script's scenario and variable picks), so a
 round is exactly the script's traffic — minus forking workers, and plus what
 A/B needs and ``run_script`` has no reason to offer: the first part of every
 round is recorded apart and thrown away (by send time), arrivals are placed
@@ -22,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perfgate.engine import scheduler
+from perfgate.engine.arrivals import drive_arrivals
 from perfgate.engine.cpu_share import BusyPeriod, BusyPeriodMeter, cpu_clock
 from perfgate.engine.recorder import Recorder
-from perfgate.engine.scheduler import LagTracker
+from perfgate.engine.scheduler import Arrival, LagTracker
 from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow, run_vuser
 from perfgate.metrics import MetricSet, names
 from perfgate.script import Scenario, Script, pick_scenario, pick_variables
@@ -45,9 +47,6 @@ CpuReader = Callable[[], float | None]
 #: and scenario picks, which use the seed itself, so adding a random step to a
 #: scenario never moves the arrivals.
 _FLOW_SALT = 0x5EED5
-
-#: Sleep until this close to an arrival, then yield to the loop until it is due.
-_SPIN_S = 0.0015
 
 
 @dataclass
@@ -134,16 +133,6 @@ def _collect(rec: Recorder) -> MetricSet:
     return out
 
 
-async def _until(loop: asyncio.AbstractEventLoop, due: float) -> None:
-    # asyncio's timers wake up to 1 ms late (epoll's millisecond timeout);
-    # the last stretch yields to the loop instead, so in-flight users run.
-    delay = due - loop.time()
-    if delay > _SPIN_S:
-        await asyncio.sleep(delay - _SPIN_S)
-    while loop.time() < due:
-        await asyncio.sleep(0)
-
-
 async def _drain(tasks: set[asyncio.Task[bool]], timeout_s: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -211,6 +200,23 @@ async def run_round(
     lag = LagTracker()
     tasks: set[asyncio.Task[bool]] = set()
     timeline = list(scheduler.arrivals([_round_phase(script, rate, duration_s)], seed=seed))
+
+    def launch(i: int, arrival: Arrival, lag_ms: float) -> None:
+        if arrival.at_s >= discard_s:
+            if ctx.recorder is head:
+                ctx.recorder = kept
+                if meter is not None:
+                    meter.measuring = True
+            lag.planned += 1
+            lag.record(lag_ms)
+        scenario = pick_scenario(script, picks)
+        variables = pick_variables(script, picks, i)
+        if initial_vars:
+            variables = {**initial_vars, **variables}
+        task = loop.create_task(run_vuser(ctx, scenario, variables, loop.time))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
     # A cyclic-GC pass over the engine's objects can hold the loop for
     # milliseconds: collect before the round, not during it.
     gc.collect()
@@ -219,24 +225,7 @@ async def run_round(
     t0 = loop.time()
     start = t0 + 0.002
     try:
-        for i, arrival in enumerate(timeline):
-            due = start + arrival.at_s
-            await _until(loop, due)
-            measuring = arrival.at_s >= discard_s
-            if measuring:
-                if ctx.recorder is head:
-                    ctx.recorder = kept
-                    if meter is not None:
-                        meter.measuring = True
-                lag.planned += 1
-                lag.record((loop.time() - due) * 1000.0)
-            scenario = pick_scenario(script, picks)
-            variables = pick_variables(script, picks, i)
-            if initial_vars:
-                variables = {**initial_vars, **variables}
-            task = loop.create_task(run_vuser(ctx, scenario, variables, loop.time))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        await drive_arrivals(timeline, start=start, launch=launch, precise=True)
         await _drain(tasks, script.http.timeout_s)
     finally:
         gc.enable()
