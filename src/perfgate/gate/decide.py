@@ -52,18 +52,7 @@ def decide(
     regressions = [c for c in comparisons if c.family == "primary" and c.state == "regression"]
     breaches = [c for c in checks if c.status == "fail" and not c.pre_existing]
     primary = [c for c in comparisons if c.family == "primary"]
-    if primary and all(c.state in ("insufficient", "new") for c in primary):
-        inconclusive.append("no primary metric had enough data to compare")
-    inconclusive += [
-        f"possible regression, undecided in {c.samples} round pairs: {describe_comparison(c)}"
-        f" reaches past the {c.min_effect or 0:.0%} minimum effect"
-        " (more pairs: ab.pairs, ab.extend_pairs)"
-        for c in primary
-        if c.state == "unresolved"
-    ]
-    inconclusive += [
-        f"{c.name}: {c.detail}" for c in checks if c.status == "inconclusive" and c.detail
-    ]
+    inconclusive += _inconclusive_reasons(primary, checks)
 
     if errors:
         verdict.state, verdict.exit_code = "error", EXIT_ERROR
@@ -79,9 +68,8 @@ def decide(
         verdict.exit_code = EXIT_INCONCLUSIVE_STRICT if strict else EXIT_PASS
         verdict.reasons = inconclusive[:2]
     else:
-        verdict.reasons = [
-            f"{len(primary)} primary metrics within noise, {sum(c.status == 'pass' for c in checks)} checks passed"
-        ]
+        passed = sum(c.status == "pass" for c in checks)
+        verdict.reasons = [f"{len(primary)} primary metrics within noise, {passed} checks passed"]
     if regressions and breaches:
         verdict.reasons = [*verdict.reasons[:1], _check_reason(breaches[0])]
     extra_regressions = len(regressions) - 2
@@ -89,6 +77,22 @@ def decide(
         verdict.reasons.append(f"and {extra_regressions} more regression(s)")
     verdict.details["inconclusive"] = inconclusive
     return verdict
+
+
+def _inconclusive_reasons(primary: list[MetricComparison], checks: list[Check]) -> list[str]:
+    """Why the gate cannot say pass: no primary data, undecided metrics, inconclusive checks."""
+    reasons: list[str] = []
+    if primary and all(c.state in ("insufficient", "new") for c in primary):
+        reasons.append("no primary metric had enough data to compare")
+    reasons += [
+        f"possible regression, undecided in {c.samples} round pairs: {describe_comparison(c)}"
+        f" reaches past the {c.min_effect or 0:.0%} minimum effect"
+        " (more pairs: ab.pairs, ab.extend_pairs)"
+        for c in primary
+        if c.state == "unresolved"
+    ]
+    reasons += [f"{c.name}: {c.detail}" for c in checks if c.status == "inconclusive" and c.detail]
+    return reasons
 
 
 def _check_reason(c: Check) -> str:

@@ -271,6 +271,17 @@ class _Rounds:
         self.rows.append(_pair_row(pp, rec, figs))
 
 
+@dataclass
+class _WarmUp:
+    """What the warm-up chunks said: each arm's capacity, and the rate the rounds run at."""
+
+    chunks: dict[str, list[ChunkRecord]]
+    capacity: dict[str, float | None]
+    rate: float
+    reason: str
+    warnings: list[str]
+
+
 async def run_load_suite(
     planned: PlannedSuite,
     sessions: dict[str, ArmSession],
@@ -289,11 +300,37 @@ async def run_load_suite(
     initial = {a: await run_before(scripts[a]) for a in ARMS}
     cpu = {a: _cpu_reader(sessions[a]) for a in ARMS}
     pids = {a: _pids(sessions[a]) for a in ARMS}
-    warnings: list[str] = []
+    warm = await _warm_up_and_rate(planned, scripts, initial, cfg, rng, sessions, log)
+    plan = pair_plan(ab.pairs + ab.extend_pairs, seed)
+    sliced = f" in {ab.slices} alternating slices" if ab.slices > 1 else ""
+    log(
+        f"[{name}] {ab.pairs} pairs of {ab.round_s:g}s rounds{sliced} at {warm.rate:.1f} "
+        f"arrivals/s ({warm.reason}); seed {seed}"
+    )
+    rounds = _Rounds(name, scripts, initial, cpu, pids, sessions, ab, warm.rate)
+    level = look_level(cfg)
+    comparisons, extended = await _run_looks(
+        rounds, plan, cfg, level=level, primary_budget=primary_budget, log=log
+    )
+    details = _details(rounds, warm, ab, seed=seed, level=level, extended=extended)
+    return _outcome(planned, sessions, rounds, comparisons, details, warm.warnings)
 
+
+async def _warm_up_and_rate(
+    planned: PlannedSuite,
+    scripts: dict[str, Script],
+    initial: dict[str, dict[str, Any]],
+    cfg: ProjectConfig,
+    rng: random.Random,
+    sessions: dict[str, ArmSession],
+    log: Log,
+) -> _WarmUp:
+    assert planned.script is not None
+    name, ab = planned.name, cfg.ab
     log(f"[{name}] warm-up: both arms, interleaved, closed loop ({WARMUP_USERS} users)")
     chunks = await _warm_up(scripts, initial, cfg, rng, sessions)
     capacity = {a: _capacity(chunks[a]) for a in ARMS}
+    warnings: list[str] = []
     for a in ARMS:
         # Throughput of the closed-loop chunks, not their medians: a chunk's
         # median swings with its scenario mix (a sign-in is 20x a health check).
@@ -307,23 +344,27 @@ async def run_load_suite(
     rate, reason = capped_rate(
         _script_rate(planned.script), ab.rate, min(known) if known else None, ab.capacity_fraction
     )
-    plan = pair_plan(ab.pairs + ab.extend_pairs, seed)
-    discard_s = ab.round_s * ab.discard_fraction
-    sliced = f" in {ab.slices} alternating slices" if ab.slices > 1 else ""
-    log(
-        f"[{name}] {ab.pairs} pairs of {ab.round_s:g}s rounds{sliced} at {rate:.1f} "
-        f"arrivals/s ({reason}); seed {seed}"
-    )
-    rounds = _Rounds(name, scripts, initial, cpu, pids, sessions, ab, rate)
-    out = SuiteOutcome(
-        base=SuiteResult(name=name, kind="ab"), candidate=SuiteResult(name=name, kind="ab")
-    )
-    level = look_level(cfg)
-    await rounds.run(plan[: ab.pairs])
+    return _WarmUp(chunks, capacity, rate, reason, warnings)
+
+
+async def _run_looks(
+    rounds: _Rounds,
+    plan: list[PairPlan],
+    cfg: ProjectConfig,
+    *,
+    level: float,
+    primary_budget: int,
+    log: Log,
+) -> tuple[list[MetricComparison], str | None]:
+    """The planned pairs, compared; the extension pairs too when the first look is undecided.
+
+    Returns the comparisons and why the run was extended (None: it was not).
+    """
+    ab = cfg.ab
 
     def compare() -> list[MetricComparison]:
         return ab_comparisons(
-            name,
+            rounds.name,
             rounds.pairs,
             min_effect=cfg.compare.min_effect,
             declared_primary=cfg.compare.primary,
@@ -332,21 +373,37 @@ async def run_load_suite(
             alpha=level,
         )
 
+    await rounds.run(plan[: ab.pairs])
     comparisons = compare()
     extended: str | None = None
     if rounds.dead is None and len(plan) > ab.pairs:
         extended = undecided(comparisons, level)
         if extended is not None:
-            log(f"[{name}] undecided after {ab.pairs} pairs ({extended}): {ab.extend_pairs} more")
+            log(
+                f"[{rounds.name}] undecided after {ab.pairs} pairs ({extended}): "
+                f"{ab.extend_pairs} more"
+            )
             await rounds.run(plan[ab.pairs :])
             comparisons = compare()
-    kept, pairs, rows, dead = rounds.kept, rounds.pairs, rounds.rows, rounds.dead
-    dropped = sum(p.dropped is not None for p in pairs)
-    used = len(pairs) - dropped
-    details = {
-        "rate": round(rate, 3),
-        "rate_reason": reason,
-        "capacity": {a: None if c is None else round(c, 1) for a, c in capacity.items()},
+    return comparisons, extended
+
+
+def _details(
+    rounds: _Rounds,
+    warm: _WarmUp,
+    ab: AbConfig,
+    *,
+    seed: int,
+    level: float,
+    extended: str | None,
+) -> dict[str, Any]:
+    """The suite's A/B record: rate, warm-up, pairs (the report's and the studies' reading)."""
+    chunks = warm.chunks
+    dropped = sum(p.dropped is not None for p in rounds.pairs)
+    return {
+        "rate": round(warm.rate, 3),
+        "rate_reason": warm.reason,
+        "capacity": {a: None if c is None else round(c, 1) for a, c in warm.capacity.items()},
         "requests_per_arrival": _requests_per_arrival(chunks),
         "warmup": {
             a: {
@@ -363,18 +420,35 @@ async def run_load_suite(
         "pairs_planned": ab.pairs + (ab.extend_pairs if extended else 0),
         "extended": extended,
         "alpha_per_look": round(level, 5),
-        "pairs_used": used,
+        "pairs_used": len(rounds.pairs) - dropped,
         "pairs_dropped": dropped,
         "round_s": ab.round_s,
         "slices": ab.slices,
-        "discard_s": discard_s,
+        "discard_s": ab.round_s * ab.discard_fraction,
         "max_lag_ms": ab.max_lag_ms,
-        "pairs": rows,
+        "pairs": rounds.rows,
     }
+
+
+def _outcome(
+    planned: PlannedSuite,
+    sessions: dict[str, ArmSession],
+    rounds: _Rounds,
+    comparisons: list[MetricComparison],
+    details: dict[str, Any],
+    warnings: list[str],
+) -> SuiteOutcome:
+    """Both arms' suite results, and what makes the suite inconclusive or stopped."""
+    assert planned.script is not None
+    name, ab = planned.name, rounds.ab
+    pairs, dead = rounds.pairs, rounds.dead
+    dropped, used = details["pairs_dropped"], details["pairs_used"]
     extra = {"ab": {k: details[k] for k in ("rate", "seed", "pairs_used", "pairs_dropped")}}
     source = str(planned.script.source)
-    out.base = _suite_result(name, source, kept["base"], extra)
-    out.candidate = _suite_result(name, source, kept["candidate"], extra)
+    out = SuiteOutcome(
+        base=_suite_result(name, source, rounds.kept["base"], extra),
+        candidate=_suite_result(name, source, rounds.kept["candidate"], extra),
+    )
     if dropped:
         warnings.append(
             f"{name}: {dropped} of {len(pairs)} round pairs dropped (scheduler lag p99 over "
@@ -391,20 +465,26 @@ async def run_load_suite(
         if dead == "base":
             out.inconclusive.append(f"the base died during the A/B rounds: {message}")
     out.comparisons = comparisons
-    # The per-pair figures behind each gating comparison, for the report's
-    # reader and for judging decision rules on recorded runs (studies/detection.py).
-    details["primary_pairs"] = {
+    details["primary_pairs"] = _primary_pairs(pairs, comparisons)
+    out.details = details
+    out.warnings = warnings
+    return out
+
+
+def _primary_pairs(
+    pairs: list[PairFigures], comparisons: list[MetricComparison]
+) -> dict[str, list[list[float | None]]]:
+    """The per-pair figures behind each gating comparison, for the report's reader
+    and for judging decision rules on recorded runs (studies/detection.py)."""
+    return {
         c.metric: [
             [_rounded(p.base.value(c.metric)), _rounded(p.candidate.value(c.metric))]
             for p in pairs
             if p.dropped is None
         ]
-        for c in out.comparisons
+        for c in comparisons
         if c.family == "primary" and c.unit != "ratio" and c.state != "new"
     }
-    out.details = details
-    out.warnings = warnings
-    return out
 
 
 def _rounded(value: float | None) -> float | None:
