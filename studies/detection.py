@@ -125,7 +125,7 @@ def ab_run(
     out = run_ab(
         cfg, planned, base_spec=specs["base"], candidate_spec=specs["candidate"], log=lambda _: None
     )
-    too_few = apply_holm(out.comparisons, look_level(cfg))
+    too_few = apply_holm(out.comparisons, look_level(cfg.ab, cfg.compare.alpha))
     primary = [c for c in out.comparisons if c.family == "primary"]
     judged = {c.metric: c for c in primary if c.metric in JUDGED}
     load = (out.details.get("suites") or {}).get("load", {})

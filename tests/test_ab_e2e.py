@@ -120,7 +120,7 @@ def _ab(
     assert out.details["seed"] == 11
     # 8 pairs, and 4 more only when the first look could not decide
     assert suite["pairs_planned"] == len(suite["pairs"]) == (8 if suite["extended"] is None else 12)
-    apply_holm(out.comparisons, look_level(cfg))
+    apply_holm(out.comparisons, look_level(cfg.ab, cfg.compare.alpha))
     return out.comparisons, suite
 
 

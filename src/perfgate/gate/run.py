@@ -290,7 +290,7 @@ def judge(cfg: ProjectConfig, measured: Measured, store: Store | None, *, strict
     if measured.base is not None:
         mark_pre_existing(checks, slo_checks(measured.base, cfg.slo))
     # A/B may look twice (ab.extend_pairs): each look spends Pocock's share of alpha
-    level = look_level(cfg) if mode == "ab" else cfg.compare.alpha
+    level = look_level(cfg.ab, cfg.compare.alpha) if mode == "ab" else cfg.compare.alpha
     inconclusive += apply_holm(comparisons, level)
     for s in run.suites:
         errors += [e for e in s.errors if "died" not in e]

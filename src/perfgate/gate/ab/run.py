@@ -34,7 +34,7 @@ from perfgate.result import RunResult
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
-    from perfgate.config import AbConfig, MonitorConfig, ProjectConfig
+    from perfgate.config import AbConfig, CompareConfig, MonitorConfig, ProjectConfig
     from perfgate.gate.plan import PlannedSuite
     from perfgate.target import ServiceSpec
 
@@ -43,6 +43,12 @@ __all__ = ["AbOutcome", "run_ab"]
 #: XORed into the run's seed ("START" in hex-speak) so the arms' launch order
 #: is its own random stream: drawn from the seed, independent of the arrivals.
 _LAUNCH_ORDER_SALT = 0x57A27
+#: Each load suite's seed is the run's plus this prime times its index, so
+#: two suites of one run never share arrival times or picks.
+_SUITE_SEED_STRIDE = 7919
+#: Primary metrics over all load suites of a run: the family Holm corrects
+#: for (each suite spends what its comparisons use).
+_RUN_PRIMARY_BUDGET = 10
 
 
 @dataclass
@@ -118,7 +124,7 @@ def _arm_session(
     label: str,
     spec: ServiceSpec,
     cpus: tuple[list[int] | None, list[int] | None],
-    cfg: ProjectConfig,
+    monitor: MonitorConfig,
     log: Log,
 ) -> ArmSession:
     arm_cpus, gen_cpus = cpus
@@ -127,7 +133,7 @@ def _arm_session(
     return ArmSession(
         label,
         spec=spec,
-        monitor_config=_quiet_monitor(cfg.monitor),
+        monitor_config=_quiet_monitor(monitor),
         monitor_cpus=list(gen_cpus) if gen_cpus else None,
         log=log,
     )
@@ -184,7 +190,7 @@ def run_ab(
     try:
         launched: list[float] = []
         for label, spec in starts:
-            sessions[label] = _arm_session(label, spec, (arm_cpus, gen_cpus), cfg, log)
+            sessions[label] = _arm_session(label, spec, (arm_cpus, gen_cpus), cfg.monitor, log)
             try:
                 sessions[label].launch()
             except PerfgateError as exc:
@@ -204,7 +210,7 @@ def run_ab(
         with _pinned(gen_cpus):
             if "base" in sessions:
                 try:
-                    asyncio.run(_experiment(cfg, planned, sessions, out, seed, log))
+                    asyncio.run(_experiment(cfg.ab, cfg.compare, planned, sessions, out, seed, log))
                 except KeyboardInterrupt:  # Ctrl-C: keep the suites finished so far
                     out.details["interrupted"] = True
                 for p in planned:
@@ -226,7 +232,8 @@ def run_ab(
 
 
 async def _experiment(
-    cfg: ProjectConfig,
+    ab: AbConfig,
+    compare: CompareConfig,
     planned: list[PlannedSuite],
     sessions: dict[str, ArmSession],
     out: AbOutcome,
@@ -234,12 +241,18 @@ async def _experiment(
     log: Log,
 ) -> None:
     rng = random.Random(seed)
-    budget = 10
+    budget = _RUN_PRIMARY_BUDGET
     suites: dict[str, Any] = {}
     for index, p in enumerate(x for x in planned if x.kind == "load"):
         try:
             outcome = await run_load_suite(
-                p, sessions, cfg, seed=seed + 7919 * index, primary_budget=budget, log=log
+                p,
+                sessions,
+                ab,
+                compare,
+                seed=seed + _SUITE_SEED_STRIDE * index,
+                primary_budget=budget,
+                log=log,
             )
         except ServiceError as exc:
             out.errors.append(f"{p.name}: {exc}")

@@ -50,7 +50,7 @@ from perfgate.script import aimed_at
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
-    from perfgate.config import AbConfig, ProjectConfig
+    from perfgate.config import AbConfig, CompareConfig
     from perfgate.gate.plan import PlannedSuite
     from perfgate.gate.session import ArmSession
     from perfgate.script import Script
@@ -106,12 +106,11 @@ def _script_rate(script: Script) -> float | None:
 async def _warm_up(
     scripts: dict[str, Script],
     initial: dict[str, dict[str, Any]],
-    cfg: ProjectConfig,
+    ab: AbConfig,
     rng: random.Random,
     sessions: dict[str, ArmSession],
 ) -> dict[str, list[ChunkRecord]]:
     """Closed-loop chunks, alternating arms, until each had its time and its requests."""
-    ab = cfg.ab
     chunks: dict[str, list[ChunkRecord]] = {arm: [] for arm in ARMS}
     limit = max(4, math.ceil(3 * max(ab.warmup_s, 2.0) / CHUNK_S))
 
@@ -285,7 +284,8 @@ class _WarmUp:
 async def run_load_suite(
     planned: PlannedSuite,
     sessions: dict[str, ArmSession],
-    cfg: ProjectConfig,
+    ab: AbConfig,
+    compare: CompareConfig,
     *,
     seed: int,
     primary_budget: int,
@@ -293,14 +293,13 @@ async def run_load_suite(
 ) -> SuiteOutcome:
     """Warm up, pick the rate, run the pairs, compare one load suite."""
     assert planned.script is not None
-    ab = cfg.ab
     name = planned.name
     rng = random.Random(seed)
     scripts = {a: aimed_at(planned.script, sessions[a].base_url) for a in ARMS}
     initial = {a: await run_before(scripts[a]) for a in ARMS}
     cpu = {a: _cpu_reader(sessions[a]) for a in ARMS}
     pids = {a: _pids(sessions[a]) for a in ARMS}
-    warm = await _warm_up_and_rate(planned, scripts, initial, cfg, rng, sessions, log)
+    warm = await _warm_up_and_rate(planned, scripts, initial, ab, rng, sessions, log)
     plan = pair_plan(ab.pairs + ab.extend_pairs, seed)
     sliced = f" in {ab.slices} alternating slices" if ab.slices > 1 else ""
     log(
@@ -308,9 +307,9 @@ async def run_load_suite(
         f"arrivals/s ({warm.reason}); seed {seed}"
     )
     rounds = _Rounds(name, scripts, initial, cpu, pids, sessions, ab, warm.rate)
-    level = look_level(cfg)
+    level = look_level(ab, compare.alpha)
     comparisons, extended = await _run_looks(
-        rounds, plan, cfg, level=level, primary_budget=primary_budget, log=log
+        rounds, plan, compare, level=level, primary_budget=primary_budget, log=log
     )
     details = _details(rounds, warm, ab, seed=seed, level=level, extended=extended)
     return _outcome(planned, sessions, rounds, comparisons, details, warm.warnings)
@@ -320,15 +319,15 @@ async def _warm_up_and_rate(
     planned: PlannedSuite,
     scripts: dict[str, Script],
     initial: dict[str, dict[str, Any]],
-    cfg: ProjectConfig,
+    ab: AbConfig,
     rng: random.Random,
     sessions: dict[str, ArmSession],
     log: Log,
 ) -> _WarmUp:
     assert planned.script is not None
-    name, ab = planned.name, cfg.ab
+    name = planned.name
     log(f"[{name}] warm-up: both arms, interleaved, closed loop ({WARMUP_USERS} users)")
-    chunks = await _warm_up(scripts, initial, cfg, rng, sessions)
+    chunks = await _warm_up(scripts, initial, ab, rng, sessions)
     capacity = {a: _capacity(chunks[a]) for a in ARMS}
     warnings: list[str] = []
     for a in ARMS:
@@ -350,7 +349,7 @@ async def _warm_up_and_rate(
 async def _run_looks(
     rounds: _Rounds,
     plan: list[PairPlan],
-    cfg: ProjectConfig,
+    compare: CompareConfig,
     *,
     level: float,
     primary_budget: int,
@@ -360,21 +359,21 @@ async def _run_looks(
 
     Returns the comparisons and why the run was extended (None: it was not).
     """
-    ab = cfg.ab
+    ab = rounds.ab
 
-    def compare() -> list[MetricComparison]:
+    def judged() -> list[MetricComparison]:
         return ab_comparisons(
             rounds.name,
             rounds.pairs,
-            min_effect=cfg.compare.min_effect,
-            declared_primary=cfg.compare.primary,
+            min_effect=compare.min_effect,
+            declared_primary=compare.primary,
             primary_budget=primary_budget,
             min_pairs=MIN_PAIRS,
             alpha=level,
         )
 
     await rounds.run(plan[: ab.pairs])
-    comparisons = compare()
+    comparisons = judged()
     extended: str | None = None
     if rounds.dead is None and len(plan) > ab.pairs:
         extended = undecided(comparisons, level)
@@ -384,7 +383,7 @@ async def _run_looks(
                 f"{ab.extend_pairs} more"
             )
             await rounds.run(plan[ab.pairs :])
-            comparisons = compare()
+            comparisons = judged()
     return comparisons, extended
 
 
