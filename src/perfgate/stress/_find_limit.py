@@ -266,8 +266,43 @@ def _search(
         hi = bp.rate_at_break or high
     if hi <= lo:
         hi = lo * 1.5 if lo else low
-    # The ramp's break is an estimate (a fast ramp overshoots, a backlog lags): the first
-    # step checks that rate; while it holds, the bracket grows by half.
+    lo, hi = _bisect(
+        script,
+        slo,
+        result,
+        (lo, hi),
+        workers=workers,
+        step_s=step_s,
+        precision=precision,
+        max_steps=max_steps,
+        say=say,
+        settle_url=settle_url,
+    )
+    result.limit = lo if lo > 0 else None
+    result.upper = hi
+    return result
+
+
+def _bisect(
+    script: Script,
+    slo: Slo,
+    result: LimitResult,
+    bracket: tuple[float, float],
+    *,
+    workers: int | None,
+    step_s: float,
+    precision: float,
+    max_steps: int,
+    say: Callable[[str], Any],
+    settle_url: str,
+) -> tuple[float, float]:
+    """Constant-rate steps inside ``bracket`` (held, over) until it is ``precision`` wide.
+
+    The ramp's break is an estimate (a fast ramp overshoots, a backlog lags):
+    the first step checks that rate; while it holds, the bracket grows by
+    half. Each step lands in ``result.steps``; returns the final bracket.
+    """
+    lo, hi = bracket
     verified = False
     for _ in range(max_steps):
         if verified and lo > 0 and (hi - lo) / lo <= precision:
@@ -293,6 +328,4 @@ def _search(
             hi = rate
             verified = True
             result.generator_bound = result.generator_bound or step.generator_limited
-    result.limit = lo if lo > 0 else None
-    result.upper = hi
-    return result
+    return lo, hi
