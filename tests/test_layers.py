@@ -146,3 +146,17 @@ def test_other_packages_import_only_a_package_s_public_face() -> None:
 )
 def test_the_rule_itself(module: str, target: str, expected: bool) -> None:
     assert (LAYERS[_unit(target)] <= LAYERS[_unit(module)]) is expected
+
+
+def test_tests_reach_into_a_package_only_to_unit_test_it() -> None:
+    """A test may import a private module or name only of the package it is named after
+    (tests/test_stress_analysis.py -> perfgate.stress._leak); everything else goes through
+    the package's public face like any other caller."""
+    tests = Path(__file__).resolve().parent
+    reaching_in = []
+    for path in sorted(tests.glob("test_*.py")):
+        for line, target, name in _imports(f"tests.{path.stem}", path):
+            unit = _unit(target)
+            if _private(target, name) and unit not in path.stem:
+                reaching_in.append(f"{path.name}:{line} imports {target}.{name}")
+    assert reaching_in == []
