@@ -223,7 +223,7 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
     measured = measure(cfg, planned, opts, info, chash, mode, log)
     store = _open_store(cfg, opts, info, measured.warnings, log)
     verdict = judge(cfg, measured, store, strict=opts.strict or cfg.profiles[opts.profile].strict)
-    verdict.warnings += store_run(cfg, opts, info, measured, verdict, store, log)
+    verdict.warnings += store_run(cfg, opts, info, measured, store, log)
     outcome = GateOutcome(
         verdict=verdict, run=measured.run, base=measured.base, exit_code=verdict.exit_code
     )
@@ -322,7 +322,6 @@ def store_run(
     opts: GateOptions,
     info: GitInfo,
     measured: Measured,
-    verdict: Verdict,
     store: Store | None,
     log: Log,
 ) -> list[str]:
