@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 import random
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import BenchOperation, Check, RunResult, SchedulerStats, SuiteResult
 from perfgate.verdict import MetricComparison, Verdict
 

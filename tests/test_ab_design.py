@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfgate.gate._ab_design import capped_rate, pair_plan, settling_drift, slice_plan
+from perfgate.gate.ab.design import capped_rate, pair_plan, settling_drift, slice_plan
 
 
 @pytest.mark.parametrize("pairs", [2, 6, 12, 13])

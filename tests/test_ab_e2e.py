@@ -15,14 +15,15 @@ from typing import Any
 
 import pytest
 
-from perfgate.config.project import load_project_text
+from perfgate.config import load_project_text
 from perfgate.errors import ConfigError
-from perfgate.gate._ab import run_ab
-from perfgate.gate._ab_design import look_level
-from perfgate.gate._compare import apply_holm
-from perfgate.gate._plan import plan_suites
-from perfgate.gate._worktree import merge_base, prepare_base_worktree, remove_worktree
+from perfgate.gate.ab.design import look_level
+from perfgate.gate.ab.run import run_ab
+from perfgate.gate.compare import apply_holm
+from perfgate.gate.plan import plan_suites
+from perfgate.gate.worktree import merge_base, prepare_base_worktree, remove_worktree
 from perfgate.stats import pocock_level
+from perfgate.target import service_for
 from perfgate.verdict import MetricComparison
 
 SERVER = """\
@@ -109,8 +110,8 @@ def _ab(
 
     cfg = load_project_text(yml or (repo / "perfgate.yml").read_text(), repo)
     planned = plan_suites(cfg, "pr")
-    base = cfg.service_for("base", free_port(), tmp / "base", root=base_root)
-    cand = cfg.service_for("candidate", free_port(), tmp / "cand")
+    base = service_for(cfg, "base", free_port(), tmp / "base", root=base_root)
+    cand = service_for(cfg, "candidate", free_port(), tmp / "cand")
     out = run_ab(cfg, planned, base_spec=base, candidate_spec=cand, log=lambda _: None)
     assert not out.errors, out.errors
     assert out.base.label == "base" and out.candidate.label == "candidate"
@@ -132,7 +133,7 @@ def _ab(
         assert dist["values"] == sorted(dist["values"])
     assert suite["wall_s"] >= sum(r["measured_s"] for r in trace["rounds"]) / 2
     json.dumps(out.details)  # kept in the verdict's details: plain JSON
-    apply_holm(out.comparisons, look_level(cfg))
+    apply_holm(out.comparisons, look_level(cfg.ab, cfg.compare.alpha))
     return out.comparisons, suite
 
 
@@ -178,7 +179,7 @@ def test_an_undecided_first_look_runs_the_extension_pairs(
     Only the interim decision is forced (what makes a real run undecided is
     tested on its own in test_ab_stats); the rounds, arms and traffic are real.
     """
-    from perfgate.gate import _ab_suite
+    from perfgate.gate.ab import suite as ab_suite
 
     looks: list[int] = []
 
@@ -186,7 +187,7 @@ def test_an_undecided_first_look_runs_the_extension_pairs(
         looks.append(next(c.samples or 0 for c in comparisons if c.metric == "cpu_ms_per_request"))
         return "forced by the test"
 
-    monkeypatch.setattr(_ab_suite, "undecided", forced)
+    monkeypatch.setattr(ab_suite, "undecided", forced)
     yml = (two_commit_repo / "perfgate.yml").read_text().replace("round: 1", "round: 0.5")
     comps, suite = _ab(two_commit_repo, two_commit_repo, tmp_path / "ext", yml)
     assert len(looks) == 1 and 6 <= looks[0] <= 8  # one look, after 8 pairs (some dropped?)
@@ -259,8 +260,8 @@ def _run_arms(tmp_path: Path, first: str, *, base_server: str, candidate_server:
     yml = PERFGATE_YML.replace("seed: 11", f"seed: {_seed_starting(first)}")
     cfg = load_project_text(yml, roots["candidate"])
     base_port = free_port()
-    base = cfg.service_for("base", base_port, tmp_path / "base", root=roots["base"])
-    cand = cfg.service_for("candidate", free_port(), tmp_path / "cand")
+    base = service_for(cfg, "base", base_port, tmp_path / "base", root=roots["base"])
+    cand = service_for(cfg, "candidate", free_port(), tmp_path / "cand")
     out = run_ab(
         cfg, plan_suites(cfg, "pr"), base_spec=base, candidate_spec=cand, log=lambda _: None
     )

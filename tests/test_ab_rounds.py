@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from perfgate.config.artillery import load_script_text
-from perfgate.gate._ab_rounds import merge_rounds, run_round
+from perfgate.engine import merge_rounds, run_round
 from perfgate.metrics import names
+from perfgate.script import load_script_text
 
 
 def _script(url: str) -> Any:

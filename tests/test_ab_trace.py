@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from perfgate.engine import RoundRecord
 from perfgate.engine.scheduler import LagTracker
-from perfgate.gate._ab_rounds import RoundRecord
-from perfgate.gate._ab_trace import (
+from perfgate.gate.ab.trace import (
     ECDF_QUANTILES,
     MAX_PROCESS_ROWS,
     AbTrace,

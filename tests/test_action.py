@@ -25,8 +25,7 @@ import jsonschema
 import pytest
 import yaml
 
-from perfgate.github import parse_key_value_file
-from perfgate.github._context import GitHubContext
+from perfgate.github import GitHubContext, parse_key_value_file
 from perfgate.github.action_entry import (
     ActionInputs,
     InputError,

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from perfgate.config.artillery import (
+from perfgate.errors import ConfigError
+from perfgate.script import (
     FunctionStep,
     LoopStep,
     RequestStep,
     ThinkStep,
+    aimed_at,
     load_script,
     load_script_text,
     pick_scenario,
     pick_variables,
 )
-from perfgate.errors import ConfigError
 
 BASE = """\
 config:
@@ -119,8 +120,12 @@ def test_target_override_and_missing_target() -> None:
     assert load_script_text(text, target="http://127.0.0.1:8000/").target == "http://127.0.0.1:8000"
     err = error_of(text)
     assert "'target' is required" in err.message and err.line == 1
-    step = load_script_text(text, target="http://127.0.0.1:8000").scenarios[0].flow[0]
-    assert isinstance(step, RequestStep) and step.render({}).url == "http://127.0.0.1:8000/x"
+    script = load_script_text(text, target="http://127.0.0.1:8000")
+    step = script.scenarios[0].flow[0]
+    # The URL stays as written; the engine joins it to the target at send time,
+    # so aiming the script elsewhere (an A/B arm) needs no reload.
+    assert isinstance(step, RequestStep) and step.render({}).url == "/x"
+    assert aimed_at(script, "http://127.0.0.1:8001").target == "http://127.0.0.1:8001"
 
 
 def test_duration_strings_and_phase_kinds() -> None:

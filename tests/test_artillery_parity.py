@@ -22,13 +22,13 @@ import pytest
 from aiohttp import web
 from tests.conftest import free_port
 
-from perfgate.config.artillery import RequestStep, load_script, load_script_text, pick_variables
 from perfgate.engine.runner import run_script
 from perfgate.engine.scheduler import scheduler_stats
 from perfgate.errors import ConfigError
 from perfgate.metrics.histogram import Histogram
 from perfgate.report.artillery_json import artillery_report
 from perfgate.result import SuiteResult
+from perfgate.script import RequestStep, load_script, load_script_text, pick_variables
 
 pytestmark = pytest.mark.timeout(120)
 

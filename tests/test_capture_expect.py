@@ -6,11 +6,9 @@ import json
 
 import pytest
 
-from perfgate.config.artillery import CaptureSpec, ExpectSpec
-from perfgate.engine.capture import apply_captures, jsonpath_query
+from perfgate.engine import ResponseView, apply_captures
 from perfgate.engine.expect import check_expectations
-from perfgate.engine.response import ResponseView
-from perfgate.template import Template
+from perfgate.script import CaptureSpec, ExpectSpec, Template, jsonpath_query
 
 DOC = {
     "token": "t1",

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from perfgate.engine.conditions import compile_condition, compile_expression, truthy
-from perfgate.template import UNDEFINED
+from perfgate.script import UNDEFINED, compile_condition, compile_expression, truthy
 
 VARS = {
     "authToken": "t",

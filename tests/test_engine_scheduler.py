@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfgate.config.artillery import Phase
 from perfgate.engine.scheduler import (
     LagTracker,
     arrivals,
@@ -18,6 +17,7 @@ from perfgate.engine.scheduler import (
     split_for_workers,
     total_duration,
 )
+from perfgate.script import Phase
 
 
 def per_second(phases: list[Phase]) -> Counter[int]:

@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
-from perfgate.config.artillery import EnsureSpec
-from perfgate.engine.conditions import compile_condition
+from perfgate.engine import build_request
 from perfgate.engine.ensure import evaluate_ensure
 from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.transport import RequestFailed, error_code_for, origin_of
-from perfgate.engine.vuser import build_request
-from perfgate.metrics.metricset import MetricSet
-from perfgate.report.artillery_json import artillery_report
+from perfgate.metrics import MetricSet
+from perfgate.report import artillery_report
 from perfgate.result import SuiteResult
+from perfgate.script import EnsureSpec, compile_condition
 
 
 @pytest.mark.parametrize(

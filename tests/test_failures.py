@@ -19,14 +19,14 @@ import pytest
 from conftest import DemoAPI, free_port
 from perfgate.config.project import load_project, load_project_text
 from perfgate.errors import ConfigError
-from perfgate.gate._decide import decide
-from perfgate.gate._slo import mark_pre_existing, suite_slo_checks
+from perfgate.gate.decide import decide
+from perfgate.gate.slo import mark_pre_existing, suite_slo_checks
 from perfgate.metrics import failures, names
 from perfgate.metrics.metricset import MetricSet
-from perfgate.report._model import build_report
+from perfgate.report import build_report
 from perfgate.report.markdown import render_markdown
 from perfgate.result import RunResult, SuiteResult
-from perfgate.stress._series import seconds_of, window
+from perfgate.stress import seconds_of, window
 
 # A 5% rate measured over a few hundred requests: wide bounds (±3 standard errors and more).
 LOW, HIGH = 0.015, 0.11
@@ -300,13 +300,3 @@ ab: {{pairs: 8, extend_pairs: 0, round: 1, warmup: 0.5, warmup_requests: 50, max
     for value in (compared.base, compared.candidate):
         assert value is not None and LOW < value < HIGH, compared
     assert outcome.run.suites[0].extra["failure_policy"] == {"fail_on_4xx": False, "endpoints": {}}
-
-
-def test_stress_fail_on_4xx_flag() -> None:
-    from perfgate.cli._stress import failure_policy_arg
-
-    assert failure_policy_arg(None) is None
-    assert failure_policy_arg("all") == failures.FailurePolicy(fail_on_4xx=True)
-    assert failure_policy_arg("401,404").fail_on_4xx == frozenset({401, 404})
-    with pytest.raises(ConfigError, match="--fail-on-4xx 500"):
-        failure_policy_arg("500")

@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from perfgate.config.artillery import Phase
-from perfgate.config.project import SloConfig, SloThresholds
+from perfgate.config import SloConfig, SloThresholds
 from perfgate.errors import ConfigError
 from perfgate.figures import Figure
-from perfgate.gate._compare import (
+from perfgate.gate import decide
+from perfgate.gate.compare import (
     apply_holm,
     history_comparison,
     holm_min_pairs,
@@ -20,12 +20,11 @@ from perfgate.gate._compare import (
     proportion_comparison,
     undecided,
 )
-from perfgate.gate._decide import decide
-from perfgate.gate._plan import steady_phase
-from perfgate.gate._slo import mark_pre_existing, suite_slo_checks
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.gate.plan import steady_phase
+from perfgate.gate.slo import mark_pre_existing, suite_slo_checks
+from perfgate.metrics import MetricSet, names
 from perfgate.result import Check, SchedulerStats, SuiteResult
+from perfgate.script import Phase
 from perfgate.verdict import MetricComparison
 
 SEED_PHASES = [

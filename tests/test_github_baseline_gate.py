@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from perfgate.gate._history import history_mismatch
-from perfgate.gate._run import baseline_unfit
+from perfgate.gate.history import history_mismatch
+from perfgate.gate.run import baseline_unfit
 from perfgate.store import Store
 from perfgate.verdict import Verdict
 from test_store import make_run

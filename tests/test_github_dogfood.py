@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from perfgate.config.project import load_project
-from perfgate.gate._run import _free_port
-from perfgate.service import Service
+from perfgate.target import Service, service_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def test_dogfood_config_starts_the_demo_api_from_the_arms_tree(
     cfg = load_project(REPO / "perfgate.yml")
     assert [s.name for s in cfg.suites_for("pr")] == ["load"]
     assert cfg.profiles["pr"].compare == "ab"
-    spec = cfg.service_for("base", _free_port(), tmp_path / "base", root=REPO)
+    spec = service_for(cfg, "base", free_port(), tmp_path / "base", root=REPO)
     assert spec.env["PYTHONPATH"] == f"{REPO}/src"  # this arm's own code, not the venv's
     assert spec.start[0] == os.environ["PERFGATE_PYTHON"]
     with Service(spec), urllib.request.urlopen(f"{spec.base_url}/health", timeout=10) as resp:

@@ -6,10 +6,10 @@ import io
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from perfgate.config.artillery import load_script
 from perfgate.github import annotate
 from perfgate.github._script_lines import endpoint_lines, finding_annotations
 from perfgate.result import Check
+from perfgate.script import load_script
 from perfgate.verdict import MetricComparison
 
 SCRIPT = """\

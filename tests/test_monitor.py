@@ -15,8 +15,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from conftest import free_port
-from perfgate.monitor import TargetMonitor, flatten_fields, idle_connections_returned, per_second
-from perfgate.service import Service, ServiceSpec
+from perfgate.target import (
+    Service,
+    ServiceSpec,
+    TargetMonitor,
+    flatten_fields,
+    idle_connections_returned,
+    per_second,
+)
 
 
 def make_app(hang_health: bool = False) -> web.Application:
@@ -199,7 +205,7 @@ async def test_joins_process_series_and_notices_death(tmp_path: Path) -> None:
 
 
 def test_parse_proc_net_tcp_counts_server_side_only() -> None:
-    from perfgate._process import parse_proc_net_tcp
+    from perfgate.target.process import parse_proc_net_tcp
 
     header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid"
     rows = [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import report_fixtures as fx
-from perfgate.report.html import render_html
+from perfgate.report import render_html
 from perfgate.verdict import MetricComparison
 
 CHROMIUM = shutil.which("chromium") or (

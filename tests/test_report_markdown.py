@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import report_fixtures as fx
-from perfgate.report.markdown import COMPACT_MAX_LINES, GITHUB_COMMENT_LIMIT, render_markdown
+from perfgate.report import GITHUB_COMMENT_LIMIT, render_markdown
+from perfgate.report.markdown import COMPACT_MAX_LINES
 from perfgate.result import Check, RunResult
 from perfgate.verdict import MetricComparison, Verdict
 
@@ -298,8 +299,8 @@ def test_trims_charts_first() -> None:
 def test_an_unresolved_metric_reads_as_a_possible_regression() -> None:
     import math
 
-    from perfgate.gate._compare import apply_holm, paired_comparison
-    from perfgate.gate._decide import decide
+    from perfgate.gate import decide
+    from perfgate.gate.compare import apply_holm, paired_comparison
 
     # every pair ~6% slower: surely slower, but the interval straddles 5%
     ratios = [0.06 + x / 1000 for x in (-30, -20, -15, -10, -5, 0, 0, 5, 10, 15, 20, 30)]
@@ -354,7 +355,7 @@ def test_the_record_keeps_every_table_even_on_a_quiet_pass(tmp_path: Path) -> No
 
 def test_survives_the_fork_safe_sanitiser_unchanged() -> None:
     """The fork-safe comment workflow escapes HTML other than <details>/<summary>/<br>."""
-    from perfgate.github._comment import sanitize_untrusted_markdown
+    from perfgate.github import sanitize_untrusted_markdown
 
     for verdict in (fx.ab_pass_verdict(), fx.ab_regression_verdict(), fx.ab_inconclusive_verdict()):
         text = render_markdown(

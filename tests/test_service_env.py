@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from perfgate.config.project import load_project
-from perfgate.service import Service
+from perfgate.target import Service, service_for
 
 SERVICE_PY = """\
 import json, os, socket, sys, time
@@ -71,10 +72,9 @@ def project(tmp_path: Path, service_env: str = "{}") -> Path:
 
 
 def run_service(config: Path, tmp_path: Path) -> tuple[dict[str, str], str]:
-    from perfgate.gate._run import _free_port
 
     cfg = load_project(config)
-    spec = cfg.service_for("candidate", _free_port(), tmp_path / "arm")
+    spec = service_for(cfg, "candidate", free_port(), tmp_path / "arm")
     with Service(spec) as svc:
         env_file = tmp_path / "arm" / "env.json"
         tail = svc.log_tail()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, names
 from perfgate.result import SchedulerStats, SuiteResult
 from perfgate.stress import Slo, StressConfig, analyse, stress_checks
 from perfgate.stress._breaking import breaking_point, rolling_windows

@@ -23,7 +23,7 @@ recorded it (and the endpoints' from ``extra["endpoint_cpu_ms"]``,
 (``monitor["process"]``: cumulative ``cpu_s``), one run-wide figure under
 the suite name ``"*"`` (CPU over the whole monitored span / all requests).
 
-Percentiles need enough samples to mean anything (issue 7): 50 for a
+Percentiles need enough samples to mean anything (docs/statistics.md): 50 for a
 median, 200 for p95, 1,000 for p99 — :func:`min_samples`.
 """
 
@@ -35,9 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from perfgate.metrics import failures, names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, failures, names
 from perfgate.result import RunResult, SuiteResult
 
 __all__ = ["RUN_WIDE_SUITE", "Figure", "min_samples", "run_figures", "split_metric"]

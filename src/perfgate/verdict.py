@@ -11,12 +11,44 @@ from typing import Any, Literal
 
 from perfgate.result import Check
 
-__all__ = ["ComparisonState", "MetricComparison", "Verdict", "VerdictState", "shown_state"]
+__all__ = [
+    "STATE_LABELS",
+    "VERDICT_LABELS",
+    "ComparisonState",
+    "MetricComparison",
+    "Verdict",
+    "VerdictState",
+    "shown_state",
+]
 
 VerdictState = Literal["pass", "regression", "slo-failure", "inconclusive", "error"]
 ComparisonState = Literal[
     "regression", "unresolved", "improvement", "within-noise", "insufficient", "new", "info"
 ]
+
+
+#: The words for each verdict and each shown comparison state, in every report
+#: and on the terminal (the reports add an icon). Comparison states are listed
+#: most severe first.
+VERDICT_LABELS: dict[str, str] = {
+    "pass": "Pass",
+    "regression": "Regression",
+    "slo-failure": "SLO failure",
+    "inconclusive": "Inconclusive",
+    "error": "Error",
+}
+STATE_LABELS: dict[str, str] = {
+    "regression": "regression",
+    "unresolved": "possible regression (undecided)",
+    "slower": "slower (info, not gating)",
+    "insufficient": "insufficient data",
+    "new": "new",
+    "improvement": "improvement",
+    "slightly-slower": "slower, short of a regression",
+    "faster": "faster, short of an improvement",
+    "within-noise": "within noise",
+    "info": "info",
+}
 
 
 def shown_state(state: str, family: str) -> str:

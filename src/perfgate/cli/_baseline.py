@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from perfgate.config.project import StoreConfig
+    from perfgate.config import StoreConfig
 
 _EPILOG = """\
 examples:
@@ -78,7 +78,7 @@ def _fmt(value: float) -> str:
 
 
 def _prune_policy(args: argparse.Namespace) -> tuple[int, float | None, StoreConfig]:
-    from perfgate.config.project import StoreConfig, load_project
+    from perfgate.config import StoreConfig, load_project
 
     store = load_project(args.config).store if args.config else StoreConfig()
     keep = (
@@ -91,7 +91,7 @@ def _prune_policy(args: argparse.Namespace) -> tuple[int, float | None, StoreCon
 def _prune_branch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from perfgate.gate._git import is_git_repo
+    from perfgate.gate import is_git_repo
     from perfgate.store import prune_branch
 
     keep, days, store = _prune_policy(args)

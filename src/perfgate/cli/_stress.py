@@ -104,14 +104,16 @@ def checks_table(checks: list[Any]) -> str:
 def failure_policy_arg(value: str | None) -> Any:
     """``--fail-on-4xx`` -> a FailurePolicy (None: not given)."""
     from perfgate.errors import ConfigError
-    from perfgate.metrics.failures import FailurePolicy, declaration
+    from perfgate.metrics import FailurePolicy, failures
 
     if value is None:
         return None
     if value == "all":
         return FailurePolicy(fail_on_4xx=True)
     try:
-        return FailurePolicy(fail_on_4xx=declaration(int(c) for c in value.split(",") if c.strip()))
+        return FailurePolicy(
+            fail_on_4xx=failures.declaration(int(c) for c in value.split(",") if c.strip())
+        )
     except ValueError as exc:
         raise ConfigError(f"--fail-on-4xx {value}: {exc} (e.g. --fail-on-4xx 401,404)") from None
 
@@ -136,10 +138,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stress(args: argparse.Namespace, config: Any) -> int:
-    from perfgate.config.artillery import load_script
-    from perfgate.engine import scheduler
-    from perfgate.engine.progress import Progress
-    from perfgate.stress._orchestrate import recovery_probe, run_stress, stress_run_result
+    from perfgate.engine import Progress, scheduler
+    from perfgate.script import load_script
+    from perfgate.stress import recovery_probe, run_stress, stress_run_result
 
     script = load_script(
         args.script, environment=args.environment, target=args.target, time_scale=args.time_scale
@@ -176,7 +177,7 @@ def _stress(args: argparse.Namespace, config: Any) -> int:
 
 
 def _find_limit(args: argparse.Namespace, config: Any) -> int:
-    from perfgate.stress._find_limit import find_limit
+    from perfgate.stress import find_limit
 
     result = find_limit(
         args.script,

@@ -9,7 +9,7 @@ suites:
   - {name: load, script: perf/load.yml}
 ```
 Every string of ``service:`` may use ``{{ port }}``, ``{{ workdir }}``,
-``{{ arm }}``, ``{{ root }}`` and ``{{ env.NAME }}``; :meth:`ProjectConfig.service_for`
+``{{ arm }}``, ``{{ root }}`` and ``{{ env.NAME }}``; :func:`perfgate.target.service_for`
 renders them per arm. Unknown keys anywhere are errors with a did-you-mean.
 See docs/perfgate-yml.md.
 """
@@ -20,8 +20,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perfgate._service_spec import ServiceSpec, placeholders, substitute
-from perfgate.config._project_sections import (
+from perfgate.config.placeholders import placeholders
+from perfgate.config.reader import Fields
+from perfgate.config.sections import (
     AbConfig,
     CompareConfig,
     GitHubConfig,
@@ -42,8 +43,7 @@ from perfgate.config._project_sections import (
     parse_store,
     parse_suites,
 )
-from perfgate.config._reader import Fields
-from perfgate.config._yaml import Located, child_path, load_yaml, load_yaml_text, suggest
+from perfgate.config.yaml import Located, child_path, load_yaml, load_yaml_text, suggest
 from perfgate.errors import ConfigError
 
 __all__ = [
@@ -146,72 +146,6 @@ class ProjectConfig:
         environ = os.environ if env is None else env
         names = [*self.secrets, self.github.token_env]
         return [environ[n] for n in names if environ.get(n)]
-
-    def service_for(
-        self,
-        arm: str,
-        port: int,
-        workdir: Path,
-        *,
-        root: Path | None = None,
-        env: dict[str, str] | None = None,
-    ) -> ServiceSpec:
-        """The service spec of one arm, every ``{{ }}`` rendered.
-
-        ``root`` is the checkout the arm runs from (the base arm's git worktree;
-        default: perfgate.yml's directory); ``cwd`` resolves against it.
-        """
-        if self.service is None:
-            raise ConfigError(
-                "perfgate.yml has no 'service:' section", file=str(self.path) if self.path else None
-            )
-        svc = self.service
-        base = (root or self.root).resolve()
-        workdir = Path(workdir).resolve()
-        variables = {"port": port, "workdir": workdir, "arm": arm, "root": base}
-
-        def r(text: str) -> str:
-            return substitute(text, variables, env)
-
-        def cmd(c: str | list[str] | None) -> str | list[str] | None:
-            if c is None:
-                return None
-            return r(c) if isinstance(c, str) else [r(a) for a in c]
-
-        ready_port = None
-        if svc.ready.port is not None:
-            text = r(svc.ready.port)
-            try:
-                ready_port = int(text)
-            except ValueError:
-                raise ConfigError(
-                    f"ready.port rendered to {text!r}, not a port number",
-                    file=str(self.path),
-                    key_path="service.ready.port",
-                ) from None
-        ready_url = r(svc.ready.url) if svc.ready.url else None
-        if ready_url is None and ready_port is None:
-            ready_port = port
-        start = cmd(svc.start)
-        assert start is not None
-        return ServiceSpec(
-            name=f"service[{arm}]",
-            start=start,
-            setup=cmd(svc.setup),
-            cwd=(base / r(svc.cwd)) if svc.cwd else base,
-            env={k: r(v) for k, v in svc.env.items()},
-            ready_url=ready_url,
-            ready_port=ready_port,
-            ready_timeout=svc.ready.timeout,
-            setup_timeout=svc.setup_timeout,
-            stop_timeout=svc.stop_timeout,
-            cpus=svc.cpus,
-            log=(workdir / r(svc.log)) if svc.log else workdir / "service.log",
-            port=port,
-            workdir=workdir,
-            mask=self.secret_values(env),
-            withhold_env=[self.github.token_env],
-        )
 
 
 def load_project(path: str | Path) -> ProjectConfig:

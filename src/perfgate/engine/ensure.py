@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfgate.config.artillery import EnsureSpec
 from perfgate.engine.apdex import APDEX_FRUSTRATED, APDEX_SATISFIED, APDEX_TOLERATED
-from perfgate.engine.conditions import compile_expression
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import Check, CheckStatus
+from perfgate.script import EnsureSpec, compile_expression
 
 __all__ = ["apdex_score", "evaluate_ensure", "metric_values"]
 

@@ -12,36 +12,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import jmespath
 import jmespath.exceptions
-import jmespath.parser
 
-from perfgate.engine.conditions import truthy
 from perfgate.engine.response import ResponseView
-from perfgate.template import UNDEFINED, js_string, lookup_path, parse_path
+from perfgate.script import (
+    UNDEFINED,
+    compile_jmespath,
+    js_string,
+    lookup_path,
+    parse_path,
+    truthy,
+)
 
 if TYPE_CHECKING:
-    from perfgate.config.artillery import ExpectSpec
+    from perfgate.script import ExpectSpec
 
-__all__ = ["EXPECT_KINDS", "ExpectOutcome", "check_expectations", "compile_jmespath"]
+__all__ = ["ExpectOutcome", "check_expectations"]
 
-EXPECT_KINDS = (
-    "statusCode",
-    "notStatusCode",
-    "contentType",
-    "hasProperty",
-    "notHasProperty",
-    "equals",
-    "hasHeader",
-    "headerEquals",
-    "matchesRegexp",
-    "cdnHit",
-    "jmespath",
-    "jpath",
-)
 # artillery-plugin-expect's cdnHit: these headers, value starting "hit"/"stale" (or "miss").
 CDN_CACHE_HEADERS = ("cf-cache-status", "x-cache", "x-vercel-cache")
 _JSON_TYPES = ("application/json", "application/problem+json", "application/ld+json")
@@ -96,15 +85,6 @@ def _js_to_string(value: Any) -> str:
     if isinstance(value, list):
         return ",".join("" if v is None else _js_to_string(v) for v in value)
     return js_string(value)
-
-
-@lru_cache(maxsize=256)
-def compile_jmespath(expr: str) -> jmespath.parser.ParsedResult:
-    """A compiled JMESPath expression; ValueError on a syntax error."""
-    try:
-        return jmespath.compile(expr)
-    except jmespath.exceptions.JMESPathError as exc:
-        raise ValueError(str(exc).replace("\n", " ")) from None
 
 
 def _json_body(response: ResponseView) -> Any:

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from perfgate.engine.workers import Merged
-from perfgate.metrics import failures, names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, failures, names
 from perfgate.result import SuiteResult
 
 __all__ = ["Progress", "status_line", "summary_table"]

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, names
 
 __all__ = ["WINDOW_S", "EndpointNames", "Recorder", "SecondBucket", "endpoint_name", "series_row"]
 

@@ -16,15 +16,14 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from perfgate.config.artillery import Scenario, Script
 from perfgate.engine import scheduler
 from perfgate.engine.ensure import evaluate_ensure
 from perfgate.engine.recorder import Recorder, series_row
 from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow
 from perfgate.engine.workers import Merged, default_workers, run_in_processes, run_worker
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import SuiteResult
+from perfgate.script import Scenario, Script
 
 __all__ = ["ProgressSink", "run_script"]
 

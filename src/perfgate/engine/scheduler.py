@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from perfgate.metrics.histogram import Histogram
+from perfgate.metrics import Histogram
 from perfgate.result import SchedulerStats
 
 __all__ = [

@@ -27,18 +27,6 @@ from urllib.parse import urljoin
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from perfgate.config._artillery_values import parse_duration
-from perfgate.config.artillery import (
-    ExpectSpec,
-    FunctionStep,
-    LogStep,
-    LoopStep,
-    RequestStep,
-    Scenario,
-    Script,
-    Step,
-    ThinkStep,
-)
 from perfgate.engine import transport
 from perfgate.engine.apdex import APDEX_COUNTERS, classify
 from perfgate.engine.capture import apply_captures
@@ -47,9 +35,25 @@ from perfgate.engine.expect import check_expectations
 from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.response import ResponseView
 from perfgate.engine.wire import build_request
+from perfgate.errors import PerfgateError
 from perfgate.metrics import names
-from perfgate.processor import Events, call_hook, processor_context
-from perfgate.template import Template, js_string
+from perfgate.script import (
+    Events,
+    ExpectSpec,
+    FunctionStep,
+    LogStep,
+    LoopStep,
+    RequestStep,
+    Scenario,
+    Script,
+    Step,
+    Template,
+    ThinkStep,
+    call_hook,
+    js_string,
+    parse_duration,
+    processor_context,
+)
 
 __all__ = [
     "FlowContext",
@@ -69,7 +73,7 @@ COOKIE_PARSE_ERROR = "cookie_parse_error_invalid_cookie"
 EXPECT_FAILED = "Failed expectations for request "
 
 
-class VUserFailed(Exception):
+class VUserFailed(PerfgateError):
     """Ends one virtual user (counted as ``vusers.failed``)."""
 
 
@@ -155,6 +159,11 @@ class FlowContext:
         ctx._plan(script.before)
         ctx._plan(script.after)
         return ctx
+
+    def absolute(self, url: str) -> str:
+        """A request's URL joined to this context's target (Artillery's rule:
+        a path starting with "/" is the target's; anything else is sent as is)."""
+        return self.base_url + url if url.startswith("/") else url
 
     def _plan(self, steps: list[Step]) -> None:
         s = self.script.metrics_by_endpoint
@@ -318,7 +327,7 @@ class _VUser:
         rendered = step.render(self.vars)  # config default headers already merged in
         params: dict[str, Any] = {
             "method": plan.method,
-            "url": rendered.url,
+            "url": ctx.absolute(rendered.url),
             "qs": rendered.qs,
             "headers": rendered.headers,
             "json": rendered.json,
@@ -448,7 +457,7 @@ class _VUser:
                 return
             plan.wire = build_request(
                 plan.method,
-                _without_query(r.url) if r.qs is not None else r.url,
+                ctx.absolute(_without_query(r.url) if r.qs is not None else r.url),
                 base_url=ctx.base_url,
                 qs=r.qs,
                 headers=r.headers,
@@ -466,7 +475,7 @@ class _VUser:
             r = step.render(self.vars)
             params: dict[str, Any] = {
                 "method": plan.method,
-                "url": r.url,
+                "url": ctx.absolute(r.url),
                 "qs": r.qs,
                 "headers": r.headers,
                 "json": r.json,

@@ -41,6 +41,7 @@ from perfgate.github._files import (
     set_output,
 )
 from perfgate.github._publish import COMMENT_FILE, PublishOptions, publish_report
+from perfgate.github._script_lines import finding_annotations
 
 __all__ = [
     "ACTIONS_BOT",
@@ -62,6 +63,7 @@ __all__ = [
     "escape_data",
     "escape_property",
     "export_env",
+    "finding_annotations",
     "format_command",
     "group",
     "in_actions",

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from perfgate.errors import PerfgateError
 
 if TYPE_CHECKING:
-    from perfgate.config.artillery import Script, Step
     from perfgate.result import Check
+    from perfgate.script import Script, Step
     from perfgate.verdict import MetricComparison
 
 __all__ = ["ScriptAnnotation", "endpoint_lines", "finding_annotations"]
@@ -34,7 +34,7 @@ class ScriptAnnotation:
 
 
 def _requests(steps: Iterable[Step]) -> Iterable[Step]:
-    from perfgate.config.artillery import LoopStep, RequestStep
+    from perfgate.script import LoopStep, RequestStep
 
     for step in steps:
         if isinstance(step, LoopStep):
@@ -45,9 +45,9 @@ def _requests(steps: Iterable[Step]) -> Iterable[Step]:
 
 def endpoint_lines(script: Script) -> dict[str, int]:
     """Endpoint name -> line of its first request step in ``script.source``."""
-    from perfgate.config._yaml import load_yaml
-    from perfgate.config.artillery import RequestStep
-    from perfgate.engine.recorder import endpoint_name
+    from perfgate.config import load_yaml
+    from perfgate.engine import endpoint_name
+    from perfgate.script import RequestStep
 
     try:
         doc = load_yaml(script.source)

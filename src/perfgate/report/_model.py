@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from perfgate.figures import split_metric
-from perfgate.metrics import failures, names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, failures, names
 from perfgate.report._ab_data import AbSuiteData, ab_suite_data, arm_process
 from perfgate.report._format import fmt_ms, short_endpoint, short_source
 from perfgate.report._info import flatten, parameters
@@ -28,7 +26,14 @@ from perfgate.report._series import (
     suite_charts,
 )
 from perfgate.result import BenchOperation, Check, RunResult, SuiteResult
-from perfgate.verdict import ComparisonState, MetricComparison, Verdict, shown_state
+from perfgate.verdict import (
+    STATE_LABELS,
+    VERDICT_LABELS,
+    ComparisonState,
+    MetricComparison,
+    Verdict,
+    shown_state,
+)
 
 __all__ = [
     "MOVED",
@@ -47,26 +52,32 @@ __all__ = [
 
 HeadlineState = Literal["pass", "regression", "slo-failure", "inconclusive", "error"]
 
+_HEADLINE_ICONS = {
+    "pass": "✅",
+    "regression": "❌",
+    "slo-failure": "❌",
+    "inconclusive": "⚠️",
+    "error": "💥",
+}
 HEADLINES: dict[str, tuple[str, str]] = {
-    "pass": ("✅", "Pass"),
-    "regression": ("❌", "Regression"),
-    "slo-failure": ("❌", "SLO failure"),
-    "inconclusive": ("⚠️", "Inconclusive"),
-    "error": ("💥", "Error"),
+    state: (icon, VERDICT_LABELS[state]) for state, icon in _HEADLINE_ICONS.items()
 }
 
-#: How each comparison state is marked, most severe first.
+_STATE_ICONS = {
+    "regression": "🔴",
+    "unresolved": "🟡",
+    "slower": "🟠",
+    "insufficient": "❔",
+    "new": "🆕",
+    "improvement": "🟢",
+    "slightly-slower": "🔸",
+    "faster": "🔹",
+    "within-noise": "⚪",
+    "info": "ℹ️",
+}
+#: How each comparison state is marked (icon, words), most severe first.
 MARKERS: dict[str, tuple[str, str]] = {
-    "regression": ("🔴", "regression"),
-    "unresolved": ("🟡", "possible regression (undecided)"),
-    "slower": ("🟠", "slower (info, not gating)"),
-    "insufficient": ("❔", "insufficient data"),
-    "new": ("🆕", "new"),
-    "improvement": ("🟢", "improvement"),
-    "slightly-slower": ("🔸", "slower, short of a regression"),
-    "faster": ("🔹", "faster, short of an improvement"),
-    "within-noise": ("⚪", "within noise"),
-    "info": ("ℹ️", "info"),
+    state: (_STATE_ICONS[state], label) for state, label in STATE_LABELS.items()
 }
 #: Display states that count as "moved": the comment's main table.
 MOVED = ("regression", "unresolved", "slower", "improvement")

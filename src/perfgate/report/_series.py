@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfgate.metrics import failures, names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, failures, names
 from perfgate.result import SuiteResult
 
 __all__ = [

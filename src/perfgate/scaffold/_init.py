@@ -170,8 +170,8 @@ def write_init(plan: InitPlan, *, force: bool = False, action: str = DEFAULT_ACT
 
 def validate(root: Path) -> None:
     """perfgate.yml through the project loader and planner; the workflow's structure."""
-    from perfgate.config.project import load_project
-    from perfgate.gate._plan import plan_suites
+    from perfgate.config import load_project
+    from perfgate.gate import plan_suites
 
     cfg = load_project(root / CONFIG_NAME)
     for profile in cfg.profiles:

@@ -29,18 +29,18 @@ def _free_port() -> int:
 def smoke_run(config_path: Path, *, seconds: float = 5.0, rate: float = 4.0) -> SmokeResult:
     """Start the service of ``config_path``, run its first suite's script at ``rate``/s for
     ``seconds``, and say whether anything answered. Never raises for the API's faults."""
-    from perfgate.config.artillery import Phase, load_script
-    from perfgate.config.project import load_project
-    from perfgate.engine.runner import run_script
+    from perfgate.config import load_project
+    from perfgate.engine import run_script
     from perfgate.metrics import failures
-    from perfgate.service import Service
+    from perfgate.script import Phase, load_script
+    from perfgate.target import Service, service_for
 
     cfg = load_project(config_path)
     suite = next((s for s in cfg.suites if s.kind in ("load", "stress")), None)
     if suite is None or cfg.service is None:
         return SmokeResult(True, "nothing to smoke-test (no service or no load script)")
     with tempfile.TemporaryDirectory(prefix="perfgate-init-") as work:
-        spec = cfg.service_for("candidate", _free_port(), Path(work))
+        spec = service_for(cfg, "candidate", _free_port(), Path(work))
         svc = Service(spec)
         try:
             svc.start()

@@ -11,11 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfgate.metrics import failures, names
-from perfgate.metrics.failures import FailurePolicy
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
-from perfgate.monitor import CleanupVerdict
+from perfgate.metrics import FailurePolicy, Histogram, MetricSet, failures, names
 from perfgate.result import SuiteResult
 from perfgate.stress._breaking import (
     BreakingPoint,
@@ -40,6 +36,7 @@ from perfgate.stress._leak import (
 )
 from perfgate.stress._recovery import Recovery, RecoveryTolerance, recovery
 from perfgate.stress._series import GeneratorLimits, Second, generator_limits, seconds_of
+from perfgate.target import CleanupVerdict
 
 __all__ = ["StressConfig", "StressReport", "analyse", "phase_rows"]
 

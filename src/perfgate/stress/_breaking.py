@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from perfgate.metrics import failures, names
-from perfgate.metrics.histogram import Histogram
+from perfgate.metrics import Histogram, failures, names
 from perfgate.result import SuiteResult
 from perfgate.stress._series import Second, WindowStat, window
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from perfgate.metrics import failures, names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, failures, names
 from perfgate.result import Check, SuiteResult
 from perfgate.stress._analyse import StressConfig, StressReport, status_5xx
 

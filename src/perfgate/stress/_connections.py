@@ -1,7 +1,7 @@
 """Connections: errors and resets counted; open connections back to idle after the run.
 
 The open-connection series and the cleanup comparison are the monitor's
-(``perfgate.monitor``); this module puts them on the run's clock and reads
+(``perfgate.target.monitor``); this module puts them on the run's clock and reads
 the health endpoint's database check ("database connections managed").
 """
 
@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
-from perfgate.monitor import CleanupVerdict, idle_connections_returned
+from perfgate.metrics import MetricSet, names
+from perfgate.target import CleanupVerdict, idle_connections_returned
 
 __all__ = [
     "CONNECTION_ERROR_CODES",

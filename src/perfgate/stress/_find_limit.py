@@ -27,12 +27,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfgate.config.artillery import Phase, Script
-from perfgate.metrics.failures import DEFAULT_POLICY, FailurePolicy
+from perfgate.metrics import DEFAULT_POLICY, FailurePolicy
 from perfgate.result import SuiteResult
-from perfgate.service import ServiceSpec
+from perfgate.script import Phase, Script
 from perfgate.stress._breaking import BreakingPoint, Slo, breaking_point, rolling_windows
-from perfgate.stress._orchestrate import CaptureProgress, _service_spec
+from perfgate.stress._orchestrate import CaptureProgress, command_service_spec
 from perfgate.stress._series import (
     Second,
     WindowStat,
@@ -40,6 +39,7 @@ from perfgate.stress._series import (
     second_of_bucket,
     window,
 )
+from perfgate.target import ServiceSpec
 
 __all__ = ["LimitResult", "LimitStep", "find_limit", "judge_step"]
 
@@ -167,8 +167,8 @@ def find_limit(
     failure_policy: FailurePolicy | None = None,
 ) -> LimitResult:
     """Search the maximum sustainable arrival rate of ``script``'s scenarios (see module doc)."""
-    from perfgate.config.artillery import load_script
-    from perfgate.service import Service
+    from perfgate.script import load_script
+    from perfgate.target import Service
 
     slo = slo or Slo()
     say = log or (lambda _msg: None)
@@ -180,7 +180,7 @@ def find_limit(
     http = dataclasses.replace(script.http, timeout_s=min(script.http.timeout_s, 5.0))
     base = dataclasses.replace(script, http=http, ensure=None)
     if service is None and start:
-        service = _service_spec(start, ready, base.target)
+        service = command_service_spec(start, ready, base.target)
     svc = Service(service).start() if service is not None else None
     try:
         if svc is not None:
@@ -236,7 +236,7 @@ def settle(url: str, *, fast_ms: float = 50.0, max_wait_s: float = 30.0) -> floa
 def _run(
     script: Script, phases: list[Phase], workers: int | None, on_update: Any = None
 ) -> tuple[SuiteResult, CaptureProgress, threading.Event]:
-    from perfgate.engine.runner import run_script
+    from perfgate.engine import run_script
 
     stop = threading.Event()
     capture = CaptureProgress(on_update=on_update(stop) if on_update else None)
@@ -305,8 +305,47 @@ def _search(
         hi = bp.rate_at_break or high
     if hi <= lo:
         hi = lo * 1.5 if lo else low
-    # The ramp's break is an estimate (a fast ramp overshoots, a backlog lags): the first
-    # step checks that rate; while it holds, the bracket grows by half.
+    lo, hi = _bisect(
+        script,
+        slo,
+        result,
+        (lo, hi),
+        workers=workers,
+        step_s=step_s,
+        precision=precision,
+        max_steps=max_steps,
+        say=say,
+        settle_url=settle_url,
+        low=low,
+        policy=policy,
+    )
+    result.limit = lo if lo > 0 else None
+    result.upper = hi
+    return result
+
+
+def _bisect(
+    script: Script,
+    slo: Slo,
+    result: LimitResult,
+    bracket: tuple[float, float],
+    *,
+    workers: int | None,
+    step_s: float,
+    precision: float,
+    max_steps: int,
+    say: Callable[[str], Any],
+    settle_url: str,
+    low: float,
+    policy: FailurePolicy,
+) -> tuple[float, float]:
+    """Constant-rate steps inside ``bracket`` (held, over) until it is ``precision`` wide.
+
+    The ramp's break is an estimate (a fast ramp overshoots, a backlog lags):
+    the first step checks that rate; while it holds, the bracket grows by
+    half. Each step lands in ``result.steps``; returns the final bracket.
+    """
+    lo, hi = bracket
     verified = False
     for _ in range(max_steps):
         if verified and lo > 0 and (hi - lo) / lo <= precision:
@@ -340,6 +379,4 @@ def _search(
             verified = True
             result.generator_bound = result.generator_bound or step.generator_limited
             result.reason = f"at {rate:g}/s: {step.reason}"
-    result.limit = lo if lo > 0 else None
-    result.upper = hi
-    return result
+    return lo, hi

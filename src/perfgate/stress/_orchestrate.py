@@ -1,8 +1,8 @@
 """``run_stress``: start and watch the target, run the script, judge the run.
 
-The target is started (B's :class:`~perfgate.service.Service`) when a
+The target is started (B's :class:`~perfgate.target.service.Service`) when a
 service spec or a start command is given, and watched throughout by a
-:class:`~perfgate.monitor.TargetMonitor` on a thread of its own (so the
+:class:`~perfgate.target.monitor.TargetMonitor` on a thread of its own (so the
 engine's event loop is untouched). When the target dies the load stops; the
 results gathered so far are kept and the crash is reported. A script whose
 load never drops gets a short recovery probe at its starting rate appended,
@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from perfgate.config.artillery import Phase, Script
-from perfgate.engine.runner import ProgressSink
-from perfgate.engine.workers import Merged
-from perfgate.metrics.histogram import Histogram
+from perfgate.engine import Merged, ProgressSink
+from perfgate.metrics import Histogram
 from perfgate.result import RunResult, SuiteResult
-from perfgate.service import Service, ServiceSpec
+from perfgate.script import Phase, Script
 from perfgate.stress._analyse import StressConfig, analyse, phase_rows
 from perfgate.stress._checks import stress_checks
 from perfgate.stress._series import offered_per_second
+from perfgate.target import Service, ServiceSpec
 
 __all__ = ["CaptureProgress", "recovery_probe", "run_stress", "stress_run_result"]
 
@@ -126,7 +125,7 @@ class _Watcher:
         asyncio.run(self._run())
 
     async def _run(self) -> None:
-        from perfgate.monitor import TargetMonitor
+        from perfgate.target import TargetMonitor
 
         port = self.port
         # Open connections are counted before and after the load only (count_now): reading
@@ -161,11 +160,11 @@ class _Watcher:
 
     def count_now(self) -> None:
         """One open-connection sample of the target's port (monitor clock)."""
-        from perfgate import _process
+        from perfgate.target import tcp_counts
 
         if self.port is None:
             return
-        counts = _process.tcp_counts(self.port)
+        counts = tcp_counts(self.port)
         if counts is not None:
             self.connections.append(
                 {
@@ -230,7 +229,8 @@ def _local_port(base_url: str, service: Service | None) -> int | None:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def _service_spec(start: str, ready: str | None, target: str) -> ServiceSpec:
+def command_service_spec(start: str, ready: str | None, target: str) -> ServiceSpec:
+    """The spec of a target started by ``perfgate stress --start`` (ready at ``--ready``)."""
     parts = urlsplit(target)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return ServiceSpec(
@@ -261,8 +261,8 @@ def run_stress(
     the appended recovery probe (0: none; None: automatic). The monitor's
     record is in ``extra["monitor"]`` (see :func:`stress_run_result`).
     """
-    from perfgate.config.artillery import load_script
-    from perfgate.engine.runner import run_script
+    from perfgate.engine import run_script
+    from perfgate.script import load_script
 
     if not isinstance(script, Script):
         script = load_script(script, environment=environment, target=target, time_scale=time_scale)
@@ -270,7 +270,7 @@ def run_stress(
     if probe is not None:
         script = dataclasses.replace(script, phases=[*script.phases, probe])
     if service is None and start:
-        service = _service_spec(start, ready, script.target)
+        service = command_service_spec(start, ready, script.target)
     svc = Service(service).start() if service is not None else None
     try:
         if svc is not None:

@@ -19,8 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from perfgate.metrics import failures, names
-from perfgate.metrics.histogram import Histogram
+from perfgate.metrics import Histogram, failures, names
 from perfgate.result import SuiteResult
 
 __all__ = [

@@ -1,0 +1,304 @@
+"""Same-runner A/B: base and candidate on one machine, interleaved (docs/ab.md).
+
+Both copies of the API are up at once, each on its own port, work dir and
+database, both pinned to the arms' CPU (``ab.cpus.arms``) while the load
+generator keeps to its own (``ab.cpus.generator``). Each arm is warmed up
+(closed loop, interleaved, which also measures its capacity); then the
+rounds: ``ab.pairs`` pairs of ``ab.round_s``-second rounds at one steady
+rate, in ABBA/BAAB blocks, both rounds of a pair replaying the same
+arrivals, scenario picks and variables. The idle arm gets no traffic.
+docs/ab.md has the design and the measured noise.
+
+:func:`run_ab` returns what was measured and compared; the gate applies
+Holm, the SLO checks and the verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from perfgate.errors import PerfgateError, ServiceError
+from perfgate.gate.ab.design import new_seed
+from perfgate.gate.ab.suite import run_bench_pair, run_load_suite
+from perfgate.gate.ab.trace import arm_process_rows, clock_origin
+from perfgate.gate.console import Log
+from perfgate.gate.session import ArmSession
+from perfgate.metrics import FailurePolicy
+from perfgate.result import RunResult
+from perfgate.verdict import MetricComparison
+
+if TYPE_CHECKING:
+    from perfgate.config import AbConfig, CompareConfig, MonitorConfig, ProjectConfig
+    from perfgate.gate.plan import PlannedSuite
+    from perfgate.target import ServiceSpec
+
+__all__ = ["AbOutcome", "run_ab"]
+
+#: XORed into the run's seed ("START" in hex-speak) so the arms' launch order
+#: is its own random stream: drawn from the seed, independent of the arrivals.
+_LAUNCH_ORDER_SALT = 0x57A27
+#: Each load suite's seed is the run's plus this prime times its index, so
+#: two suites of one run never share arrival times or picks.
+_SUITE_SEED_STRIDE = 7919
+#: Primary metrics over all load suites of a run: the family Holm corrects
+#: for (each suite spends what its comparisons use).
+_RUN_PRIMARY_BUDGET = 10
+
+
+@dataclass
+class AbOutcome:
+    """What the A/B orchestration measured and concluded (before SLOs and the verdict)."""
+
+    base: RunResult  # label "base": its suites, monitor, checks
+    candidate: RunResult  # label "candidate"
+    comparisons: list[MetricComparison] = field(default_factory=list)  # Holm not yet applied
+    inconclusive: list[str] = field(default_factory=list)  # e.g. "base could not be built"
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # candidate never started, ...
+    details: dict[str, Any] = field(
+        default_factory=dict
+    )  # seed, rate, pairs, dropped pairs, capacity
+
+
+def _placement(ab: AbConfig, warnings: list[str]) -> tuple[list[int] | None, list[int] | None]:
+    """(arm CPUs, generator CPUs), or None where this machine cannot honour them."""
+    getter = getattr(os, "sched_getaffinity", None)
+    if getter is None:
+        warnings.append("CPU placement is Linux-only: arms and generator share every CPU")
+        return None, None
+    allowed = set(getter(0))
+    arms, gen = list(ab.arm_cpus or []), list(ab.generator_cpus or [])
+    if len(allowed) < 2:
+        warnings.append(
+            f"only {len(allowed)} CPU available: the generator shares it with both arms "
+            "(expect more noise)"
+        )
+        return None, None
+    missing = sorted((set(arms) | set(gen)) - allowed)
+    if missing:
+        warnings.append(
+            f"ab.cpus names CPUs {missing} this machine does not offer (allowed: "
+            f"{sorted(allowed)}): no CPU placement"
+        )
+        return None, None
+    return arms or None, gen or None
+
+
+@contextmanager
+def _pinned(cpus: list[int] | None) -> Iterator[None]:
+    """Pin this process (the generator) to ``cpus`` for the block; restore after."""
+    setter = getattr(os, "sched_setaffinity", None)
+    if not cpus or setter is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    try:
+        setter(0, cpus)
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        try:
+            setter(0, before)
+        except OSError:
+            pass
+
+
+def _quiet_monitor(config: MonitorConfig) -> MonitorConfig:
+    # Health and metrics polls would be traffic to an arm outside its round
+    # (and CPU inside the other's); counting connections parses
+    # /proc/net/tcp, milliseconds of CPU that would delay arrivals. The
+    # process sampler reads /proc/<pid> only.
+    return dataclasses.replace(config, health_url=None, metrics_url=None, connections=False)
+
+
+def _arm_session(
+    label: str,
+    spec: ServiceSpec,
+    cpus: tuple[list[int] | None, list[int] | None],
+    monitor: MonitorConfig,
+    log: Log,
+) -> ArmSession:
+    arm_cpus, gen_cpus = cpus
+    if arm_cpus:
+        spec = dataclasses.replace(spec, cpus=list(arm_cpus))
+    return ArmSession(
+        label,
+        spec=spec,
+        monitor_config=_quiet_monitor(monitor),
+        monitor_cpus=list(gen_cpus) if gen_cpus else None,
+        log=log,
+    )
+
+
+def run_ab(
+    cfg: ProjectConfig,
+    planned: list[PlannedSuite],
+    *,
+    base_spec: ServiceSpec | None,
+    candidate_spec: ServiceSpec,
+    log: Log = print,
+) -> AbOutcome:
+    """Start both arms, warm them up, run the interleaved rounds, compare.
+
+    A base that cannot start makes the outcome inconclusive and the candidate
+    is still measured alone (history can then stand in); a candidate that
+    cannot start is an error.
+    """
+    from perfgate.store import environment_fingerprint
+
+    ab = cfg.ab
+    seed = ab.seed if ab.seed is not None else new_seed()
+    env = environment_fingerprint()
+    out = AbOutcome(
+        base=RunResult(label="base", environment=dict(env)),
+        candidate=RunResult(label="candidate", environment=dict(env)),
+    )
+    out.details.update({"seed": seed, "pairs_planned": ab.pairs, "round_s": ab.round_s})
+    arm_cpus, gen_cpus = _placement(ab, out.warnings)
+    out.details["cpus"] = {"arms": arm_cpus, "generator": gen_cpus}
+    sessions: dict[str, ArmSession] = {}
+    # Both arms are launched before either is waited for: in A/A runs with
+    # one arm started after the other was ready, the older process served
+    # the route 0.5-0.9% slower (docs/detection.md). Which is launched first
+    # is still drawn from the seed, so no order repeats in every run.
+    starts = [("candidate", candidate_spec)]
+    if base_spec is not None:
+        starts.append(("base", base_spec))
+        if random.Random(seed ^ _LAUNCH_ORDER_SALT).random() < 0.5:
+            starts.reverse()
+    out.details["started_first"] = starts[0][0]
+
+    def failed(label: str, exc: PerfgateError) -> bool:
+        """Record an arm that could not start; True when the run cannot go on."""
+        sessions.pop(label, None)
+        if label == "candidate":
+            out.errors.append(f"the candidate could not start: {exc}")
+            return True
+        out.inconclusive.append(f"base could not be built: {exc}")
+        log(f"[base] could not start: {exc}")
+        return False
+
+    try:
+        launched: list[float] = []
+        for label, spec in starts:
+            sessions[label] = _arm_session(label, spec, (arm_cpus, gen_cpus), cfg.monitor, log)
+            try:
+                sessions[label].launch()
+            except PerfgateError as exc:
+                if failed(label, exc):
+                    return out
+            launched.append(time.monotonic())
+        if len(launched) == 2:  # seconds between the launches (setup included)
+            out.details["launch_gap_s"] = round(launched[1] - launched[0], 3)
+        for label, _ in starts:
+            if label not in sessions:
+                continue
+            try:
+                sessions[label].wait_ready()
+            except PerfgateError as exc:
+                if failed(label, exc):
+                    return out
+        with _pinned(gen_cpus):
+            if "base" in sessions:
+                try:
+                    asyncio.run(
+                        _experiment(
+                            cfg.ab,
+                            cfg.compare,
+                            planned,
+                            sessions,
+                            out,
+                            seed,
+                            log,
+                            cfg.slo.failure_policy(),
+                        )
+                    )
+                except KeyboardInterrupt:  # Ctrl-C: keep the suites finished so far
+                    out.details["interrupted"] = True
+                for p in planned:
+                    if p.kind == "stress":  # one arm's limit search is no A/B pair
+                        out.warnings.append(f"{p.name}: stress suites are not run in A/B mode")
+            else:
+                log("A/B: no base arm; measuring the candidate alone")
+                for p in planned:
+                    out.candidate.suites.append(sessions["candidate"].run_suite(p))
+    finally:
+        for label, session in sessions.items():
+            run = out.base if label == "base" else out.candidate
+            try:
+                run.monitor = session.stop()
+            except Exception as exc:  # stopping must not cost the results
+                out.warnings.append(f"[{label}] stop: {exc}")
+            out.warnings.extend(session.warnings)
+        if sessions:  # both arms' target RSS/CPU on one clock, for the report
+            origin = clock_origin(sessions)
+            out.details["process"] = {
+                label: arm_process_rows(
+                    s, (out.base if label == "base" else out.candidate).monitor, origin
+                )
+                for label, s in sessions.items()
+            }
+    return out
+
+
+async def _experiment(
+    ab: AbConfig,
+    compare: CompareConfig,
+    planned: list[PlannedSuite],
+    sessions: dict[str, ArmSession],
+    out: AbOutcome,
+    seed: int,
+    log: Log,
+    policy: FailurePolicy,
+) -> None:
+    rng = random.Random(seed)
+    budget = _RUN_PRIMARY_BUDGET
+    suites: dict[str, Any] = {}
+    for index, p in enumerate(x for x in planned if x.kind == "load"):
+        try:
+            outcome = await run_load_suite(
+                p,
+                sessions,
+                ab,
+                compare,
+                seed=seed + _SUITE_SEED_STRIDE * index,
+                primary_budget=budget,
+                log=log,
+                policy=policy,
+            )
+        except ServiceError as exc:
+            out.errors.append(f"{p.name}: {exc}")
+            break
+        out.base.suites.append(outcome.base)
+        out.candidate.suites.append(outcome.candidate)
+        out.comparisons += outcome.comparisons
+        out.warnings += outcome.warnings
+        out.errors += outcome.errors
+        out.inconclusive += outcome.inconclusive
+        budget -= sum(c.family == "primary" for c in outcome.comparisons)
+        suites[p.name] = outcome.details
+        if outcome.stopped:
+            break
+    for p in planned:
+        if p.kind != "bench":
+            continue
+        base, cand, comps = await run_bench_pair(p, sessions, rng=rng, seed=seed, log=log)
+        out.base.suites.append(base)
+        out.candidate.suites.append(cand)
+        out.comparisons += comps
+    out.details["suites"] = suites
+    first = next(iter(suites.values()), None)
+    if first:  # the headline figures of the first load suite, for the report's summary
+        for key in ("rate", "rate_reason", "capacity", "pairs_used", "pairs_dropped", "extended"):
+            out.details[key] = first.get(key)

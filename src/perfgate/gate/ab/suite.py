@@ -1,0 +1,546 @@
+"""One suite under A/B: warm-up, capacity, the paired rounds, the two SuiteResults.
+
+Called from :func:`perfgate.gate.ab.run.run_ab` inside its event loop, with
+both arms up. Pure parts (order, rate, settling, statistics) live in
+``_ab_design`` and ``_ab_stats``; the traffic in ``_ab_rounds``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from perfgate.engine import (
+    ChunkRecord,
+    RoundRecord,
+    closed_loop_chunk,
+    endpoint_cpu_ms,
+    merge_rounds,
+    process_cpu_seconds,
+    run_before,
+    run_round,
+    scheduler,
+)
+from perfgate.errors import ConfigError
+from perfgate.gate.ab.design import (
+    PairPlan,
+    capped_rate,
+    look_level,
+    pair_plan,
+    settling_drift,
+    slice_plan,
+)
+from perfgate.gate.ab.stats import (
+    PairFigures,
+    RoundFigures,
+    ab_comparisons,
+    bench_comparisons,
+    round_figures,
+)
+from perfgate.gate.ab.trace import AbTrace, clock_origin
+from perfgate.gate.compare import undecided
+from perfgate.gate.console import Log
+from perfgate.gate.plan import steady_phase
+from perfgate.metrics import DEFAULT_POLICY, FailurePolicy, Histogram, MetricSet, names
+from perfgate.result import SuiteResult
+from perfgate.script import aimed_at
+from perfgate.verdict import MetricComparison
+
+if TYPE_CHECKING:
+    from perfgate.config import AbConfig, CompareConfig
+    from perfgate.gate.plan import PlannedSuite
+    from perfgate.gate.session import ArmSession
+    from perfgate.script import Script
+
+__all__ = ["SuiteOutcome", "run_bench_pair", "run_load_suite"]
+
+ARMS = ("base", "candidate")
+#: Warm-up chunk length and closed-loop concurrency.
+CHUNK_S = 0.5
+WARMUP_USERS = 16
+#: A warm-up median still moving by more than this is "not settled".
+SETTLED_DRIFT = 0.15
+#: Fewer kept pairs than this cannot be compared.
+MIN_PAIRS = 6
+
+
+@dataclass
+class SuiteOutcome:
+    base: SuiteResult
+    candidate: SuiteResult
+    comparisons: list[MetricComparison] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    inconclusive: list[str] = field(default_factory=list)
+    stopped: bool = False  # an arm died: no further suite
+
+
+def _cpu_reader(session: ArmSession) -> Callable[[], float | None]:
+    """The arm's CPU clock: nanosecond-precise when possible, else /proc ticks."""
+    service = session.service
+    if service is not None and process_cpu_seconds(service.pids()) is not None:
+        return lambda: process_cpu_seconds(service.pids())
+    return session.cpu_seconds
+
+
+def _pids(session: ArmSession) -> list[int]:
+    return session.service.pids() if session.service is not None else []
+
+
+def _script_rate(script: Script) -> float | None:
+    try:
+        phase = steady_phase(script.phases)
+    except ConfigError:
+        return None
+    if phase.arrival_rate:
+        return float(phase.arrival_rate)
+    if phase.arrival_count and phase.duration_s > 0:
+        return phase.arrival_count / phase.duration_s
+    return None
+
+
+async def _warm_up(
+    scripts: dict[str, Script],
+    initial: dict[str, dict[str, Any]],
+    ab: AbConfig,
+    rng: random.Random,
+    sessions: dict[str, ArmSession],
+) -> dict[str, list[ChunkRecord]]:
+    """Closed-loop chunks, alternating arms, until each had its time and its requests."""
+    chunks: dict[str, list[ChunkRecord]] = {arm: [] for arm in ARMS}
+    limit = max(4, math.ceil(3 * max(ab.warmup_s, 2.0) / CHUNK_S))
+
+    def done(arm: str) -> bool:
+        got = chunks[arm]
+        return (
+            len(got) >= 4
+            and sum(c.elapsed_s for c in got) >= ab.warmup_s
+            and sum(c.requests for c in got) >= ab.warmup_requests
+        )
+
+    order = list(ARMS)
+    rng.shuffle(order)
+    while not all(done(a) for a in ARMS) and min(len(c) for c in chunks.values()) < limit:
+        for arm in order:
+            if done(arm) or sessions[arm].crashed:
+                continue
+            chunks[arm].append(
+                await closed_loop_chunk(
+                    arm,
+                    scripts[arm],
+                    seed=rng.randrange(2**31),
+                    duration_s=CHUNK_S,
+                    concurrency=WARMUP_USERS,
+                    initial_vars=initial[arm],
+                )
+            )
+        if any(sessions[a].crashed for a in ARMS):
+            break
+    return chunks
+
+
+def _capacity(chunks: list[ChunkRecord]) -> float | None:
+    tail = [c.arrivals_per_s for c in chunks[-3:] if c.arrivals_per_s > 0]
+    return statistics.median(tail) if tail else None
+
+
+def _suite_result(
+    name: str, source: str, rounds: list[RoundRecord], extra: dict[str, Any]
+) -> SuiteResult:
+    """One arm's suite: the kept rounds merged (aggregate, lag, CPU)."""
+    aggregate = MetricSet.merged([r.metrics for r in rounds])
+    lag = Histogram.merged(r.lag.histogram for r in rounds)
+    stats = scheduler.scheduler_stats(
+        lag,
+        planned=sum(r.lag.planned for r in rounds),
+        launched=sum(r.lag.launched for r in rounds),
+        skipped=0,
+        late=sum(r.lag.late for r in rounds),
+    )
+    if lag.count:
+        aggregate.histograms[names.ARRIVAL_LAG] = lag
+    result = SuiteResult(
+        name=name,
+        kind="ab",
+        source=source,
+        duration_s=round(sum(r.measured_s for r in rounds), 3),
+        aggregate=aggregate,
+        scheduler=stats,
+        extra=dict(extra),
+    )
+    cpu = [r.measured_cpu_s for r in rounds]
+    if rounds and all(c is not None for c in cpu):
+        result.extra["target_cpu_s"] = round(sum(c for c in cpu if c is not None), 6)
+    fitted = endpoint_cpu_ms([b for r in rounds for b in r.busy])
+    if fitted:
+        result.extra["endpoint_cpu_ms"] = {e: [round(v, 6), n] for e, (v, n) in fitted.items()}
+    return result
+
+
+def _pair_row(pp: PairPlan, rec: dict[str, RoundRecord], figs: PairFigures) -> dict[str, Any]:
+    keys = ("total.p50", "total.p95", "cpu_ms_per_request", "error_rate")
+
+    def pick(rf: RoundFigures) -> dict[str, float | None]:
+        return {k: (round(f.value, 4) if (f := rf.figures.get(k)) else None) for k in keys}
+
+    return {
+        "pair": pp.index,
+        "order": list(pp.order),
+        "block": pp.block,
+        "seed": pp.seed,
+        "dropped": figs.dropped,
+        "lag_p99_ms": {a: round(rec[a].lag_p99_ms, 3) for a in ARMS},
+        "requests": {a: rec[a].requests_measured for a in ARMS},
+        "base": pick(figs.base),
+        "candidate": pick(figs.candidate),
+    }
+
+
+@dataclass
+class _Rounds:
+    """The paired rounds of one suite so far: run in batches, kept across looks."""
+
+    name: str
+    scripts: dict[str, Script]
+    initial: dict[str, dict[str, Any]]
+    cpu: dict[str, Callable[[], float | None]]
+    pids: dict[str, list[int]]
+    sessions: dict[str, ArmSession]
+    ab: AbConfig
+    rate: float
+    kept: dict[str, list[RoundRecord]] = field(default_factory=lambda: {a: [] for a in ARMS})
+    pairs: list[PairFigures] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    dead: str | None = None  # the arm that crashed: no further rounds
+    policy: FailurePolicy = DEFAULT_POLICY  # what a failed request is (metrics.failures)
+    trace: AbTrace | None = None  # every slice as it ran, for the report's charts
+
+    async def run(self, plan: list[PairPlan]) -> None:
+        ab = self.ab
+        slice_s = ab.round_s / ab.slices
+        for pp in plan:
+            if self.dead is not None:
+                return
+            parts: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
+            for k, (order, slice_seed) in enumerate(slice_plan(pp, ab.slices)):
+                for arm in order:
+                    if self.sessions[arm].crashed:
+                        self.dead = arm
+                        return
+                    started = time.monotonic()
+                    parts[arm].append(
+                        await run_round(
+                            arm,
+                            self.scripts[arm],
+                            seed=slice_seed,
+                            rate=self.rate,
+                            duration_s=slice_s,
+                            discard_s=slice_s * ab.discard_fraction,
+                            initial_vars=self.initial[arm],
+                            cpu=self.cpu[arm],
+                            pids=self.pids[arm],
+                        )
+                    )
+                    if self.trace is not None:
+                        self.trace.add(pp.index, k, started, parts[arm][-1])
+            crashed = [a for a in ARMS if self.sessions[a].crashed]
+            if crashed:
+                self.dead = crashed[0]
+                return
+            self._add(pp, {a: merge_rounds(parts[a]) for a in ARMS})
+
+    def _add(self, pp: PairPlan, rec: dict[str, RoundRecord]) -> None:
+        per_arm = {
+            a: round_figures(
+                self.name,
+                rec[a].metrics,
+                cpu_s=rec[a].measured_cpu_s,
+                duration_s=rec[a].measured_s,
+                endpoint_cpu=endpoint_cpu_ms(rec[a].busy),
+                policy=self.policy,
+            )
+            for a in ARMS
+        }
+        figs = PairFigures(pp.index, per_arm["base"], per_arm["candidate"])
+        worst = max(rec[a].lag_p99_ms for a in ARMS)
+        if worst > self.ab.max_lag_ms:
+            figs.dropped = f"scheduler lag p99 {worst:.2f} ms > {self.ab.max_lag_ms:g} ms"
+        else:
+            for a in ARMS:
+                self.kept[a].append(rec[a])
+        self.pairs.append(figs)
+        self.rows.append(_pair_row(pp, rec, figs))
+
+
+@dataclass
+class _WarmUp:
+    """What the warm-up chunks said: each arm's capacity, and the rate the rounds run at."""
+
+    chunks: dict[str, list[ChunkRecord]]
+    capacity: dict[str, float | None]
+    rate: float
+    reason: str
+    warnings: list[str]
+
+
+async def run_load_suite(
+    planned: PlannedSuite,
+    sessions: dict[str, ArmSession],
+    ab: AbConfig,
+    compare: CompareConfig,
+    *,
+    seed: int,
+    primary_budget: int,
+    log: Log,
+    policy: FailurePolicy = DEFAULT_POLICY,
+) -> SuiteOutcome:
+    """Warm up, pick the rate, run the pairs, compare one load suite."""
+    assert planned.script is not None
+    name = planned.name
+    rng = random.Random(seed)
+    scripts = {a: aimed_at(planned.script, sessions[a].base_url) for a in ARMS}
+    initial = {a: await run_before(scripts[a]) for a in ARMS}
+    cpu = {a: _cpu_reader(sessions[a]) for a in ARMS}
+    pids = {a: _pids(sessions[a]) for a in ARMS}
+    trace = AbTrace(clock_origin(sessions), warmup=[time.monotonic()])
+    warm = await _warm_up_and_rate(planned, scripts, initial, ab, rng, sessions, log)
+    trace.warmup.append(time.monotonic())
+    plan = pair_plan(ab.pairs + ab.extend_pairs, seed)
+    sliced = f" in {ab.slices} alternating slices" if ab.slices > 1 else ""
+    log(
+        f"[{name}] {ab.pairs} pairs of {ab.round_s:g}s rounds{sliced} at {warm.rate:.1f} "
+        f"arrivals/s ({warm.reason}); seed {seed}"
+    )
+    rounds = _Rounds(
+        name, scripts, initial, cpu, pids, sessions, ab, warm.rate, policy=policy, trace=trace
+    )
+    level = look_level(ab, compare.alpha)
+    comparisons, extended = await _run_looks(
+        rounds, plan, compare, level=level, primary_budget=primary_budget, log=log
+    )
+    details = _details(rounds, warm, ab, seed=seed, level=level, extended=extended)
+    out = _outcome(planned, sessions, rounds, comparisons, details, warm.warnings)
+    # every slice as it ran and the arms' latency distributions, for the report's charts
+    out.details["trace"] = trace.to_dict(
+        {"base": out.base.aggregate, "candidate": out.candidate.aggregate}
+    )
+    out.details["wall_s"] = round(time.monotonic() - trace.warmup[0], 1)
+    return out
+
+
+async def _warm_up_and_rate(
+    planned: PlannedSuite,
+    scripts: dict[str, Script],
+    initial: dict[str, dict[str, Any]],
+    ab: AbConfig,
+    rng: random.Random,
+    sessions: dict[str, ArmSession],
+    log: Log,
+) -> _WarmUp:
+    assert planned.script is not None
+    name = planned.name
+    log(f"[{name}] warm-up: both arms, interleaved, closed loop ({WARMUP_USERS} users)")
+    chunks = await _warm_up(scripts, initial, ab, rng, sessions)
+    capacity = {a: _capacity(chunks[a]) for a in ARMS}
+    warnings: list[str] = []
+    for a in ARMS:
+        # Throughput of the closed-loop chunks, not their medians: a chunk's
+        # median swings with its scenario mix (a sign-in is 20x a health check).
+        drift = settling_drift([c.arrivals_per_s for c in chunks[a]], tail=8)
+        if drift is not None and abs(drift) > SETTLED_DRIFT:
+            warnings.append(
+                f"{name}: the {a} arm had not settled after warm-up (throughput still moving "
+                f"{drift:+.0%}); raise ab.warmup / ab.warmup_requests"
+            )
+    known = [c for c in capacity.values() if c]
+    rate, reason = capped_rate(
+        _script_rate(planned.script), ab.rate, min(known) if known else None, ab.capacity_fraction
+    )
+    return _WarmUp(chunks, capacity, rate, reason, warnings)
+
+
+async def _run_looks(
+    rounds: _Rounds,
+    plan: list[PairPlan],
+    compare: CompareConfig,
+    *,
+    level: float,
+    primary_budget: int,
+    log: Log,
+) -> tuple[list[MetricComparison], str | None]:
+    """The planned pairs, compared; the extension pairs too when the first look is undecided.
+
+    Returns the comparisons and why the run was extended (None: it was not).
+    """
+    ab = rounds.ab
+
+    def judged() -> list[MetricComparison]:
+        return ab_comparisons(
+            rounds.name,
+            rounds.pairs,
+            min_effect=compare.min_effect,
+            declared_primary=compare.primary,
+            primary_budget=primary_budget,
+            min_pairs=MIN_PAIRS,
+            alpha=level,
+        )
+
+    await rounds.run(plan[: ab.pairs])
+    comparisons = judged()
+    extended: str | None = None
+    if rounds.dead is None and len(plan) > ab.pairs:
+        extended = undecided(comparisons, level)
+        if extended is not None:
+            log(
+                f"[{rounds.name}] undecided after {ab.pairs} pairs ({extended}): "
+                f"{ab.extend_pairs} more"
+            )
+            await rounds.run(plan[ab.pairs :])
+            comparisons = judged()
+    return comparisons, extended
+
+
+def _details(
+    rounds: _Rounds,
+    warm: _WarmUp,
+    ab: AbConfig,
+    *,
+    seed: int,
+    level: float,
+    extended: str | None,
+) -> dict[str, Any]:
+    """The suite's A/B record: rate, warm-up, pairs (the report's and the studies' reading)."""
+    chunks = warm.chunks
+    dropped = sum(p.dropped is not None for p in rounds.pairs)
+    return {
+        "rate": round(warm.rate, 3),
+        "rate_reason": warm.reason,
+        "capacity": {a: None if c is None else round(c, 1) for a, c in warm.capacity.items()},
+        "requests_per_arrival": _requests_per_arrival(chunks),
+        "warmup": {
+            a: {
+                "chunks": len(chunks[a]),
+                "requests": sum(c.requests for c in chunks[a]),
+                "seconds": round(sum(c.elapsed_s for c in chunks[a]), 2),
+                "medians_ms": [
+                    None if c.median_ms is None else round(c.median_ms, 3) for c in chunks[a]
+                ],
+            }
+            for a in ARMS
+        },
+        "seed": seed,
+        "pairs_planned": ab.pairs + (ab.extend_pairs if extended else 0),
+        "extended": extended,
+        "alpha_per_look": round(level, 5),
+        "pairs_used": len(rounds.pairs) - dropped,
+        "pairs_dropped": dropped,
+        "round_s": ab.round_s,
+        "slices": ab.slices,
+        "discard_s": ab.round_s * ab.discard_fraction,
+        "max_lag_ms": ab.max_lag_ms,
+        "pairs": rounds.rows,
+    }
+
+
+def _outcome(
+    planned: PlannedSuite,
+    sessions: dict[str, ArmSession],
+    rounds: _Rounds,
+    comparisons: list[MetricComparison],
+    details: dict[str, Any],
+    warnings: list[str],
+) -> SuiteOutcome:
+    """Both arms' suite results, and what makes the suite inconclusive or stopped."""
+    assert planned.script is not None
+    name, ab = planned.name, rounds.ab
+    pairs, dead = rounds.pairs, rounds.dead
+    dropped, used = details["pairs_dropped"], details["pairs_used"]
+    extra = {"ab": {k: details[k] for k in ("rate", "seed", "pairs_used", "pairs_dropped")}}
+    source = str(planned.script.source)
+    out = SuiteOutcome(
+        base=_suite_result(name, source, rounds.kept["base"], extra),
+        candidate=_suite_result(name, source, rounds.kept["candidate"], extra),
+    )
+    if dropped:
+        warnings.append(
+            f"{name}: {dropped} of {len(pairs)} round pairs dropped (scheduler lag p99 over "
+            f"{ab.max_lag_ms:g} ms: the generator was late, so those rounds are not comparable)"
+        )
+    if used < MIN_PAIRS:
+        out.inconclusive.append(
+            f"{name}: only {used} comparable round pairs (< {MIN_PAIRS}); "
+            + (f"{dropped} dropped for scheduler lag" if dropped else "an arm stopped early")
+        )
+    if dead is not None:
+        out.stopped = True
+        message = sessions[dead].record_crash(getattr(out, dead))
+        if dead == "base":
+            out.inconclusive.append(f"the base died during the A/B rounds: {message}")
+    out.comparisons = comparisons
+    details["primary_pairs"] = _primary_pairs(pairs, comparisons)
+    out.details = details
+    out.warnings = warnings
+    return out
+
+
+def _primary_pairs(
+    pairs: list[PairFigures], comparisons: list[MetricComparison]
+) -> dict[str, list[list[float | None]]]:
+    """The per-pair figures behind each gating comparison, for the report's reader
+    and for judging decision rules on recorded runs (studies/detection.py)."""
+    return {
+        c.metric: [
+            [_rounded(p.base.value(c.metric)), _rounded(p.candidate.value(c.metric))]
+            for p in pairs
+            if p.dropped is None
+        ]
+        for c in comparisons
+        if c.family == "primary" and c.unit != "ratio" and c.state != "new"
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _requests_per_arrival(chunks: dict[str, list[ChunkRecord]]) -> float | None:
+    requests = sum(c.requests for cs in chunks.values() for c in cs)
+    arrivals = sum(c.arrivals for cs in chunks.values() for c in cs)
+    return round(requests / arrivals, 3) if arrivals else None
+
+
+async def run_bench_pair(
+    planned: PlannedSuite,
+    sessions: dict[str, ArmSession],
+    *,
+    rng: random.Random,
+    seed: int,
+    log: Log,
+) -> tuple[SuiteResult, SuiteResult, list[MetricComparison]]:
+    """The bench suite on both arms, in random order; op medians compared as information."""
+    from perfgate.bench import run_bench_async
+
+    order = list(ARMS)
+    rng.shuffle(order)
+    results: dict[str, SuiteResult] = {}
+    for arm in order:
+        assert planned.bench is not None
+        log(f"[{planned.name}] bench on the {arm} arm")
+        before = sessions[arm].cpu_seconds()
+        result = await run_bench_async(planned.bench, target=sessions[arm].base_url, seed=seed)
+        after = sessions[arm].cpu_seconds()
+        result.name = planned.name
+        if before is not None and after is not None and after >= before:
+            result.extra["target_cpu_s"] = round(after - before, 6)
+        results[arm] = result
+    return (
+        results["base"],
+        results["candidate"],
+        bench_comparisons(results["base"], results["candidate"]),
+    )

@@ -1,0 +1,111 @@
+"""From comparisons and checks to one verdict and one exit code (pure)."""
+
+from __future__ import annotations
+
+from perfgate.result import Check
+from perfgate.verdict import (
+    EXIT_ERROR,
+    EXIT_FAIL,
+    EXIT_INCONCLUSIVE_STRICT,
+    EXIT_PASS,
+    MetricComparison,
+    Verdict,
+)
+
+__all__ = ["decide", "describe_comparison"]
+
+
+def _pct(x: float | None) -> str:
+    return "?" if x is None else f"{x:+.1%}"
+
+
+def describe_comparison(c: MetricComparison) -> str:
+    where = f"{c.suite}: {c.metric}" if c.suite else c.metric
+    if c.unit == "ratio":
+        return (
+            f"{where} {c.base or 0:.2%} → {c.candidate or 0:.2%} ({(c.change or 0) * 100:+.2f} pp)"
+        )
+    interval = f", 95% CI {_pct(c.ci_low)}…{_pct(c.ci_high)}" if c.ci_low is not None else ""
+    return f"{where} {_pct(c.change)}{interval}"
+
+
+def decide(
+    mode: str,
+    comparisons: list[MetricComparison],
+    checks: list[Check],
+    *,
+    errors: list[str] | None = None,
+    inconclusive: list[str] | None = None,
+    warnings: list[str] | None = None,
+    strict: bool = False,
+) -> Verdict:
+    """The gate's verdict: error > regression > SLO failure > inconclusive > pass."""
+    errors = errors or []
+    inconclusive = list(inconclusive or [])
+    verdict = Verdict(
+        state="pass",
+        mode=mode if mode in ("ab", "history") else "none",  # type: ignore[arg-type]
+        comparisons=comparisons,
+        slo_checks=checks,
+        warnings=list(warnings or []),
+    )
+    regressions = [c for c in comparisons if c.family == "primary" and c.state == "regression"]
+    breaches = [c for c in checks if c.status == "fail" and not c.pre_existing]
+    primary = [c for c in comparisons if c.family == "primary"]
+    inconclusive += _inconclusive_reasons(primary, checks)
+
+    if errors:
+        verdict.state, verdict.exit_code = "error", EXIT_ERROR
+        verdict.reasons = errors[:2]
+    elif regressions:
+        verdict.state, verdict.exit_code = "regression", EXIT_FAIL
+        verdict.reasons = [describe_comparison(c) for c in regressions[:2]]
+    elif breaches:
+        verdict.state, verdict.exit_code = "slo-failure", EXIT_FAIL
+        verdict.reasons = [_check_reason(c) for c in breaches[:2]]
+    elif inconclusive:
+        verdict.state = "inconclusive"
+        verdict.exit_code = EXIT_INCONCLUSIVE_STRICT if strict else EXIT_PASS
+        verdict.reasons = inconclusive[:2]
+    else:
+        # Counted by state, so the headline agrees with the rows below it.
+        states = [("improvement", "improved"), ("within-noise", "within noise")]
+        states += [("insufficient", "with too little data"), ("new", "new")]
+        counts = [(sum(c.state == s for c in primary), label) for s, label in states]
+        described = ", ".join(f"{n} {label}" for n, label in counts if n)
+        verdict.reasons = [
+            f"{len(primary)} primary metrics"
+            + (f" ({described})" if described else "")
+            + f", {sum(c.status == 'pass' for c in checks)} checks passed"
+        ]
+    if regressions and breaches:
+        verdict.reasons = [*verdict.reasons[:1], _check_reason(breaches[0])]
+    extra_regressions = len(regressions) - 2
+    if extra_regressions > 0:
+        verdict.reasons.append(f"and {extra_regressions} more regression(s)")
+    verdict.details["inconclusive"] = inconclusive
+    return verdict
+
+
+def _inconclusive_reasons(primary: list[MetricComparison], checks: list[Check]) -> list[str]:
+    """Why the gate cannot say pass: no primary data, undecided metrics, inconclusive checks."""
+    reasons: list[str] = []
+    if primary and all(c.state in ("insufficient", "new") for c in primary):
+        reasons.append("no primary metric had enough data to compare")
+    reasons += [
+        f"possible regression, undecided in {c.samples} round pairs: {describe_comparison(c)}"
+        f" reaches past the {c.min_effect or 0:.0%} minimum effect"
+        " (more pairs: ab.pairs, ab.extend_pairs)"
+        for c in primary
+        if c.state == "unresolved"
+    ]
+    reasons += [f"{c.name}: {c.detail}" for c in checks if c.status == "inconclusive" and c.detail]
+    return reasons
+
+
+def _check_reason(c: Check) -> str:
+    if c.measured is None:
+        return c.name
+    if c.unit == "ratio":
+        return f"{c.name}: measured {c.measured:.2%}"
+    return f"{c.name}: measured {c.measured:.1f} {c.unit}"

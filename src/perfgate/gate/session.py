@@ -1,0 +1,365 @@
+"""Measure one arm: start the API, watch it, run the planned suites.
+
+One :class:`ArmSession` owns one copy of the API under test (or a remote
+URL), its :class:`~perfgate.target.monitor.TargetMonitor` (in a thread with its own
+event loop, so polls go on while a suite's own loop is busy) and a death
+watch that stops the running suite as soon as the service dies. Results
+gathered before a crash or a Ctrl-C are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from perfgate.gate.console import Log
+from perfgate.gate.plan import PlannedSuite, with_target
+from perfgate.result import Check, SuiteResult
+from perfgate.stress import CRITERIA
+
+if TYPE_CHECKING:
+    from perfgate.config import MonitorConfig
+    from perfgate.target import Service, ServiceSpec
+
+__all__ = ["ArmSession", "run_planned_suite"]
+
+
+def run_planned_suite(
+    planned: PlannedSuite, stop: threading.Event, *, workers: int | None = 1, quiet: bool = False
+) -> SuiteResult:
+    """Run one suite in this thread (its own event loop), honouring ``stop``."""
+    if planned.kind == "bench":
+        from perfgate.bench import run_bench
+
+        assert planned.bench is not None
+        result = run_bench(planned.bench, seed=0)
+        result.name = planned.name
+        return result
+    assert planned.script is not None
+    if planned.kind == "stress":
+        # Breaking point, recovery, leak, crash and cleanup verdicts (stress/)
+        from perfgate.stress import StressConfig, run_stress
+
+        result = run_stress(
+            planned.script,
+            workers=planned.config.workers or workers,
+            seed=0,
+            config=StressConfig(failures=planned.failures),
+        )
+        result.name = planned.name
+        return result
+    from perfgate.engine import run_script
+
+    progress = None
+    if not quiet:
+        from perfgate.engine import Progress, scheduler
+
+        phases = [
+            {
+                "index": p.index,
+                "name": p.name,
+                "start_s": off,
+                "duration_s": scheduler.phase_length(p),
+            }
+            for p, off in zip(
+                planned.script.phases, scheduler.phase_offsets(planned.script.phases), strict=True
+            )
+        ]
+        progress = Progress(phases, scheduler.total_duration(planned.script.phases))
+    result = run_script(
+        planned.script,
+        workers=planned.config.workers or workers,
+        progress=progress,
+        stop_event=stop,
+        handle_sigint=threading.current_thread() is threading.main_thread(),
+        seed=0,
+    )
+    result.name = planned.name
+    return result
+
+
+def _yield_to_generator(cpus: list[int] | None) -> None:
+    """Keep to the generator's CPUs (``cpus``), and run only when they are idle.
+
+    The monitor shares the generator's CPU. At normal priority each sample
+    (a few /proc reads, every half second) preempts the generator and makes
+    arrivals late, and the A/B drops every pair whose lag p99 exceeds 1 ms.
+    As SCHED_IDLE (threads started later inherit it) it waits for the
+    generator's idle moments, which at A/B rates are most of the time.
+    """
+    if cpus and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cpus)  # never on the arms' CPU
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux: the lowest nice value instead
+        with contextlib.suppress(AttributeError, OSError):
+            os.nice(19)
+
+
+@dataclass(frozen=True)
+class _MonitorTarget:
+    """What the monitor process watches, and where it may run (picklable)."""
+
+    base_url: str
+    config: MonitorConfig
+    pid: int | None
+    port: int | None
+    t0: float
+    cpus: list[int] | None = None  # A/B: the generator's CPUs, not the arms'
+
+
+def _monitor_main(conn: Any, target: _MonitorTarget) -> None:
+    """The monitor's own process: polls, samples, and answers "stop" with its record."""
+    _yield_to_generator(target.cpus)
+    config, pid, port, t0 = target.config, target.pid, target.port, target.t0
+    from perfgate.target import ProcessSampler, TargetMonitor
+
+    async def main() -> dict[str, Any]:
+        sampler = (
+            ProcessSampler(pid, interval=config.sample_interval, t0=t0).start() if pid else None
+        )
+        monitor = TargetMonitor.from_config(config, target.base_url, t0=t0)
+        monitor.sampler = sampler
+        if port is not None:
+            monitor.port = port
+            monitor.count_connections = config.connections
+        await monitor.start()
+        conn.send("started")
+        loop = asyncio.get_running_loop()
+        while not await loop.run_in_executor(None, conn.poll, 0.2):
+            pass
+        result = await monitor.stop()
+        if sampler is not None:
+            sampler.stop()
+            result = monitor.result()
+        return result
+
+    try:
+        conn.send(asyncio.run(main()))
+    except Exception as exc:  # reported to the parent as a warning, never a crash
+        conn.send({"error": f"{type(exc).__name__}: {exc}"})
+    finally:
+        conn.close()
+
+
+class _MonitorProcess:
+    """A TargetMonitor in a process of its own.
+
+    Reading /proc/net/tcp under load and polling endpoints cost the
+    generator's process GIL time that shows up as arrival lag; a separate
+    process keeps the watcher from disturbing what it watches.
+    """
+
+    def __init__(self, target: _MonitorTarget) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=_monitor_main,
+            args=(child, target),
+            name="perfgate-monitor",
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        self._proc.start()
+        if not self._conn.poll(30) or self._conn.recv() != "started":
+            self._proc.kill()
+            raise RuntimeError("the monitor process did not start")
+
+    def stop(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        try:
+            self._conn.send("stop")
+            if self._conn.poll(20):
+                result = self._conn.recv()
+        except (OSError, EOFError):
+            result = {"error": "the monitor process ended early"}
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=5)
+        return result
+
+
+@dataclass
+class ArmSession:
+    """One arm (``candidate`` or ``base``): a service we start, or a remote URL."""
+
+    label: str
+    spec: ServiceSpec | None = None
+    url: str | None = None
+    monitor_config: MonitorConfig | None = None
+    monitor_cpus: list[int] | None = None  # A/B: the generator's CPUs, not the arms'
+    log: Log = print
+    service: Service | None = None
+    ready_s: float | None = None
+    crash: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+    _monitor: _MonitorProcess | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _watch: threading.Thread | None = None
+    _t0: float = field(default_factory=time.monotonic)
+
+    @property
+    def t0(self) -> float:
+        """When the session began (monotonic): time zero of its monitor's rows."""
+        return self._t0
+
+    @property
+    def base_url(self) -> str:
+        if self.spec is not None:
+            return self.spec.base_url
+        assert self.url is not None
+        return self.url.rstrip("/")
+
+    # -- lifecycle ------------------------------------------------------------
+    def start(self) -> ArmSession:
+        """Start the service (if any), wait until ready, verify its port, start watching."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> ArmSession:
+        """Run the service's setup and spawn it, without waiting for it to be ready.
+
+        A/B launches both arms before waiting for either, so that neither is
+        the older process when the rounds begin. On failure the service is
+        stopped and the error raised.
+        """
+        from perfgate.target import Service
+
+        if self.spec is not None:
+            self.log(
+                f"[{self.label}] starting: {self.spec.start if isinstance(self.spec.start, str) else ' '.join(self.spec.start)}"
+            )
+            self.service = Service(self.spec)
+            self.service.start()  # stops itself on failure
+        return self
+
+    def wait_ready(self) -> ArmSession:
+        """Wait until the launched service is ready, verify its port, start watching."""
+        if self.spec is not None:
+            assert self.service is not None, "launch() first"
+            try:
+                self.ready_s = self.service.wait_ready()
+                if self.spec.listen_port is not None and self.spec.ready_host in (
+                    "127.0.0.1",
+                    "localhost",
+                    "::1",
+                ):
+                    self.service.verify_listener()
+            except BaseException:
+                self.service.stop()
+                raise
+            self.log(f"[{self.label}] ready after {self.ready_s:.2f}s at {self.base_url}")
+            self._watch = threading.Thread(
+                target=self._watch_death, name=f"perfgate-watch-{self.label}", daemon=True
+            )
+            self._watch.start()
+        if self.monitor_config is not None and self.monitor_config.enabled:
+            self._monitor = _MonitorProcess(
+                _MonitorTarget(
+                    base_url=self.base_url,
+                    config=self.monitor_config,
+                    pid=self.service.pid if self.service is not None else None,
+                    port=self.spec.listen_port if self.spec is not None else None,
+                    t0=self._t0,
+                    cpus=self.monitor_cpus,
+                )
+            )
+            try:
+                self._monitor.start()
+            except Exception as exc:  # monitoring is information; measuring goes on
+                self.warnings.append(f"[{self.label}] monitor did not start: {exc}")
+                self._monitor = None
+        return self
+
+    def _watch_death(self) -> None:
+        assert self.service is not None
+        while not self._stop.is_set():
+            dead = self.service.death()
+            if dead is not None:
+                self.crash = dead.to_dict()
+                self._stop.set()
+                return
+            time.sleep(0.2)
+
+    def stop(self) -> dict[str, Any]:
+        """Stop watching and stop the service; returns the monitor's record."""
+        monitor: dict[str, Any] = {}
+        if self._monitor is not None:
+            monitor = self._monitor.stop()
+            self._monitor = None
+            if "error" in monitor:
+                self.warnings.append(f"[{self.label}] monitor: {monitor.pop('error')}")
+        if self.service is not None:
+            dead = self.service.death()
+            if dead is not None and self.crash is None:
+                self.crash = dead.to_dict()
+            self._stop.set()
+            self.service.stop()
+        if self._watch is not None:
+            self._watch.join(timeout=2)
+        return monitor
+
+    def __enter__(self) -> ArmSession:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- measuring ------------------------------------------------------------
+    @property
+    def crashed(self) -> bool:
+        return self.crash is not None or (
+            self.service is not None and self.service.death() is not None
+        )
+
+    def cpu_seconds(self) -> float | None:
+        if self.service is None:
+            return None
+        try:
+            return self.service.cpu_seconds()
+        except Exception:  # the process tree may be gone
+            return None
+
+    def run_suite(self, planned: PlannedSuite) -> SuiteResult:
+        """Run one suite against this arm; a crash mid-suite is recorded, not raised."""
+        aimed = with_target(planned, self.base_url)
+        cpu_before = self.cpu_seconds()
+        result = run_planned_suite(aimed, self._stop)
+        cpu_after = self.cpu_seconds()
+        if cpu_before is not None and cpu_after is not None and cpu_after >= cpu_before:
+            result.extra["target_cpu_s"] = round(cpu_after - cpu_before, 6)
+        if self.crashed:
+            self.record_crash(result)
+        return result
+
+    def record_crash(self, result: SuiteResult) -> str:
+        """The "no crash" check, failed, and the error on ``result``; returns the message."""
+        if self.crash is None and self.service is not None:
+            dead = self.service.death()
+            self.crash = dead.to_dict() if dead is not None else None
+        crash = self.crash or {}
+        what = crash.get("description", "exited")
+        at = crash.get("at_s")
+        message = f"the API under test ({self.label}) died during suite {result.name!r}: {what}" + (
+            f" at {at:.1f}s after start" if isinstance(at, int | float) else ""
+        )
+        result.errors.append(message)
+        result.checks.append(
+            Check(
+                name="no crash",
+                status="fail",
+                detail=message + "\n" + str(crash.get("log_tail", ""))[-2000:],
+                criterion=CRITERIA["stress.no_crashes"],
+                suite=result.name,
+            )
+        )
+        return message
