@@ -1,6 +1,6 @@
 """Two multiplicity rules judged on the very same recorded gate runs.
 
-``bench/detection.py --jsonl`` records every gating metric's per-pair
+``studies/detection.py --jsonl`` records every gating metric's per-pair
 (base, candidate) figures. A verdict is a deterministic function of them, so
 a different decision rule can be evaluated on identical data, without the
 machine's mood differing between the rules:
@@ -20,19 +20,19 @@ Error-rate metrics (no per-pair figures) keep their recorded p-value and join
 both families as they are (Holm: one more p; WY: Bonferroni-split beside the
 paired family)::
 
-    python bench/decision_rules.py bench/results/detection-2026-11-26-busy-periods.jsonl
+    python studies/decision_rules.py studies/results/detection-2026-11-26-busy-periods.jsonl
 
 ``--median-fit`` judges each endpoint's CPU per request by the median
 regression instead of the Huber fit perfgate uses, on the same rounds (runs
 recorded with ``detection.py --median-fit``; others are skipped)::
 
-    python bench/decision_rules.py --median-fit bench/results/detection-2026-11-26-huber.jsonl
+    python studies/decision_rules.py --median-fit studies/results/detection-2026-11-26-huber.jsonl
 
 ``--declared`` makes the family only the judged metrics (the route's latency
 median and CPU per request, the arm's CPU per request): what a project that
 declares them as its primary metrics would get, on the same rounds::
 
-    python bench/decision_rules.py --declared bench/results/detection-2026-11-26-huber.jsonl
+    python studies/decision_rules.py --declared studies/results/detection-2026-11-26-huber.jsonl
 
 ``--route`` narrows the family further, to the route's latency median and CPU
 per request: the issue's claim, and what ``detection.py --family declared``
@@ -44,13 +44,13 @@ recorded with more pairs: judge the first N kept pairs; when nothing is a
 regression and a metric is unresolved or short of pairs, judge them all. Both
 looks at Pocock's level for N and the run's recorded pairs::
 
-    python bench/decision_rules.py --route --looks 12 bench/results/detection-2026-11-26-24pairs.jsonl
+    python studies/decision_rules.py --route --looks 12 studies/results/detection-2026-11-26-24pairs.jsonl
 
 ``--first N`` keeps only each run's first N recorded (kept) pairs: what a shorter
 experiment would have said on the same runs (e.g. 12 of the 24 pairs of
-``bench/results/detection-2026-11-26-24pairs.jsonl``)::
+``studies/results/detection-2026-11-26-24pairs.jsonl``)::
 
-    python bench/decision_rules.py --first 12 bench/results/detection-2026-11-26-24pairs.jsonl
+    python studies/decision_rules.py --first 12 studies/results/detection-2026-11-26-24pairs.jsonl
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from detection import JUDGED  # bench/ is on the path when this script runs
+from detection import JUDGED  # studies/ is on the path when this script runs
 from perfgate.gate.compare import holm_min_pairs, min_effect_for, paired_comparison
 from perfgate.stats import clopper_pearson, holm, pocock_level
 from perfgate.stats.multiple import signflip_minp

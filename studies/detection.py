@@ -30,11 +30,11 @@ look).
 Every figure is k/n with a Clopper–Pearson 95% bound (upper for false
 alarms, lower for detections)::
 
-    python bench/detection.py --runs 100              # the issue's full table (~hours)
-    python bench/detection.py --runs 10 --rows aa,ab10 # a quick look
-    python bench/detection.py --runs 1 --rows aa --jsonl runs.jsonl  # append, resumable
-    python bench/detection.py --runs 1 --rows ab10 --family declared --jsonl runs.jsonl
-    python bench/detection.py --summarize runs.jsonl    # the table of all appended runs
+    python studies/detection.py --runs 100              # the issue's full table (~hours)
+    python studies/detection.py --runs 10 --rows aa,ab10 # a quick look
+    python studies/detection.py --runs 1 --rows aa --jsonl runs.jsonl  # append, resumable
+    python studies/detection.py --runs 1 --rows ab10 --family declared --jsonl runs.jsonl
+    python studies/detection.py --summarize runs.jsonl    # the table of all appended runs
 """
 
 from __future__ import annotations
@@ -54,13 +54,14 @@ from typing import Any
 
 import numpy as np
 
-from perfgate.config.project import ProjectConfig, load_project_text
+from perfgate.config import ProjectConfig, load_project_text
 from perfgate.figures import Figure
 from perfgate.gate.ab.design import look_level
 from perfgate.gate.ab.run import run_ab
 from perfgate.gate.compare import apply_holm, history_comparison
 from perfgate.gate.plan import plan_suites
 from perfgate.stats import clopper_pearson
+from perfgate.target import service_for
 
 ROUTE = "/api/bounties"
 JUDGED = (
@@ -117,14 +118,14 @@ def ab_run(
     planned = plan_suites(cfg, "pr")
     specs = {}
     for arm, us in (("base", BASE_US), ("candidate", cand_us)):
-        spec = cfg.service_for(arm, _free_port(), Path(tempfile.mkdtemp(dir=work)))
+        spec = service_for(cfg, arm, _free_port(), Path(tempfile.mkdtemp(dir=work)))
         spec.env["PERFGATE_DEMO_CPU_US"] = str(us)
         specs[arm] = spec
     t0 = time.monotonic()
     out = run_ab(
         cfg, planned, base_spec=specs["base"], candidate_spec=specs["candidate"], log=lambda _: None
     )
-    too_few = apply_holm(out.comparisons, look_level(cfg))
+    too_few = apply_holm(out.comparisons, look_level(cfg.ab, cfg.compare.alpha))
     primary = [c for c in out.comparisons if c.family == "primary"]
     judged = {c.metric: c for c in primary if c.metric in JUDGED}
     load = (out.details.get("suites") or {}).get("load", {})
@@ -198,8 +199,8 @@ class MedianFitProbe:
 
 
 def _median_fit(periods: Any) -> dict[str, float]:
-    from perfgate.engine.cpu_share import endpoint_cpu_ms
-    from perfgate.stats.regression import median_regression
+    from perfgate.engine import endpoint_cpu_ms
+    from perfgate.stats import median_regression
 
     return {e: v for e, (v, _) in endpoint_cpu_ms(periods, fit=median_regression).items()}
 
@@ -222,10 +223,11 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
     """One history-mode run: one arm alone, on a runner with random background load."""
     import asyncio
 
-    from perfgate.engine.rounds import aimed, run_round
+    from perfgate.engine import run_round
     from perfgate.gate.session import ArmSession
+    from perfgate.script import aimed_at
 
-    spec = cfg.service_for("candidate", _free_port(), Path(tempfile.mkdtemp(dir=work)))
+    spec = service_for(cfg, "candidate", _free_port(), Path(tempfile.mkdtemp(dir=work)))
     spec.env["PERFGATE_DEMO_CPU_US"] = str(us)
     spec.cpus = cfg.ab.arm_cpus
     burner = _burner(cfg.ab.arm_cpus, rng.uniform(0.0, 0.5))
@@ -233,7 +235,7 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
     try:
         planned = plan_suites(cfg, "pr")[0]
         assert planned.script is not None
-        script = aimed(planned.script, session.base_url)
+        script = aimed_at(planned.script, session.base_url)
         total = cfg.ab.pairs * cfg.ab.round_s
 
         async def measure() -> Any:

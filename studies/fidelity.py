@@ -9,7 +9,7 @@ method: ``Date.now()`` before/after each request (emulated with
 ``time.time()`` rounded down to whole ms) over a ``urllib`` loop, and its
 ``times[floor(n/2)]`` median.
 
-    python bench/fidelity.py [--samples 200] [--delays 0,5,20]
+    python studies/fidelity.py [--samples 200] [--delays 0,5,20]
 
 Goal: perfgate's median within 0.5 ms of the known delay.
 """

@@ -2,7 +2,7 @@
 
 Measured and printed, not asserted (a shared 2-core machine is noisy):
 
-    python bench/find_limit_stability.py [--cpu-us 3000] [--time-scale 0.3]
+    python studies/find_limit_stability.py [--cpu-us 3000] [--time-scale 0.3]
 
 Each run starts a fresh ``perfgate demo-api`` (on a free loopback port) and
 searches the maximum sustainable rate of ``GET /health`` under the default
@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from perfgate.script.model import load_script_text
-from perfgate.stress._find_limit import find_limit
-from perfgate.target.service import ServiceSpec
+from perfgate.script import load_script_text
+from perfgate.stress import find_limit
+from perfgate.target import ServiceSpec
 
 SCRIPT = """
 config:

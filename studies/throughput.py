@@ -12,11 +12,11 @@ the ratio to Locust. Modes:
 
 Setup (not in the test suite):
     apt-get install -y nginx
-    python -m venv bench/_tools/locust-venv && bench/_tools/locust-venv/bin/pip install locust
-    (cd bench/_tools && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --ignore-scripts artillery@2)
+    python -m venv studies/_tools/locust-venv && studies/_tools/locust-venv/bin/pip install locust
+    (cd studies/_tools && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --ignore-scripts artillery@2)
 Run:
-    python bench/throughput.py [--seconds 10] [--reps 3] [--vusers 8]
-    python bench/throughput.py --memory [--seconds 600]
+    python studies/throughput.py [--seconds 10] [--reps 3] [--vusers 8]
+    python studies/throughput.py --memory [--seconds 600]
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# A test skipped for a missing Python module fails the run (see the plugin).
+pytest_plugins = ["import_skip_guard"]
+
 REPO = Path(__file__).resolve().parent.parent
 # The seed's scripts ship unchanged inside the package (perfgate demo uses them).
 SEED = REPO / "src" / "perfgate" / "data" / "seed"

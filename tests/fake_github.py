@@ -1,9 +1,10 @@
 """A local fake of the GitHub REST API perfgate uses: a real aiohttp server on 127.0.0.1.
 
-Supports: GET /user, GET /repos/{o}/{r}/pulls/{n},
-GET|POST /repos/{o}/{r}/issues/{n}/comments (paginated with Link headers),
-PATCH /repos/{o}/{r}/issues/comments/{id}; all under an optional base path
-(``/api/v3`` for GitHub Enterprise). Records every call (never the token: only
+Supports: GET /user, POST /graphql (``viewer { login }`` only),
+GET /repos/{o}/{r}/pulls/{n}, GET|POST /repos/{o}/{r}/issues/{n}/comments
+(paginated with Link headers), PATCH /repos/{o}/{r}/issues/comments/{id},
+POST /repos/{o}/{r}/commits/{sha}/comments; all under an optional base path
+(``/api/v3`` for GitHub Enterprise, GraphQL then at ``/api/graphql``). Records every call (never the token: only
 whether it matched) and answers failures on demand with :meth:`FakeGitHub.fail`.
 
 Use ``async with FakeGitHub(...) as gh`` inside a test's loop, or
@@ -50,11 +51,16 @@ class FakeGitHub:
         token: str = "ghs_fake_token_0123456789",
         base_path: str = "",
         login: str | None = "github-actions[bot]",
+        viewer: str | None = None,
         page_size_cap: int = 100,
     ) -> None:
         self.token = token
         self.base_path = base_path.rstrip("/")
         self.login = login  # None: GET /user answers 403 as for an Actions token
+        self.viewer = viewer  # GraphQL viewer's login; None: 403 as for an Actions token
+        # the account new comments are posted as
+        self.author = login or viewer or "github-actions[bot]"
+        self.commit_comments: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.page_size_cap = page_size_cap
         self.calls: list[Call] = []
         self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -82,8 +88,21 @@ class FakeGitHub:
         self.comments.setdefault((repo, pr), []).append(comment)
         return comment
 
-    def add_pull(self, repo: str, pr: int, head_sha: str) -> None:
-        self.pulls[(repo, pr)] = {"number": pr, "state": "open", "head": {"sha": head_sha}}
+    def add_pull(
+        self,
+        repo: str,
+        pr: int,
+        head_sha: str,
+        *,
+        head_repo: str | None = None,
+        head_ref: str = "feature",
+        state: str = "open",
+    ) -> None:
+        self.pulls[(repo, pr)] = {
+            "number": pr,
+            "state": state,
+            "head": {"sha": head_sha, "ref": head_ref, "repo": {"full_name": head_repo or repo}},
+        }
 
     def fail(
         self,
@@ -114,6 +133,11 @@ class FakeGitHub:
         app = web.Application()
         p = self.base_path
         app.router.add_get(p + "/user", self._user)
+        graphql = p[: -len("/v3")] + "/graphql" if p.endswith("/api/v3") else p + "/graphql"
+        app.router.add_post(graphql, self._graphql)
+        app.router.add_post(
+            p + "/repos/{owner}/{name}/commits/{sha:[0-9a-f]{40}}/comments", self._commit_comment
+        )
         app.router.add_get(p + "/repos/{owner}/{name}/pulls/{n:\\d+}", self._pull)
         app.router.add_get(p + "/repos/{owner}/{name}/issues/{n:\\d+}/comments", self._list)
         app.router.add_post(p + "/repos/{owner}/{name}/issues/{n:\\d+}/comments", self._create)
@@ -176,6 +200,31 @@ class FakeGitHub:
             )
         return web.json_response({"login": self.login, "type": "Bot"})
 
+    async def _graphql(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        if "viewer" not in str(data.get("query", "")):
+            return web.json_response({"errors": [{"message": "unsupported by the fake"}]})
+        if self.viewer is None:
+            return web.json_response(
+                {"message": "Resource not accessible by integration"}, status=403
+            )
+        return web.json_response({"data": {"viewer": {"login": self.viewer}}})
+
+    async def _commit_comment(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        repo, sha = f"{m['owner']}/{m['name']}", m["sha"]
+        data = await request.json()
+        self._next_id += 1
+        comment = {
+            "id": self._next_id,
+            "body": data["body"],
+            "commit_id": sha,
+            "user": {"login": self.author, "type": "Bot"},
+            "html_url": f"https://github.example/{repo}/commit/{sha}#commitcomment-{self._next_id}",
+        }
+        self.commit_comments.setdefault((repo, sha), []).append(comment)
+        return web.json_response(comment, status=201)
+
     async def _pull(self, request: web.Request) -> web.Response:
         pull = self.pulls.get(self._key(request))
         if pull is None:
@@ -200,9 +249,7 @@ class FakeGitHub:
     async def _create(self, request: web.Request) -> web.Response:
         repo, pr = self._key(request)
         data = await request.json()
-        comment = self.add_comment(
-            repo, pr, data["body"], login=self.login or "github-actions[bot]", bot=True
-        )
+        comment = self.add_comment(repo, pr, data["body"], login=self.author, bot=True)
         return web.json_response(comment, status=201)
 
     async def _update(self, request: web.Request) -> web.Response:

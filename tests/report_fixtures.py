@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 import random
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import BenchOperation, Check, RunResult, SchedulerStats, SuiteResult
 from perfgate.verdict import MetricComparison, Verdict
 
@@ -307,3 +306,215 @@ def regression_verdict() -> Verdict:
 
 def pass_verdict() -> Verdict:
     return Verdict(state="pass", mode="history", details={"history_points": 14})
+
+
+# -- A/B: what the gate keeps in the verdict's details for the report's pictures --------
+
+AB_ROUTE = "GET /api/bounties"
+_Q = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999)
+_Z = (-2.326, -1.645, -1.282, -0.674, 0.0, 0.674, 1.282, 1.645, 2.326, 3.09)
+
+
+def _dist(median: float, n: int) -> dict[str, object]:
+    return {"n": n, "values": [round(median * math.exp(0.3 * z), 4) for z in _Z]}
+
+
+def ab_details(route_slow: float = 1.0, pairs: int = 12, dropped: int = 0) -> dict[str, object]:
+    """A/B details as ``gate._ab_suite`` writes them: rounds over time, pairs, distributions."""
+    rng = random.Random(7)
+    rounds, rows = [], []
+    primary: dict[str, list[list[float]]] = {"total.p50": [], f"endpoint:{AB_ROUTE} total.p50": []}
+    t = 4.0
+    for p in range(pairs):
+        order = ("base", "candidate") if p % 2 == 0 else ("candidate", "base")
+        is_dropped = p < dropped
+        for k in range(2):
+            for arm in order if k == 0 else order[::-1]:
+                slow = route_slow if arm == "candidate" else 1.0
+                wave = 1.0 + 0.05 * math.sin(t / 5.0) + rng.gauss(0.0, 0.01)
+                rounds.append(
+                    {
+                        "arm": arm,
+                        "pair": p,
+                        "slice": k,
+                        "t": round(t, 3),
+                        "elapsed_s": 1.05,
+                        "measured_s": 0.9,
+                        "requests": 72,
+                        "errors": 1 if (p + k) % 7 == 3 else 0,
+                        "p50": round(2.1 * slow * wave, 3),
+                        "p95": round(6.3 * slow * wave, 3),
+                        "p99": round(11.0 * slow * wave, 3),
+                        "lag_p99_ms": round(1.4 if is_dropped else 0.3 + 0.02 * k, 3),
+                    }
+                )
+                t += 1.1
+        rows.append(
+            {"pair": p, "dropped": "scheduler lag p99 1.40 ms > 1 ms" if is_dropped else None}
+        )
+        if not is_dropped:
+            for metric, base in (("total.p50", 2.1), (f"endpoint:{AB_ROUTE} total.p50", 12.5)):
+                noise = math.exp(rng.gauss(0.0, 0.015))
+                slow = route_slow if metric.startswith("endpoint:") else 1.0 + (route_slow - 1) / 3
+                primary[metric].append([round(base, 4), round(base * slow * noise, 4)])
+    suite = {
+        "rate": 80.0,
+        "rate_reason": "ab.rate",
+        "pairs_planned": pairs,
+        "pairs_used": pairs - dropped,
+        "pairs_dropped": dropped,
+        "round_s": 2.0,
+        "slices": 2,
+        "pairs": rows,
+        "primary_pairs": primary,
+        "wall_s": round(t + 2.0, 1),
+        "trace": {
+            "rounds": rounds,
+            "warmup_s": [0.5, 3.9],
+            "latency": {
+                "q": list(_Q),
+                "rounds": "kept",
+                "base": {
+                    **_dist(2.1, 2592),
+                    "endpoints": {AB_ROUTE: _dist(12.5, 900), "GET /health": _dist(0.42, 1200)},
+                },
+                "candidate": {
+                    **_dist(2.1 * (1 + (route_slow - 1) / 3), 2590),
+                    "endpoints": {
+                        AB_ROUTE: _dist(12.5 * route_slow, 899),
+                        "GET /health": _dist(0.42, 1201),
+                    },
+                },
+            },
+        },
+    }
+    process = {
+        arm: [
+            [round(s * 0.5, 3), round(80 + (3 if arm == "candidate" else 0) + (s % 6) * 0.2, 2),
+             round(35 + 10 * math.sin(s / (4.0 if arm == "base" else 5.0)), 1)]
+            for s in range(0, int(t * 2))
+        ]
+        for arm in ("base", "candidate")
+    }  # fmt: skip
+    return {
+        "seed": 7,
+        "rate": 80.0,
+        "pairs_used": pairs - dropped,
+        "pairs_dropped": dropped,
+        "suites": {"api-load": suite},
+        "process": process,
+        "measure_s": round(t + 10.0, 1),
+    }
+
+
+def ab_run() -> RunResult:
+    """The candidate's record of an A/B run: the kept rounds merged, no per-second series."""
+    run = candidate_run()
+    load = load_suite()
+    load.kind = "ab"
+    load.series = []
+    load.duration_s = 21.6  # measured seconds per arm: the kept rounds
+    load.source = "/home/runner/work/app/app/perf/artillery-load-test.yml"
+    load.warnings = []
+    run.suites = [load, bench_suite()]
+    run.checks = []
+    return run
+
+
+def _cmp(
+    metric: str,
+    family: str,
+    base: float,
+    change: float,
+    ci: tuple[float, float],
+    state: str,
+    unit: str = "ms",
+    p: float | None = None,
+    detail: str = "",
+) -> MetricComparison:
+    return MetricComparison(
+        "api-load", metric, unit, family,  # type: ignore[arg-type]
+        base=base, candidate=base * (1 + change) if unit != "ratio" else base + change,
+        change=change, ci_low=ci[0], ci_high=ci[1], p_value=p, p_adjusted=p,
+        min_effect=0.005 if unit == "ratio" else 0.05, samples=12, state=state,  # type: ignore[arg-type]
+        method="ab", detail=detail,
+    )  # fmt: skip
+
+
+def _ab_comparisons(route: MetricComparison) -> list[MetricComparison]:
+    out = [
+        _cmp("total.p50", "primary", 2.1, 0.004, (-0.01, 0.02), "within-noise", p=1.0),
+        _cmp("total.p95", "primary", 6.3, -0.012, (-0.05, 0.03), "within-noise", p=1.0),
+        _cmp("error_rate", "primary", 0.002, 0.0001, (-0.002, 0.002), "within-noise", "ratio", 0.9),
+        _cmp("cpu_ms_per_request", "primary", 0.83, -0.009, (-0.02, 0.004), "within-noise", "ms/req", 1.0),
+        route,
+        _cmp("endpoint:GET /health cpu_ms_per_request", "primary", 0.21, 0.01, (-0.02, 0.03), "within-noise", "ms/req", 1.0),
+    ]  # fmt: skip
+    for i, ep in enumerate(("GET /health", "POST /api/payments/intent", EVIL_ENDPOINT)):
+        out.append(
+            _cmp(
+                f"endpoint:{ep} total.p95", "info", 5.0 + i, 0.01 * i, (-0.04, 0.05), "within-noise"
+            )
+        )
+        out.append(
+            _cmp(f"endpoint:{ep} total.p99", "info", 9.0 + i, 0.0, (0.0, 0.0), "insufficient")
+        )
+        out[-1].change = out[-1].ci_low = out[-1].ci_high = None
+        out[-1].detail = "3 usable round pairs < 6"
+    return out  # fmt: skip
+
+
+def _ab_verdict(
+    state: str,
+    reasons: list[str],
+    route: MetricComparison,
+    exit_code: int,
+    route_slow: float,
+    inconclusive: list[str] | None = None,
+) -> Verdict:
+    details = ab_details(route_slow)
+    details["inconclusive"] = inconclusive or []
+    return Verdict(
+        state=state,  # type: ignore[arg-type]
+        reasons=reasons,
+        mode="ab",
+        comparisons=_ab_comparisons(route),
+        slo_checks=[
+            Check("load total p95 < 200 ms", "pass", 6.3, 200.0, "ms", suite="api-load"),
+            Check("load error rate < 1.0%", "pass", 0.002, 0.01, "ratio", suite="api-load"),
+        ],
+        exit_code=exit_code,
+        details=details,
+    )  # fmt: skip
+
+
+def ab_pass_verdict() -> Verdict:
+    route = _cmp(
+        f"endpoint:{AB_ROUTE} total.p50",
+        "primary",
+        12.5,
+        0.006,
+        (-0.012, 0.021),
+        "within-noise",
+        p=1.0,
+    )
+    return _ab_verdict("pass", ["6 primary metrics within noise, 2 checks passed"], route, 0, 1.0)  # fmt: skip
+
+
+def ab_regression_verdict() -> Verdict:
+    route = _cmp(f"endpoint:{AB_ROUTE} total.p50", "primary", 12.5, 0.112, (0.08, 0.145), "regression", p=0.0029)  # fmt: skip
+    return _ab_verdict(
+        "regression",
+        [f"api-load: endpoint:{AB_ROUTE} total.p50 +11.2%, 95% CI +8.0%…+14.5%"],
+        route, 1, 1.112,
+    )  # fmt: skip
+
+
+def ab_inconclusive_verdict() -> Verdict:
+    route = _cmp(f"endpoint:{AB_ROUTE} total.p50", "primary", 12.5, 0.062, (0.031, 0.094), "unresolved", p=0.21,
+                 detail="slower (p=0.003 after Holm), but its 95% interval reaches past the 5% minimum effect")  # fmt: skip
+    reason = (
+        f"possible regression, undecided in 12 round pairs: api-load: endpoint:{AB_ROUTE} total.p50 "
+        "+6.2%, 95% CI +3.1%…+9.4% reaches past the 5% minimum effect"
+    )
+    return _ab_verdict("inconclusive", [reason], route, 0, 1.062, [reason])

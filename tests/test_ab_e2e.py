@@ -7,6 +7,7 @@ anything of that size. Wide margins only: other tests share these CPUs.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from perfgate.config.project import load_project_text
+from perfgate.config import load_project_text
 from perfgate.errors import ConfigError
 from perfgate.gate.ab.design import look_level
 from perfgate.gate.ab.run import run_ab
@@ -22,6 +23,7 @@ from perfgate.gate.compare import apply_holm
 from perfgate.gate.plan import plan_suites
 from perfgate.gate.worktree import merge_base, prepare_base_worktree, remove_worktree
 from perfgate.stats import pocock_level
+from perfgate.target import service_for
 from perfgate.verdict import MetricComparison
 
 SERVER = """\
@@ -108,8 +110,8 @@ def _ab(
 
     cfg = load_project_text(yml or (repo / "perfgate.yml").read_text(), repo)
     planned = plan_suites(cfg, "pr")
-    base = cfg.service_for("base", free_port(), tmp / "base", root=base_root)
-    cand = cfg.service_for("candidate", free_port(), tmp / "cand")
+    base = service_for(cfg, "base", free_port(), tmp / "base", root=base_root)
+    cand = service_for(cfg, "candidate", free_port(), tmp / "cand")
     out = run_ab(cfg, planned, base_spec=base, candidate_spec=cand, log=lambda _: None)
     assert not out.errors, out.errors
     assert out.base.label == "base" and out.candidate.label == "candidate"
@@ -119,7 +121,19 @@ def _ab(
     assert out.details["seed"] == 11
     # 8 pairs, and 4 more only when the first look could not decide
     assert suite["pairs_planned"] == len(suite["pairs"]) == (8 if suite["extended"] is None else 12)
-    apply_holm(out.comparisons, look_level(cfg))
+    # What the report draws: every slice of both arms on one clock, both distributions.
+    trace = suite["trace"]
+    assert len(trace["rounds"]) == 2 * len(suite["pairs"]) * suite["slices"]
+    assert {r["arm"] for r in trace["rounds"]} == {"base", "candidate"}
+    times = [r["t"] for r in trace["rounds"]]
+    assert times == sorted(times) and trace["warmup_s"][0] <= times[0]
+    for arm in ("base", "candidate"):
+        dist = trace["latency"][arm]
+        assert dist["n"] > 0 and len(dist["values"]) == len(trace["latency"]["q"])
+        assert dist["values"] == sorted(dist["values"])
+    assert suite["wall_s"] >= sum(r["measured_s"] for r in trace["rounds"]) / 2
+    json.dumps(out.details)  # kept in the verdict's details: plain JSON
+    apply_holm(out.comparisons, look_level(cfg.ab, cfg.compare.alpha))
     return out.comparisons, suite
 
 
@@ -165,7 +179,7 @@ def test_an_undecided_first_look_runs_the_extension_pairs(
     Only the interim decision is forced (what makes a real run undecided is
     tested on its own in test_ab_stats); the rounds, arms and traffic are real.
     """
-    from perfgate.gate import _ab_suite
+    from perfgate.gate.ab import suite as ab_suite
 
     looks: list[int] = []
 
@@ -173,7 +187,7 @@ def test_an_undecided_first_look_runs_the_extension_pairs(
         looks.append(next(c.samples or 0 for c in comparisons if c.metric == "cpu_ms_per_request"))
         return "forced by the test"
 
-    monkeypatch.setattr(_ab_suite, "undecided", forced)
+    monkeypatch.setattr(ab_suite, "undecided", forced)
     yml = (two_commit_repo / "perfgate.yml").read_text().replace("round: 1", "round: 0.5")
     comps, suite = _ab(two_commit_repo, two_commit_repo, tmp_path / "ext", yml)
     assert len(looks) == 1 and 6 <= looks[0] <= 8  # one look, after 8 pairs (some dropped?)
@@ -246,8 +260,8 @@ def _run_arms(tmp_path: Path, first: str, *, base_server: str, candidate_server:
     yml = PERFGATE_YML.replace("seed: 11", f"seed: {_seed_starting(first)}")
     cfg = load_project_text(yml, roots["candidate"])
     base_port = free_port()
-    base = cfg.service_for("base", base_port, tmp_path / "base", root=roots["base"])
-    cand = cfg.service_for("candidate", free_port(), tmp_path / "cand")
+    base = service_for(cfg, "base", base_port, tmp_path / "base", root=roots["base"])
+    cand = service_for(cfg, "candidate", free_port(), tmp_path / "cand")
     out = run_ab(
         cfg, plan_suites(cfg, "pr"), base_spec=base, candidate_spec=cand, log=lambda _: None
     )

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from perfgate.engine.rounds import merge_rounds, run_round
+from perfgate.engine import merge_rounds, run_round
 from perfgate.metrics import names
-from perfgate.script.model import load_script_text
+from perfgate.script import load_script_text
 
 
 def _script(url: str) -> Any:

@@ -8,8 +8,7 @@ import pytest
 
 from perfgate.engine.cpu_share import BusyPeriod, endpoint_cpu_ms
 from perfgate.gate.ab.stats import PairFigures, RoundFigures, ab_comparisons, round_figures
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.verdict import MetricComparison
 
 EFFECTS = {

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
-from perfgate.github import parse_key_value_file
-from perfgate.github._context import GitHubContext
+from perfgate.github import GitHubContext, parse_key_value_file
 from perfgate.github.action_entry import (
     ActionInputs,
     InputError,
@@ -36,6 +36,7 @@ from perfgate.github.action_entry import (
 
 REPO = Path(__file__).resolve().parent.parent
 ACTION = REPO / "action.yml"
+SCHEMAS = Path(__file__).resolve().parent / "schemas"  # vendored, see schemas/README.md
 TOKEN = "ghs_RunnerTokenNeverPrinted42"
 BASE_SHA = "b" * 40
 
@@ -114,36 +115,51 @@ ACTION_SCHEMA: dict[str, Any] = {
 }
 
 
-def load_action() -> dict[str, Any]:
-    data = yaml.safe_load(ACTION.read_text())
+def load_action(path: Path = ACTION) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
     assert isinstance(data, dict)
     return data
 
 
 def schema_errors(doc: Any, schema: dict[str, Any]) -> list[str]:
-    try:
-        import jsonschema
-    except ImportError:  # not a dependency: fall back to the essentials
-        errors = [f"missing {k}" for k in ("name", "description", "runs") if k not in doc]
-        runs = doc.get("runs", {})
-        if runs.get("using") != "composite":
-            errors.append("runs.using must be composite")
-        for step in runs.get("steps", []):
-            if ("run" in step) == ("uses" in step) or ("run" in step and "shell" not in step):
-                errors.append(f"bad step {step}")
-        return errors
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.validators.validator_for(schema)(schema)
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def vendored_schema(name: str) -> dict[str, Any]:
+    data = json.loads((SCHEMAS / name).read_text())
+    assert isinstance(data, dict)
+    return data
 
 
 def test_action_yml_matches_the_metadata_schema() -> None:
     assert schema_errors(load_action(), ACTION_SCHEMA) == []
+    assert schema_errors(load_action(), vendored_schema("github-action.json")) == []
+
+
+def test_third_party_actions_are_pinned_by_full_sha() -> None:
+    for step in load_action()["runs"]["steps"]:
+        if "uses" in step:
+            ref = step["uses"].split("@", 1)[1]
+            assert re.fullmatch(r"[0-9a-f]{40}", ref), step["uses"]
+
+
+def test_installs_into_its_own_venv_from_its_own_path_with_the_lock() -> None:
+    install = next(s for s in load_action()["runs"]["steps"] if s.get("name") == "Install perfgate")
+    run = install["run"]
+    assert '"$RUNNER_TEMP/perfgate-venv"' in run
+    assert '-c "$GITHUB_ACTION_PATH/requirements.lock" "$GITHUB_ACTION_PATH"' in run
+    assert "github.action_path" not in json.dumps(load_action()["runs"])  # host path in containers
+    setup = next(s for s in load_action()["runs"]["steps"] if "setup-python" in s.get("uses", ""))
+    assert setup["with"]["update-environment"] is False  # the user's python stays theirs
+    cache = next(s for s in load_action()["runs"]["steps"] if "actions/cache" in s.get("uses", ""))
+    assert "steps.lock.outputs.hash" in cache["with"]["key"]
 
 
 def test_schema_catches_mistakes() -> None:
     doc = load_action()
     broken = json.loads(json.dumps(doc))
-    broken["runs"]["steps"][1].pop("shell")
+    broken["runs"]["steps"][1].pop("shell")  # the lock-hash step
     broken["inputs"]["mode"]["defualt"] = "ab"
     broken["outputs"]["verdict"].pop("value")
     assert len(schema_errors(broken, ACTION_SCHEMA)) >= 3
@@ -170,7 +186,7 @@ def test_every_input_reaches_the_gate_step_through_env() -> None:
 
 # -- a minimal local runner ----------------------------------------------------
 
-_EXPR = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+_EXPR = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
 
 
 @dataclass
@@ -181,6 +197,7 @@ class RunResult:
     summary: str
     uses: list[dict[str, Any]] = field(default_factory=list)
     pip_calls: list[str] = field(default_factory=list)
+    action_path: Path = REPO
 
 
 def _evaluate(expr: str, ctx: dict[str, dict[str, str]]) -> str:
@@ -205,40 +222,46 @@ def _condition(cond: str | None, ctx: dict[str, dict[str, str]]) -> bool:
 
 
 def run_action(
-    tmp_path: Path, inputs: dict[str, str], *, extra_env: dict[str, str] | None = None
+    tmp_path: Path,
+    inputs: dict[str, str],
+    *,
+    extra_env: dict[str, str] | None = None,
+    action_file: Path = ACTION,
+    event: dict[str, Any] | None = None,
 ) -> RunResult:
-    action = load_action()
+    action = load_action(action_file)
     workspace = tmp_path / "workspace"
     workspace.mkdir(exist_ok=True)
     temp = tmp_path / "runner_temp"
     temp.mkdir(exist_ok=True)
-    event = temp / "event.json"
-    event.write_text(
-        json.dumps(
-            {
-                "pull_request": {
-                    "number": 3,
-                    "base": {"sha": BASE_SHA, "ref": "main"},
-                    "head": {"sha": "a" * 40},
-                }
-            }
-        )
-    )
-    # Shim: `python -m pip ...` is recorded, everything else is the real interpreter.
+    payload = event or {
+        "pull_request": {
+            "number": 3,
+            "base": {"sha": BASE_SHA, "ref": "main"},
+            "head": {"sha": "a" * 40},
+        }
+    }
+    event_file = temp / "event.json"
+    event_file.write_text(json.dumps(payload))
+    # Shim: `python3 -m venv DIR` makes DIR/bin/python this shim; `python -m pip ...`
+    # is recorded; everything else is the real interpreter (with perfgate installed).
     shim_dir = temp / "bin"
     shim_dir.mkdir(exist_ok=True)
     pip_log = temp / "pip.log"
-    shim = shim_dir / "python"
+    shim = shim_dir / "python3"
     shim.write_text(
         "#!/bin/sh\n"
         f'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then shift 2; echo "$*" >> "{pip_log}"; exit 0; fi\n'
+        f'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin" && ln -sf "{shim}" "$3/bin/python"; exit 0; fi\n'
         f'exec "{sys.executable}" "$@"\n'
     )
     shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
+    action_path = action_file.parent  # the action's own directory, lock file included
 
     defaults = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
     ctx: dict[str, dict[str, str]] = {
-        "github": {"action_path": str(REPO), "token": TOKEN, "workspace": str(workspace)},
+        "github": {"action_path": str(action_path), "token": TOKEN, "workspace": str(workspace)},
+        "runner": {"os": "Linux", "temp": str(temp)},
         "steps": {},
         "inputs": {},
     }
@@ -252,8 +275,10 @@ def run_action(
         "GITHUB_ACTIONS": "true",
         "CI": "true",
         "GITHUB_WORKSPACE": str(workspace),
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_ACTION_PATH": str(action_path),
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_EVENT_PATH": str(event_file),
+        "GITHUB_EVENT_NAME": "workflow_run" if "workflow_run" in payload else "pull_request",
         "GITHUB_REPOSITORY": "org/api",
         "GITHUB_API_URL": "http://127.0.0.1:9",  # loopback only, never contacted here
         "GITHUB_STEP_SUMMARY": str(summary),
@@ -297,6 +322,7 @@ def run_action(
     result.outputs = {k: _substitute(v["value"], ctx) for k, v in action["outputs"].items()}
     result.summary = summary.read_text() if summary.exists() else ""
     result.pip_calls = pip_log.read_text().splitlines() if pip_log.exists() else []
+    result.action_path = action_path
     return result
 
 
@@ -312,16 +338,26 @@ def _argv_line(stdout: str) -> str:
 def test_defaults_run_the_ab_gate_against_the_prs_base(tmp_path: Path) -> None:
     result = run_action(tmp_path, {}, extra_env=DRY)
     assert result.returncode == 0, result.stdout
-    assert result.uses == [{"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}}]
-    assert result.pip_calls == [f"install --disable-pip-version-check --quiet {REPO}"]
+    assert [u["uses"].split("@")[0] for u in result.uses] == [
+        "actions/setup-python",
+        "actions/cache",
+    ]
+    assert result.uses[0]["with"] == {"python-version": "3.11", "update-environment": "False"}
+    lock = result.action_path / "requirements.lock"
+    assert result.pip_calls == [f"install --quiet -c {lock} {result.action_path}"]
+    # no mode input: the profile's compare: decides (pr: ab, with the PR's base)
     assert (
         _argv_line(result.stdout)
-        == f"gate perfgate.yml --profile pr --mode ab --base-ref {BASE_SHA} --comment"
+        == f"gate perfgate.yml --profile pr --base-ref {BASE_SHA} --comment"
     )
     assert result.outputs == {
         "verdict": "dry-run",
         "exit-code": "0",
         "report-dir": "",
+        "html-report": "",
+        "markdown-report": "",
+        "junit-report": "",
+        "run-id": "",
         "comment-url": "",
     }
     # The token is only ever printed inside the runner's own mask command.
@@ -337,6 +373,8 @@ def test_every_input_changes_the_command(tmp_path: Path) -> None:
         "base-ref": "",
         "profile": "full",
         "comment": "false",
+        "comment-on": "regression",
+        "alert-comment": "true",
         "fail-on-regression": "false",
         "update-baseline": "true",
         "baseline-branch": "perf-data",
@@ -347,9 +385,10 @@ def test_every_input_changes_the_command(tmp_path: Path) -> None:
     }
     result = run_action(tmp_path, inputs, extra_env=DRY)
     assert result.returncode == 0, result.stdout
-    assert result.uses == []  # python-version '' skips setup-python
+    assert [u["uses"].split("@")[0] for u in result.uses] == ["actions/cache"]  # no setup-python
     assert _argv_line(result.stdout) == (
-        "gate perf/gate.yml --profile full --mode history --update-baseline --no-comment --strict --report-dir out/reports"
+        "gate perf/gate.yml --profile full --mode history --update-baseline --no-comment "
+        "--comment-on regression --alert-comment --strict --report-dir out/reports"
     )
     assert result.outputs["report-dir"] == "out/reports"
 
@@ -413,5 +452,6 @@ def test_read_inputs_validates() -> None:
 def test_explicit_base_ref_wins_and_history_mode_needs_none() -> None:
     ctx = GitHubContext(base_sha=BASE_SHA)
     assert "--base-ref" not in gate_argv(ActionInputs(mode="history"), ctx)
+    assert "--mode" not in gate_argv(ActionInputs(), ctx)  # the profile's compare: decides
     argv = gate_argv(ActionInputs(base_ref="origin/main"), ctx)
     assert argv[argv.index("--base-ref") + 1] == "origin/main"

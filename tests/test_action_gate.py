@@ -41,19 +41,30 @@ def write_project(workspace: Path, url: str) -> None:
 
 def test_action_runs_the_gate_and_posts_one_sticky_comment(tmp_path: Path, shared_demo_api) -> None:
     write_project(tmp_path / "workspace", shared_demo_api.url)
-    with FakeGitHub(token=TOKEN).running_in_thread() as gh:
+    # comment-on always: a passing run still gets (and keeps updating) its comment
+    with FakeGitHub(token=TOKEN, login=None).running_in_thread() as gh:
         env = {"GITHUB_API_URL": gh.api_url}
-        first = run_action(tmp_path, {"mode": "history"}, extra_env=env)
+        first = run_action(tmp_path, {"mode": "history", "comment-on": "always"}, extra_env=env)
         assert first.returncode == 0, first.stdout
         assert first.outputs["verdict"] in ("pass", "inconclusive")
         assert first.outputs["comment-url"]
-        second = run_action(tmp_path, {"mode": "history"}, extra_env=env)
+        # outputs for later steps: this run's directory and files, and the stored run
+        report_dir = Path(first.outputs["report-dir"])
+        assert report_dir.parent.name == "performance-reports"
+        for name, suffix in (("html-report", ".html"), ("markdown-report", ".md")):
+            path = Path(first.outputs[name])
+            assert path.parent == report_dir and path.suffix == suffix and path.is_file()
+        assert Path(first.outputs["junit-report"]).is_file()
+        assert len(first.outputs["run-id"]) >= 8
+        second = run_action(tmp_path, {"mode": "history"}, extra_env=env)  # default: change
         assert second.returncode == 0, second.stdout
         comments = gh.comments[("org/api", 3)]
         assert len(comments) == 1  # updated in place, not posted twice
         body = comments[0]["body"]
         assert "<!-- perfgate:comment -->" in body and "load" in body
-        assert len(gh.calls_of("PATCH")) == 1 and len(gh.calls_of("POST")) == 1
+        created = [c for c in gh.calls_of("POST") if c.path.endswith("/comments")]
+        assert len(gh.calls_of("PATCH")) == 1 and len(created) == 1
+        assert comments[0]["user"]["login"] == "github-actions[bot]"  # /user answered 403
         assert all(c.authorized for c in gh.calls)
     for text in (first.stdout, second.stdout, first.summary, second.summary, body):
         # `::add-mask::` is how a step asks the runner to hide a value from its logs

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfgate.errors import ConfigError
-from perfgate.script.model import Script, load_script_text
+from perfgate.script import Script, load_script_text
 
 SEED = Path(__file__).resolve().parents[1] / "src" / "perfgate" / "data" / "seed"
 KEYS = [

@@ -13,8 +13,14 @@ from typing import Any
 import pytest
 
 from conftest import free_port
-from perfgate.bench import budget_checks, bundled_suite_path, load_suite, load_suite_text
-from perfgate.bench._runner import run_bench, run_bench_async
+from perfgate.bench import (
+    budget_checks,
+    bundled_suite_path,
+    load_suite,
+    load_suite_text,
+    run_bench,
+    run_bench_async,
+)
 from perfgate.result import RunResult
 
 

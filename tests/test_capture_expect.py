@@ -6,11 +6,9 @@ import json
 
 import pytest
 
-from perfgate.engine.capture import apply_captures, jsonpath_query
+from perfgate.engine import ResponseView, apply_captures
 from perfgate.engine.expect import check_expectations
-from perfgate.engine.response import ResponseView
-from perfgate.script.model import CaptureSpec, ExpectSpec
-from perfgate.script.template import Template
+from perfgate.script import CaptureSpec, ExpectSpec, Template, jsonpath_query
 
 DOC = {
     "token": "t1",
@@ -70,11 +68,15 @@ def test_captures_set_vars_and_report_strict_failures() -> None:
     vars: dict[str, object] = {"i": 1}
     failed = apply_captures(specs, view(), vars)
     assert failed == ["hard"]
+    # engine_util's captureOrMatch: with a strict failure no variable is set at all
+    assert vars == {"i": 1}
+    vars = {"i": 1}
+    assert apply_captures([s for s in specs if s.as_name != "hard"], view(), vars) == []
     assert (
         vars["tok"] == "t1" and vars["hid"] == "h1" and vars["rx"] == "7" and vars["named"] == "t1"
     )
     assert vars["templ"] == 2
-    assert "soft" not in vars and "hard" not in vars
+    assert "soft" not in vars
 
 
 def test_json_capture_on_non_json_body_fails() -> None:
@@ -91,6 +93,12 @@ def test_multiple_json_matches_pick_one_of_them() -> None:
 
 
 def test_expectations() -> None:
+    """artillery-plugin-expect as Artillery 2.0.21 ran it on this body served with
+    `application/json; charset=utf-8` (outputFormat json, one check per request):
+    `contentType: application/json` fails (the whole header must match),
+    `headerEquals: [X-Id, h1]` fails (node lower-cases header names), and
+    `matchesRegexp: '"token"'` fails (the plugin tests the *parsed* body, which
+    String() makes `[object Object]`)."""
     specs = [
         ExpectSpec("statusCode", 200),
         ExpectSpec("statusCode", [200, 401]),
@@ -114,8 +122,9 @@ def test_expectations() -> None:
     ]
     outcomes = check_expectations(specs, view(), {"tok": "t1"})
     assert [o.ok for o in outcomes] == [
-        True, True, False, True, True, True, False, True, False, True, True, False, True, True, False, True, False
+        True, True, False, True, True, False, False, True, False, True, True, False, True, False, False, False, False
     ]  # fmt: skip
+    assert outcomes[13].kind == "header X-Id values equals"  # the plugin's counter name
     assert outcomes[2].got == 200 and outcomes[0].kind == "statusCode"
 
 
@@ -129,3 +138,24 @@ def test_response_view_decodes_once_and_is_case_insensitive() -> None:
         200, {"content-type": "text/plain; charset=latin-1"}, "é".encode("latin-1")
     )
     assert latin.text() == "é"
+
+
+def test_expectations_follow_the_plugin_on_headers_and_text_bodies() -> None:
+    """Artillery 2.0.21 (same run): `hasHeader: X-Id` fails, `hasHeader: x-id` and
+    `headerEquals: [x-id, h1]` pass; `matchesRegexp: object` passes on a JSON body;
+    on a text/plain body `{"token": 1}`: `notHasProperty: nope` fails (the body is
+    no object), `matchesRegexp: token` passes, `contentType: json` fails."""
+    specs = [
+        ExpectSpec("hasHeader", "X-Id"),
+        ExpectSpec("hasHeader", "x-id"),
+        ExpectSpec("headerEquals", ["x-id", "h1"]),
+        ExpectSpec("matchesRegexp", "object"),
+    ]
+    assert [o.ok for o in check_expectations(specs, view(), {})] == [False, True, True, True]
+    text = view(b'{"token": 1}', headers={"Content-Type": "text/plain"})
+    specs = [
+        ExpectSpec("notHasProperty", "nope"),
+        ExpectSpec("matchesRegexp", "token"),
+        ExpectSpec("contentType", "json"),
+    ]
+    assert [o.ok for o in check_expectations(specs, text, {})] == [False, True, False]

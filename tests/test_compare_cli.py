@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from perfgate.gate.side_by_side import compare_runs
+from perfgate.gate import compare_runs
 from perfgate.result import BenchOperation, RunResult, SuiteResult
 from perfgate.store import Store
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from perfgate.script.conditions import compile_condition, compile_expression, truthy
-from perfgate.script.template import UNDEFINED
+from perfgate.script import UNDEFINED, compile_condition, compile_expression, truthy
 
 VARS = {
     "authToken": "t",
@@ -31,11 +32,11 @@ VARS = {
         ("status != 200", False),
         ('status == "200"', True),  # loose equality, as in filtrex/JS
         ("a > 1 and b", False),
-        ("a > 1 && !b", True),
+        ("a > 1 and not b", True),
         ("not authToken or a >= 2", True),
-        ("!x", True),
+        ("not x", True),
         ("user.id == 3", True),
-        ("user.id < 3 || user.missing", False),
+        ("user.id < 3 or user.missing", False),
         ("status in (200, 201)", True),
         ("status not in (200, 201)", False),
         ("(a + 1) * 2 == 6 and a ^ 3 == 8 and 7 % 4 == 3", True),
@@ -83,3 +84,15 @@ def test_truthiness() -> None:
     assert [truthy(v) for v in (UNDEFINED, None, False, 0, 0.0, "", float("nan"))] == [False] * 7
     truthy_values: tuple[object, ...] = ("0", [], {}, -1, "false")
     assert all(truthy(v) for v in truthy_values)
+
+
+@pytest.mark.parametrize(("expr", "hint"), [("a === 1", "=="), ("a !== 1", "!="), ("a && b", "and"),
+                                            ("a || b", "or"), ("!a", "not")])  # fmt: skip
+def test_javascript_operators_are_syntax_errors_as_in_filtrex(expr: str, hint: str) -> None:
+    """Issue 24 item 7. filtrex 0.5.4 (Artillery's ifTrue) and 2.2.3 (ensure), run
+    by node: `a === 1`, `a !== 1`, `a && b`, `a || b`, `!a` all throw "Lexical
+    error on line 1. Unrecognized text." (Artillery then sends the request, or
+    fails the ensure check). perfgate refuses them at compile time, naming the
+    filtrex spelling."""
+    with pytest.raises(ValueError, match=f"write '{re.escape(hint)}'"):
+        compile_condition(expr)

@@ -106,7 +106,7 @@ def test_endpoint_cpu_of_solo_periods_is_a_robust_mean_per_endpoint() -> None:
 
 
 def test_endpoint_cpu_takes_another_fit_the_median_one_gives_medians() -> None:
-    from perfgate.stats.regression import median_regression
+    from perfgate.stats import median_regression
 
     periods = [BusyPeriod(c, ("/a",)) for c in (1.0, 1.1, 0.9, 50.0, 1.05)]
     periods += [BusyPeriod(c, ("/b",)) for c in (3.0, 3.2, 2.9)]

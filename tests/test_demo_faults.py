@@ -127,6 +127,38 @@ def test_leak_kb_grows_rss(start_demo_api: Any) -> None:
     assert reported - before >= 30 * 2**20
 
 
+def test_tail_fraction_slows_only_that_share(start_demo_api: Any) -> None:
+    api = start_demo_api("--latency-ms", "150", "--tail-fraction", "0.2", "--route", "/health")
+    n = 80
+    slow = 0
+    for _ in range(n):
+        started = time.perf_counter()
+        assert get(api, "/health")[0] == 200
+        slow += time.perf_counter() - started >= 0.8 * 0.150
+    # Binomial(80, 0.2): mean 16, sd 3.6; about +-3 sd. All or none would mean no tail.
+    assert 5 <= slow <= 28, slow
+    assert "on 20% of requests" in api.log.read_text()
+
+
+def test_serialize_ms_queues_concurrent_requests_behind_one_lock(start_demo_api: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = start_demo_api("--serialize-ms", "60", "--route", "/health")
+    assert get(api, "/health")[0] == 200  # warm
+    n = 8
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        statuses = list(pool.map(lambda _: get(api, "/health")[0], range(n)))
+    took = time.perf_counter() - started
+    assert statuses == [200] * n
+    # Under one lock the n sleeps run one after another: at least n x 60 ms.
+    # Unserialised they would overlap and take ~60 ms in all.
+    assert took >= 0.8 * n * 0.060, took
+    started = time.perf_counter()
+    assert get(api, "/api/bounties?limit=1")[0] == 200  # another route: no lock
+    assert time.perf_counter() - started < n * 0.060
+
+
 def test_crash_after_n_requests(start_demo_api: Any) -> None:
     n = 5
     api = start_demo_api("--crash-after", str(n), wait=False)
@@ -151,7 +183,15 @@ def test_crash_after_n_requests(start_demo_api: Any) -> None:
 
 
 def test_fault_config_validation_and_routes() -> None:
-    for bad in ({"latency_ms": -1}, {"error_rate": 1.5}, {"routes": ("api",)}, {"leak_kb": -2}):
+    for bad in (
+        {"latency_ms": -1},
+        {"error_rate": 1.5},
+        {"routes": ("api",)},
+        {"leak_kb": -2},
+        {"tail_fraction": 0.0},
+        {"tail_fraction": 1.5},
+        {"serialize_ms": -1},
+    ):
         with pytest.raises(ValueError):
             FaultConfig(**bad)
     assert not FaultConfig().active

@@ -68,6 +68,69 @@ def test_installs_the_package_without_test_extras() -> None:
     installs = [a for a in only("RUN") if "pip install" in a]
     assert len(installs) == 1
     assert "[test]" not in installs[0] and "-e " not in installs[0]
+    assert "pip install -c requirements.lock ." in installs[0]  # the locked versions
+    assert any("requirements.lock" in c.split() for c in only("COPY"))
+
+
+def documented_docker_run(doc: str) -> list[str]:
+    """The `docker run` command of a doc's code blocks, as argv."""
+    import shlex
+
+    lines = [
+        line.strip()
+        for line in (REPO / "docs" / doc).read_text().splitlines()
+        if line.strip().startswith("docker run ")
+    ]
+    assert len(lines) == 1, lines
+    return shlex.split(lines[0], posix=True)
+
+
+@pytest.mark.parametrize("doc", ["github.md", "local-act.md"])
+def test_documented_command_runs_as_the_user_on_the_host_network(doc: str) -> None:
+    argv = documented_docker_run(doc)
+    assert argv[argv.index("--user") + 1] == "$(id -u):$(id -g)"  # the files stay the user's
+    assert "--network" in argv and argv[argv.index("--network") + 1] == "host"
+    mount = argv[argv.index("-v") + 1]
+    source, target = mount.rsplit(":", 1)
+    assert source == "$PWD"
+    workdirs = only("WORKDIR")
+    assert target == workdirs[-1] == "/work"  # the checkout is the working directory
+    image = argv[argv.index("-v") + 2]
+    assert argv[argv.index(image) + 1] == "gate"  # arguments after the image go to perfgate
+
+
+def test_git_trusts_the_mounted_checkout_and_home_is_writable() -> None:
+    runs = " ".join(only("RUN"))
+    assert "git config --system --add safe.directory /work" in runs
+    env = " ".join(only("ENV"))
+    assert "HOME=/tmp" in env  # any --user uid can write there
+
+
+def test_the_images_safe_directory_command_makes_git_trust_the_checkout(
+    tmp_path: Path,
+) -> None:
+    """What the image's system config does for git, on a real repository: with
+    safe.directory naming the checkout, git answers although the owner differs."""
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    repo = tmp_path / "work"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    system = tmp_path / "gitconfig"
+    # the Dockerfile's command, aimed at this temporary checkout instead of /work
+    cmd = next(c for c in only("RUN")[0].split("&&") if "safe.directory" in c).split()
+    cmd = [*cmd[:-1], str(repo)]
+    env = {"GIT_CONFIG_SYSTEM": str(system), "HOME": str(tmp_path), "PATH": os.environ["PATH"]}
+    subprocess.run(cmd, check=True, env=env)
+    assert f"directory = {repo}" in system.read_text()
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == str(repo)
 
 
 def test_no_secrets_baked_in() -> None:

@@ -19,10 +19,10 @@ import pytest
 from aiohttp import web
 from tests.conftest import free_port
 
-from perfgate.engine.runner import run_script
+from perfgate.engine import run_script
 from perfgate.metrics import names
 from perfgate.result import SuiteResult
-from perfgate.script.model import load_script_text
+from perfgate.script import load_script_text
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -17,7 +17,7 @@ from perfgate.engine.scheduler import (
     split_for_workers,
     total_duration,
 )
-from perfgate.script.model import Phase
+from perfgate.script import Phase
 
 
 def per_second(phases: list[Phase]) -> Counter[int]:
@@ -39,9 +39,18 @@ def test_ramp_steps_every_second_and_hits_both_ends() -> None:
     assert [counts[i] for i in range(4)] == [1, 4, 7, 10]
 
 
-def test_fractional_ramp_rates_add_up() -> None:
+def test_fractional_ramp_rates_round_per_second_as_artillery() -> None:
+    """Artillery's createRamp rounds each second's rate half up (one worker):
+    0.5, 0.61, ..., 1.39, 1.5 -> 1 x 9, then 2 = 11 arrivals (not the mean 10)."""
     phases = [Phase(0, "r", 10.0, arrival_rate=0.5, ramp_to=1.5)]
-    assert planned_count(phases) == 10  # mean rate 1/s over 10 s
+    assert planned_count(phases) == 11
+
+
+def test_one_second_ramp_runs_the_mean_rate() -> None:
+    """Issue 24 item 3. Artillery 2.0.21, `{duration: 1, arrivalRate: 1, rampTo: 5}`:
+    3 arrivals (createRamp: one period runs (arrivalRate + rampTo) / 2), not 5."""
+    assert planned_count([Phase(0, "r", 1.0, arrival_rate=1, ramp_to=5)]) == 3
+    assert planned_count([Phase(0, "r", 1.0, arrival_rate=2, ramp_to=5)]) == 4  # 3.5 half up
 
 
 def test_arrival_count_pause_and_offsets() -> None:

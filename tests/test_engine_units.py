@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
+from perfgate.engine import build_request
 from perfgate.engine.ensure import evaluate_ensure
 from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.transport import RequestFailed, error_code_for, origin_of
-from perfgate.engine.vuser import build_request
-from perfgate.metrics.metricset import MetricSet
-from perfgate.report.artillery_json import artillery_report
+from perfgate.metrics import MetricSet
+from perfgate.report import artillery_report
 from perfgate.result import SuiteResult
-from perfgate.script.conditions import compile_condition
-from perfgate.script.model import EnsureSpec
+from perfgate.script import EnsureSpec, compile_condition
 
 
 @pytest.mark.parametrize(
@@ -97,6 +96,7 @@ def _aggregate() -> MetricSet:
         )  # fmt: skip
     rec.count("vusers.created", 10)
     rec.count("vusers.failed", 1)
+    rec.count("vusers.completed", 9)
     rec.finish()
     windows, _ = rec.drain()
     return MetricSet.merged(windows)
@@ -117,6 +117,22 @@ def test_ensure_thresholds_conditions_and_error_rate() -> None:
         checks["http.response_time.p99 < 1000 and http.codes.500 < 5"].status == "fail"
     )  # 10 x 500
     assert checks["maxErrorRate"].status == "fail" and checks["maxErrorRate"].measured == 10.0
+
+
+def test_ensure_threshold_fails_at_equality_and_error_rate_uses_completed() -> None:
+    """Issue 24 item 2. artillery-plugin-ensure turns `m: L` into `m < L`: with 2
+    virtual users, `vusers.created: 2` fails (Artillery 2.0.21 exit 1) and
+    `vusers.created: 3` passes; `http.response_time.max: 100` fails when the max
+    is exactly 100. maxErrorRate is `(created - completed) / created * 100 <= L`."""
+    agg = _aggregate()  # response times 1..100 ms, 10 created, 9 completed
+    spec = EnsureSpec(
+        thresholds=[("vusers.created", 10.0), ("vusers.created", 11.0),
+                    ("http.response_time.max", 100.0)],
+        max_error_rate=10.0,
+    )  # fmt: skip
+    checks = evaluate_ensure(spec, agg)
+    assert [c.status for c in checks] == ["fail", "pass", "fail", "pass"]
+    assert checks[0].detail == "vusers.created < 10 (got 10)"
 
 
 def test_report_has_artillerys_shape() -> None:

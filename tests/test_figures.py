@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from perfgate.figures import RUN_WIDE_SUITE, Figure, min_samples, run_figures
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import BenchOperation, RunResult, SuiteResult
 
 

@@ -100,6 +100,13 @@ def test_history_mode_builds_history_then_passes_clean_and_catches_latency(
     ]  # type: ignore[attr-defined]
     assert history and all(c.state != "regression" for c in history)
     assert out.report is not None and out.report.html.is_file()  # type: ignore[attr-defined]
+    # Each primary metric's stored runs are kept for the report's history chart, and drawn.
+    kept = out.verdict.details["history"]  # type: ignore[attr-defined]
+    assert {f"{c.suite}\t{c.metric}" for c in history} <= set(kept)
+    assert all(len(points) == 10 for points in kept.values())
+    page = out.report.html.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+    assert page.count('data-chart="history"') >= len([c for c in history if c.unit != "ratio"])
+    assert 'class="this-run"' in page
 
     slow = start_demo_api("--latency-ms", "50", "--route", "/api/bounties")
     (repo / "perfgate.yml").write_text(PROJECT.format(url=slow.url))

@@ -7,9 +7,10 @@ import random
 
 import pytest
 
-from perfgate.config.project import SloConfig, SloThresholds
+from perfgate.config import SloConfig, SloThresholds
 from perfgate.errors import ConfigError
 from perfgate.figures import Figure
+from perfgate.gate import decide
 from perfgate.gate.compare import (
     apply_holm,
     history_comparison,
@@ -19,13 +20,11 @@ from perfgate.gate.compare import (
     proportion_comparison,
     undecided,
 )
-from perfgate.gate.decide import decide
 from perfgate.gate.plan import steady_phase
 from perfgate.gate.slo import mark_pre_existing, suite_slo_checks
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import Check, SchedulerStats, SuiteResult
-from perfgate.script.model import Phase
+from perfgate.script import Phase
 from perfgate.verdict import MetricComparison
 
 SEED_PHASES = [
@@ -324,3 +323,15 @@ def test_decide_precedence_and_exit_codes() -> None:
     v = decide("history", [insufficient], [ok])
     assert (v.state, v.exit_code) == ("inconclusive", 0)
     assert decide("history", [insufficient], [ok], strict=True).exit_code == 3
+
+
+def test_a_pass_counts_its_primary_metrics_by_state() -> None:
+    def m(state: str) -> MetricComparison:
+        return MetricComparison("s", f"m-{state}", "ms", "primary", state=state)  # type: ignore[arg-type]
+
+    primary = [m("improvement"), m("within-noise"), m("within-noise"), m("insufficient")]
+    verdict = decide("ab", primary, [Check("c", "pass")])
+    assert verdict.state == "pass"
+    assert verdict.reasons == [
+        "4 gated metrics (1 improved, 2 within noise, 1 with too little data), 1 checks passed"
+    ]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import BenchOperation, Check, RunResult, SchedulerStats, SuiteResult
 from perfgate.verdict import MetricComparison, Verdict
 

@@ -15,13 +15,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from conftest import free_port
-from perfgate.target.monitor import (
+from perfgate.target import (
+    Service,
+    ServiceSpec,
     TargetMonitor,
     flatten_fields,
     idle_connections_returned,
     per_second,
 )
-from perfgate.target.service import Service, ServiceSpec
 
 
 def make_app(hang_health: bool = False) -> web.Application:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from perfgate.config.project import load_project, load_project_text
+from perfgate.config import load_project, load_project_text
 from perfgate.errors import ConfigError
+from perfgate.target import service_for
 
 FULL = """\
 service:
@@ -100,8 +101,8 @@ def test_directory_and_defaults(tmp_path: Path) -> None:
 def test_service_for_renders_each_arm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PG_TEST_TOKEN", "tok-123456")
     cfg = load_project(write(tmp_path, FULL))
-    base = cfg.service_for("base", 4001, tmp_path / "arm-base", root=tmp_path / "wt")
-    cand = cfg.service_for("candidate", 4002, tmp_path / "arm-cand")
+    base = service_for(cfg, "base", 4001, tmp_path / "arm-base", root=tmp_path / "wt")
+    cand = service_for(cfg, "candidate", 4002, tmp_path / "arm-cand")
     wb, wc = (tmp_path / "arm-base").resolve(), (tmp_path / "arm-cand").resolve()
     assert base.start == ["python", "-m", "myapi", "--port", "4001", "--db", f"{wb}/api.sqlite"]
     assert cand.start[4] == "4002" and cand.start[6] == f"{wc}/api.sqlite"
@@ -121,9 +122,9 @@ def test_service_for_renders_each_arm(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_ready_port_template_and_default(tmp_path: Path) -> None:
     cfg = load_project(write(tmp_path, "service:\n  start: srv\n  ready: {port: '{{ port }}'}\n"))
-    assert cfg.service_for("a", 5005, tmp_path).ready_port == 5005
+    assert service_for(cfg, "a", 5005, tmp_path).ready_port == 5005
     cfg2 = load_project(write(tmp_path, "service:\n  start: srv\n"))
-    spec = cfg2.service_for("a", 5006, tmp_path)
+    spec = service_for(cfg2, "a", 5006, tmp_path)
     assert spec.ready_port == 5006 and spec.ready_url is None  # TCP readiness on the arm's port
 
 
@@ -180,9 +181,11 @@ def test_extend_pairs_zero_means_one_look(tmp_path: Path) -> None:
     from perfgate.gate.ab.design import look_level
 
     one = load_project_text("ab:\n  extend_pairs: 0\n", tmp_path)
-    assert one.ab.extend_pairs == 0 and look_level(one) == 0.05
+    assert one.ab.extend_pairs == 0 and look_level(one.ab, one.compare.alpha) == 0.05
     two = load_project_text("ab:\n  pairs: 12\n  extend_pairs: 12\n", tmp_path)
-    assert look_level(two) == pytest.approx(0.0304, abs=1e-4)  # Pocock, two looks
+    assert look_level(two.ab, two.compare.alpha) == pytest.approx(
+        0.0304, abs=1e-4
+    )  # Pocock, two looks
     err = error_of(tmp_path, "ab:\n  extend_pairs: -1\n")
     assert err.key_path == "ab.extend_pairs" and ">= 0" in str(err)
     err = error_of(tmp_path, "ab:\n  extend_pair: 4\n")

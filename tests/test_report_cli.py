@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import report_fixtures as fx
-from perfgate.report._directory import write_report_directory
+from perfgate.report import write_report_directory
 
 
 def _perfgate(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import report_fixtures as fx
-from perfgate.report.junit import render_junit
+from perfgate.report import render_junit
 
 
 def _cases(xml: str) -> dict[tuple[str, str], ET.Element]:

@@ -16,8 +16,9 @@ import psutil
 import pytest
 
 from conftest import free_port
+from perfgate.config import substitute
 from perfgate.errors import ServiceError
-from perfgate.target.service import Service, ServiceSpec, substitute
+from perfgate.target import Service, ServiceSpec
 
 PY = sys.executable
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from perfgate.metrics.histogram import Histogram
+from perfgate.metrics import Histogram
 from perfgate.stats import (
     bootstrap_median_ci,
     coefficient_of_variation,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perfgate.stats.regression import huber_regression, median_regression
+from perfgate.stats import huber_regression, median_regression
 
 
 def test_one_column_of_ones_gives_the_median() -> None:

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from perfgate.stats import wilcoxon_signed_rank
 from perfgate.stats.multiple import holm, signflip_minp
-from perfgate.stats.paired import wilcoxon_signed_rank
 
 
 def test_one_metric_gets_its_exact_signed_rank_p_value() -> None:

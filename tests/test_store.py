@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from perfgate.errors import StoreError
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import BenchOperation, Check, RunResult, SuiteResult
 from perfgate.store import Store, environment_fingerprint
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, names
 from perfgate.result import SchedulerStats, SuiteResult
 from perfgate.stress import Slo, StressConfig, analyse, stress_checks
 from perfgate.stress._breaking import breaking_point, rolling_windows
@@ -66,10 +64,10 @@ def make_suite(
             w.incr(names.HTTP_REQUESTS, s.requests)
             w.incr(names.VUSERS_CREATED, s.requests)
             w.incr(names.VUSERS_COMPLETED, s.responses)
-            w.incr(names.VUSERS_FAILED, s.errors)
+            w.incr(names.VUSERS_FAILED, s.no_response)
             w.incr(names.http_code(200), s.responses)
-            if s.errors:
-                w.incr(names.error_code("ECONNRESET"), s.errors)
+            if s.no_response:
+                w.incr(names.error_code("ECONNRESET"), s.no_response)
             assert s.hist is not None
             for name in (names.HTTP_RESPONSE_TIME, names.TOTAL):
                 w.histograms.setdefault(name, Histogram()).merge(s.hist)
@@ -83,7 +81,12 @@ def make_suite(
         intermediate=windows,
         aggregate=MetricSet.merged(windows),
         series=[
-            {"t": s.t, "requests": s.requests, "responses": s.responses, "errors": s.errors}
+            {
+                "t": s.t,
+                "requests": s.requests,
+                "responses": s.responses,
+                "no_response": s.no_response,
+            }
             for s in seconds
         ],
         scheduler=SchedulerStats(),

@@ -15,11 +15,9 @@ import pytest
 
 from conftest import free_port
 from perfgate.result import Check
-from perfgate.script.model import load_script_text
-from perfgate.stress import Slo
-from perfgate.stress._find_limit import find_limit
-from perfgate.stress._orchestrate import run_stress, stress_run_result
-from perfgate.target.service import ServiceSpec
+from perfgate.script import load_script_text
+from perfgate.stress import Slo, find_limit, run_stress, stress_run_result
+from perfgate.target import ServiceSpec
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]
 

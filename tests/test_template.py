@@ -8,7 +8,7 @@ import timeit
 
 import pytest
 
-from perfgate.script.template import UNDEFINED, Template, js_string
+from perfgate.script import UNDEFINED, Template, js_string
 
 VARS = {
     "token": "abc",

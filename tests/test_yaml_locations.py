@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from perfgate.config.yaml import child_path, load_yaml, load_yaml_text, suggest
+from perfgate.config import child_path, load_yaml, load_yaml_text, suggest
 from perfgate.errors import ConfigError
 
 DOC = """\

@@ -11,8 +11,7 @@ from perfgate.errors import (
     StoreError,
     TransportError,
 )
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet
 from perfgate.result import BenchOperation, Check, RunResult, SchedulerStats, SuiteResult
 
 __version__ = "0.1.0"

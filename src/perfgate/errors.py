@@ -85,7 +85,11 @@ class ServiceError(PerfgateError):
 
 
 class TransportError(PerfgateError):
-    """An HTTP request could not be made (used outside the measured hot path)."""
+    """An HTTP request got no (complete) response.
+
+    The engine raises its subclass ``RequestFailed`` (with a Node-style code,
+    ``ECONNRESET``) and counts it as a failed request; it never leaves a run.
+    """
 
 
 class StoreError(PerfgateError):

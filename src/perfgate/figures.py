@@ -8,7 +8,7 @@ Metric names (``Figure.metric``), per suite (``Figure.suite``):
 
 ==========================================  =========  ===========================================
 ``total.p50`` / ``total.p95`` / ``total.p99``  ms       ``perfgate.total`` (request start → last byte)
-``error_rate``                              ratio      (5xx responses + requests with no response) / requests
+``error_rate``                              ratio      failed requests / requests (:mod:`perfgate.metrics.failures`)
 ``throughput``                              req/s      responses / suite duration
 ``endpoint:<name> total.p50|p95|p99``       ms         the endpoint's ``perfgate.endpoint.total.<name>``
 ``endpoint:<name> error_rate``              ratio      as above, for that endpoint
@@ -23,7 +23,7 @@ recorded it (and the endpoints' from ``extra["endpoint_cpu_ms"]``,
 (``monitor["process"]``: cumulative ``cpu_s``), one run-wide figure under
 the suite name ``"*"`` (CPU over the whole monitored span / all requests).
 
-Percentiles need enough samples to mean anything (issue 7): 50 for a
+Percentiles need enough samples to mean anything (docs/statistics.md): 50 for a
 median, 200 for p95, 1,000 for p99 — :func:`min_samples`.
 """
 
@@ -35,9 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, failures, names
 from perfgate.result import RunResult, SuiteResult
 
 __all__ = ["RUN_WIDE_SUITE", "Figure", "min_samples", "run_figures", "split_metric"]
@@ -114,19 +112,20 @@ def _latency(suite: str, prefix: str, hist: Histogram | None, primary: set[str])
     return out
 
 
-def _requests(metrics: MetricSet) -> tuple[int, int, int]:
-    """(requests, responses, failed) of a metric set."""
-    responses = sum(v for k, v in metrics.counters.items() if k.startswith(names.HTTP_CODES_PREFIX))
-    no_response = metrics.error_count()
-    requests = max(metrics.counter(names.HTTP_REQUESTS), responses + no_response)
-    return requests, responses, metrics.status_count(5) + no_response
+def _requests(
+    metrics: MetricSet, policy: failures.FailurePolicy = failures.DEFAULT_POLICY
+) -> tuple[int, int, int]:
+    """(requests, responses, failed) of a metric set: failed as ``metrics.failures`` counts it."""
+    counted = failures.count(metrics, policy)
+    return counted.requests, counted.answered, counted.failed
 
 
 def _suite_figures(suite: SuiteResult) -> list[Figure]:
     name = suite.name
     agg = suite.aggregate
+    policy = failures.policy_of(suite)
     out = _latency(name, "", agg.histograms.get(names.TOTAL), {"total.p50", "total.p95"})
-    requests, responses, failed = _requests(agg)
+    requests, responses, failed = _requests(agg, policy)
     if requests:
         out.append(Figure(name, "error_rate", failed / requests, "ratio", requests, "primary"))
         duration = suite.duration_s or agg.duration_s
@@ -141,7 +140,8 @@ def _suite_figures(suite: SuiteResult) -> list[Figure]:
             value, n = float(fitted[0]), int(fitted[1])
             out.append(Figure(name, f"{prefix}cpu_ms_per_request", value, "ms/req", n, "primary"))
         if ep.requests:
-            out.append(Figure(name, f"{prefix}error_rate", ep.error_rate, "ratio", ep.requests))
+            rate = failures.count_endpoint(ep, policy).rate or 0.0
+            out.append(Figure(name, f"{prefix}error_rate", rate, "ratio", ep.requests))
     for op in suite.operations:
         samples = np.asarray(op.samples_ms, dtype=np.float64)
         if op.skipped_reason or samples.size == 0:

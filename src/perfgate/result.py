@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -11,7 +11,16 @@ from typing import Any, Literal
 
 from perfgate.result import Check
 
-__all__ = ["ComparisonState", "MetricComparison", "Verdict", "VerdictState", "shown_state"]
+__all__ = [
+    "GATED_FAMILIES",
+    "STATE_LABELS",
+    "VERDICT_LABELS",
+    "ComparisonState",
+    "MetricComparison",
+    "Verdict",
+    "VerdictState",
+    "shown_state",
+]
 
 VerdictState = Literal["pass", "regression", "slo-failure", "inconclusive", "error"]
 ComparisonState = Literal[
@@ -19,11 +28,40 @@ ComparisonState = Literal[
 ]
 
 
+#: The words for each verdict and each shown comparison state, in every report
+#: and on the terminal (the reports add an icon). Comparison states are listed
+#: most severe first.
+VERDICT_LABELS: dict[str, str] = {
+    "pass": "Pass",
+    "regression": "Regression",
+    "slo-failure": "SLO failure",
+    "inconclusive": "Inconclusive",
+    "error": "Error",
+}
+STATE_LABELS: dict[str, str] = {
+    "regression": "regression",
+    "unresolved": "possible regression (undecided)",
+    "slower": "slower (info, not gating)",
+    "insufficient": "insufficient data",
+    "new": "new",
+    "improvement": "improvement",
+    "slightly-slower": "slower, short of a regression",
+    "faster": "faster, short of an improvement",
+    "within-noise": "within noise",
+    "info": "info",
+}
+
+
+#: Families whose regressions fail the gate: the core ("primary") and the
+#: secondary (every other endpoint with enough data). "info" is shown only.
+GATED_FAMILIES = ("primary", "secondary")
+
+
 def shown_state(state: str, family: str) -> str:
     """The state as reports show it: a regression outside the gated families
     (core "primary" and "secondary") cannot fail the gate, so it reads
     "slower" (information), never "regression"."""
-    return "slower" if state == "regression" and family not in ("primary", "secondary") else state
+    return "slower" if state == "regression" and family not in GATED_FAMILIES else state
 
 
 #: Exit codes of `perfgate gate`.

@@ -18,6 +18,7 @@ from perfgate.bench._suite import (
     load_suite_text,
 )
 from perfgate.bench._summary import budget_checks, operation_checks, repeat_summary, summarize
+from perfgate.bench._table import render_report
 
 __all__ = [
     "BUDGET_KEYS",
@@ -29,6 +30,7 @@ __all__ = [
     "load_suite",
     "load_suite_text",
     "operation_checks",
+    "render_report",
     "repeat_summary",
     "run_bench",
     "run_bench_async",

@@ -22,12 +22,9 @@ from typing import Any
 
 from perfgate.bench._suite import Operation, Suite
 from perfgate.bench._summary import budget_checks, repeat_summary, summarize
-from perfgate.engine import transport
-from perfgate.engine.capture import apply_captures
-from perfgate.engine.response import ResponseView
-from perfgate.engine.vuser import build_request
+from perfgate.engine import ResponseView, apply_captures, build_request, transport
 from perfgate.result import BenchOperation, SuiteResult
-from perfgate.script.model import RequestStep
+from perfgate.script import RequestStep
 
 __all__ = ["ProgressFn", "run_bench", "run_bench_async"]
 

@@ -28,9 +28,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from perfgate.config.yaml import Located, child_path, load_yaml, load_yaml_text
-from perfgate.script.model import HTTP_METHODS, CaptureSpec, RequestStep
-from perfgate.script.template import Template
+from perfgate.config import Located, child_path, load_yaml, load_yaml_text
+from perfgate.script import HTTP_METHODS, CaptureSpec, RequestStep, Template
 
 __all__ = [
     "BUDGET_KEYS",
@@ -223,7 +222,7 @@ def _operation(
     if not isinstance(method, str) or method.lower() not in HTTP_METHODS:
         hint = None
         if isinstance(method, str):
-            from perfgate.config.yaml import suggest
+            from perfgate.config import suggest
 
             hint = suggest(method.lower(), HTTP_METHODS)
         raise doc.error(f"{rpath}.method", f"unknown HTTP method {method!r}", hint and hint.upper())
@@ -264,7 +263,7 @@ def _setup_step(doc: Located, raw: Any, path: str) -> tuple[RequestStep, frozens
         )
     ((method, body),) = entry.items()
     if str(method).lower() not in HTTP_METHODS:
-        from perfgate.config.yaml import suggest
+        from perfgate.config import suggest
 
         raise doc.error(
             child_path(path, str(method)),

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 from perfgate.result import BenchOperation, Check, SuiteResult
-from perfgate.stats.descriptive import (
+from perfgate.stats import (
     bootstrap_median_ci,
     coefficient_of_variation,
     mad_outliers,

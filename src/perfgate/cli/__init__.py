@@ -22,6 +22,7 @@ __all__ = ["main"]
 # Command modules, in the order `perfgate --help` lists them.
 COMMANDS: tuple[str, ...] = (
     "demo",
+    "init",
     "run",
     "bench",
     "stress",

@@ -57,8 +57,7 @@ def _progress(event: str, name: str, done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from perfgate import __version__
-    from perfgate.bench import bundled_suite_path, load_suite, run_bench
-    from perfgate.bench._table import render_report
+    from perfgate.bench import bundled_suite_path, load_suite, render_report, run_bench
     from perfgate.errors import ConfigError
     from perfgate.result import RunResult
 

@@ -46,7 +46,7 @@ def _load(ref: str, db: Path) -> Any:
 
     path = Path(ref)
     if path.is_file():
-        from perfgate.report._load import load_report_input
+        from perfgate.report import load_report_input
 
         return load_report_input(path)[0]
     if not db.is_file():
@@ -60,7 +60,7 @@ def _load(ref: str, db: Path) -> Any:
 def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from perfgate.gate.side_by_side import compare_runs
+    from perfgate.gate import compare_runs
 
     a, b = _load(args.a, args.db), _load(args.b, args.db)
     rows = []

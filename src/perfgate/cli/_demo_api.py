@@ -19,6 +19,8 @@ examples:
   perfgate demo-api --port 3002 --db ./cand.sqlite   # a second copy beside it
   perfgate demo-api --latency-ms 40 --route /api/bounties
   perfgate demo-api --cpu-us 500                     # a real CPU regression
+  perfgate demo-api --latency-ms 30 --tail-fraction 0.03 --route /api/bounties   # a tail
+  perfgate demo-api --serialize-ms 2                 # a lock that halves capacity
   PERFGATE_DEMO_ERROR_RATE=0.05 perfgate demo-api    # 5% of responses are 500s
 
 Every fault flag also reads PERFGATE_DEMO_<FLAG> (e.g. PERFGATE_DEMO_LATENCY_MS,
@@ -31,7 +33,9 @@ admin@example.com / AdminPassword123! (demo credentials). See docs/demo-api.md.
 _FAULT_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("latency_ms", "PERFGATE_DEMO_LATENCY_MS", float),
     ("jitter_ms", "PERFGATE_DEMO_JITTER_MS", float),
+    ("tail_fraction", "PERFGATE_DEMO_TAIL_FRACTION", float),
     ("cpu_us", "PERFGATE_DEMO_CPU_US", int),
+    ("serialize_ms", "PERFGATE_DEMO_SERIALIZE_MS", float),
     ("error_rate", "PERFGATE_DEMO_ERROR_RATE", float),
     ("leak_kb", "PERFGATE_DEMO_LEAK_KB", int),
     ("crash_after", "PERFGATE_DEMO_CRASH_AFTER", int),
@@ -66,12 +70,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     f = p.add_argument_group("fault switches (off by default)")
     f.add_argument("--latency-ms", type=float, metavar="X", help="add X ms of asynchronous delay")
     f.add_argument("--jitter-ms", type=float, metavar="Y", help="plus a uniform 0..Y ms")
+    f.add_argument(
+        "--tail-fraction",
+        type=float,
+        metavar="F",
+        help="apply --latency-ms/--jitter-ms to a random share F of requests only (a tail regression)",
+    )
     f.add_argument("--cpu-us", type=int, metavar="N", help="busy CPU work of N µs per request")
+    f.add_argument(
+        "--serialize-ms",
+        type=float,
+        metavar="MS",
+        help="hold one global lock across an MS-ms await per request (caps throughput at 1000/MS req/s)",
+    )
     f.add_argument(
         "--route",
         action="append",
         metavar="PATH",
-        help="limit latency/CPU faults to this path prefix (repeatable)",
+        help="limit latency/CPU/serialize faults to this path prefix (repeatable)",
     )
     f.add_argument(
         "--error-rate", type=float, metavar="R", help="answer a share R of requests with 500"

@@ -62,6 +62,18 @@ def register(subparsers: Any) -> None:
         help="print the metric names the profile's suites produce (for compare.primary) and exit",
     )
     p.add_argument(
+        "--comment-on",
+        choices=["always", "change", "regression", "never"],
+        help="when to post a new PR comment (default: github.comment_on, 'change'); "
+        "an existing one is always updated",
+    )
+    p.add_argument(
+        "--alert-comment",
+        action="store_true",
+        default=None,
+        help="on a push, comment on the commit when the run regressed (github.alert_comment)",
+    )
+    p.add_argument(
         "--all-metrics",
         action="store_true",
         help="print every compared metric, not just the gating ones",
@@ -89,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         report_dir=args.report_dir,
         store_path=args.db,
         comment=args.comment,
+        comment_on=args.comment_on,
+        alert_comment=args.alert_comment,
         # the action passes its baseline-branch input this way
         baseline_branch=os.environ.get("PERFGATE_BASELINE_BRANCH") or None,
     )

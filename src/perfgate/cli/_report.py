@@ -67,24 +67,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from perfgate.report._load import load_report_input
-    from perfgate.report._model import build_report
+    from perfgate.report import build_report, load_report_input
 
     result, verdict = load_report_input(args.report)
     baseline = load_report_input(args.baseline)[0] if args.baseline else None
     report = build_report(result, verdict, baseline, run_url=args.run_url)
     if args.format == "markdown":
-        from perfgate.report.markdown import report_markdown
+        from perfgate.report import report_markdown
 
         text = report_markdown(
             report, marker=args.marker, max_chars=args.max_chars, charts=not args.no_charts
         )
     elif args.format == "html":
-        from perfgate.report.html import report_html
+        from perfgate.report import report_html
 
         text = report_html(report)
     elif args.format == "junit":
-        from perfgate.report.junit import report_junit
+        from perfgate.report import report_junit
 
         text = report_junit(report)
     else:
@@ -95,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             data["verdict"] = verdict.to_dict()
         text = json.dumps(data, indent=1, default=str) + "\n"
     if args.record_dir:
-        from perfgate.report._directory import write_report_directory
+        from perfgate.report import write_report_directory
 
         files = write_report_directory(
             result, verdict, baseline, root=args.record_dir, run_url=args.run_url

@@ -75,13 +75,11 @@ def _environment(workers: int) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from perfgate.engine import scheduler
-    from perfgate.engine.progress import Progress
-    from perfgate.engine.runner import run_script
-    from perfgate.engine.workers import default_workers
+    from perfgate.engine import Progress, default_workers, run_script, scheduler
     from perfgate.errors import ConfigError
-    from perfgate.report.artillery_json import write_report
-    from perfgate.script.model import load_script
+    from perfgate.metrics import failures
+    from perfgate.report import write_artillery_report
+    from perfgate.script import load_script
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers must be at least 1")
@@ -101,8 +99,13 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         progress.interval = float("inf")
     result = run_script(script, workers=workers, progress=progress, seed=args.seed)
+    counted = failures.count(result.aggregate)
+    print(counted.summary())
+    if counted.nothing_answered:
+        # Artillery's exit code stands (0 without ensure), but say it plainly
+        print(f"error: {counted.no_answer_message()}", file=sys.stderr)
     if args.output:
-        write_report(args.output, result, environment=_environment(workers))
+        write_artillery_report(args.output, result, environment=_environment(workers))
         print(f"report: {args.output}")
     for check in result.checks:
         mark = {"pass": "ok  ", "fail": "FAIL"}.get(check.status, check.status)

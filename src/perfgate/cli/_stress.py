@@ -56,6 +56,15 @@ def register(subparsers: Any) -> None:
         "--max-error-rate", type=float, default=0.01, help="SLO: error rate (default 0.01)"
     )
     p.add_argument(
+        "--fail-on-4xx",
+        nargs="?",
+        const="all",
+        default=None,
+        metavar="CODES",
+        help="count 4xx answers as failed requests too: all of them, or a comma list "
+        "(401,404); by default a failed request is a 5xx or no response",
+    )
+    p.add_argument(
         "--probe",
         type=float,
         default=None,
@@ -92,6 +101,23 @@ def checks_table(checks: list[Any]) -> str:
     )
 
 
+def failure_policy_arg(value: str | None) -> Any:
+    """``--fail-on-4xx`` -> a FailurePolicy (None: not given)."""
+    from perfgate.errors import ConfigError
+    from perfgate.metrics import FailurePolicy, failures
+
+    if value is None:
+        return None
+    if value == "all":
+        return FailurePolicy(fail_on_4xx=True)
+    try:
+        return FailurePolicy(
+            fail_on_4xx=failures.declaration(int(c) for c in value.split(",") if c.strip())
+        )
+    except ValueError as exc:
+        raise ConfigError(f"--fail-on-4xx {value}: {exc} (e.g. --fail-on-4xx 401,404)") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from perfgate.errors import ConfigError
     from perfgate.stress import Slo, StressConfig
@@ -102,17 +128,19 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--workers must be at least 1")
     if args.ready and not args.start:
         raise ConfigError("--ready needs --start")
-    config = StressConfig(slo=Slo(p95_ms=args.p95_ms, error_rate=args.max_error_rate))
+    config = StressConfig(
+        slo=Slo(p95_ms=args.p95_ms, error_rate=args.max_error_rate),
+        failures=failure_policy_arg(args.fail_on_4xx),
+    )
     if args.find_limit:
         return _find_limit(args, config)
     return _stress(args, config)
 
 
 def _stress(args: argparse.Namespace, config: Any) -> int:
-    from perfgate.engine import scheduler
-    from perfgate.engine.progress import Progress
-    from perfgate.script.model import load_script
-    from perfgate.stress._orchestrate import recovery_probe, run_stress, stress_run_result
+    from perfgate.engine import Progress, scheduler
+    from perfgate.script import load_script
+    from perfgate.stress import recovery_probe, run_stress, stress_run_result
 
     script = load_script(
         args.script, environment=args.environment, target=args.target, time_scale=args.time_scale
@@ -149,7 +177,7 @@ def _stress(args: argparse.Namespace, config: Any) -> int:
 
 
 def _find_limit(args: argparse.Namespace, config: Any) -> int:
-    from perfgate.stress._find_limit import find_limit
+    from perfgate.stress import find_limit
 
     result = find_limit(
         args.script,
@@ -161,6 +189,7 @@ def _find_limit(args: argparse.Namespace, config: Any) -> int:
         workers=args.workers,
         time_scale=args.time_scale,
         log=None if args.quiet else print,
+        failure_policy=config.failures,
     )
     print(result.summary())
     if args.output:

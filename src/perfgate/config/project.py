@@ -9,7 +9,7 @@ suites:
   - {name: load, script: perf/load.yml}
 ```
 Every string of ``service:`` may use ``{{ port }}``, ``{{ workdir }}``,
-``{{ arm }}``, ``{{ root }}`` and ``{{ env.NAME }}``; :meth:`ProjectConfig.service_for`
+``{{ arm }}``, ``{{ root }}`` and ``{{ env.NAME }}``; :func:`perfgate.target.service_for`
 renders them per arm. Unknown keys anywhere are errors with a did-you-mean.
 See docs/perfgate-yml.md.
 """
@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfgate.config.placeholders import placeholders
 from perfgate.config.reader import Fields
 from perfgate.config.sections import (
     AbConfig,
@@ -44,7 +45,6 @@ from perfgate.config.sections import (
 )
 from perfgate.config.yaml import Located, child_path, load_yaml, load_yaml_text, suggest
 from perfgate.errors import ConfigError
-from perfgate.target.spec import ServiceSpec, placeholders, substitute
 
 __all__ = [
     "TEMPLATE_VARIABLES",
@@ -147,77 +147,18 @@ class ProjectConfig:
         names = [*self.secrets, self.github.token_env]
         return [environ[n] for n in names if environ.get(n)]
 
-    def service_for(
-        self,
-        arm: str,
-        port: int,
-        workdir: Path,
-        *,
-        root: Path | None = None,
-        env: dict[str, str] | None = None,
-    ) -> ServiceSpec:
-        """The service spec of one arm, every ``{{ }}`` rendered.
-
-        ``root`` is the checkout the arm runs from (the base arm's git worktree;
-        default: perfgate.yml's directory); ``cwd`` resolves against it.
-        """
-        if self.service is None:
-            raise ConfigError(
-                "perfgate.yml has no 'service:' section", file=str(self.path) if self.path else None
-            )
-        svc = self.service
-        base = (root or self.root).resolve()
-        workdir = Path(workdir).resolve()
-        variables = {"port": port, "workdir": workdir, "arm": arm, "root": base}
-
-        def r(text: str) -> str:
-            return substitute(text, variables, env)
-
-        def cmd(c: str | list[str] | None) -> str | list[str] | None:
-            if c is None:
-                return None
-            return r(c) if isinstance(c, str) else [r(a) for a in c]
-
-        ready_port = None
-        if svc.ready.port is not None:
-            text = r(svc.ready.port)
-            try:
-                ready_port = int(text)
-            except ValueError:
-                raise ConfigError(
-                    f"ready.port rendered to {text!r}, not a port number",
-                    file=str(self.path),
-                    key_path="service.ready.port",
-                ) from None
-        ready_url = r(svc.ready.url) if svc.ready.url else None
-        if ready_url is None and ready_port is None:
-            ready_port = port
-        start = cmd(svc.start)
-        assert start is not None
-        return ServiceSpec(
-            name=f"service[{arm}]",
-            start=start,
-            setup=cmd(svc.setup),
-            cwd=(base / r(svc.cwd)) if svc.cwd else base,
-            env={k: r(v) for k, v in svc.env.items()},
-            ready_url=ready_url,
-            ready_port=ready_port,
-            ready_timeout=svc.ready.timeout,
-            setup_timeout=svc.setup_timeout,
-            stop_timeout=svc.stop_timeout,
-            cpus=svc.cpus,
-            log=(workdir / r(svc.log)) if svc.log else workdir / "service.log",
-            port=port,
-            workdir=workdir,
-            mask=self.secret_values(env),
-        )
-
 
 def load_project(path: str | Path) -> ProjectConfig:
     """Read and validate perfgate.yml; any problem is a ConfigError naming file, line and key."""
     p = Path(path)
     if p.is_dir():
         p = p / "perfgate.yml"
+    if not p.exists():
+        raise ConfigError(
+            "file not found — run `perfgate init` in your repository to write one "
+            "(it finds your Artillery scripts, guesses how to start the API, and checks it)",
+            file=str(p),
+        )
     doc = load_yaml(p)
     return _parse(doc, p.resolve().parent, p)
 

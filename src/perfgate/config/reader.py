@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from perfgate.config.yaml import Located, _kind, child_path
+from perfgate.config.yaml import Located, child_path, describe_kind
 
 __all__ = ["Fields"]
 
@@ -50,7 +50,7 @@ class Fields:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.error(key, f"expected a string, got {_kind(value)}")
+            raise self.error(key, f"expected a string, got {describe_kind(value)}")
         value = str(value)
         if choices is not None:
             options = list(choices)
@@ -83,7 +83,7 @@ class Fields:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(key, f"expected a number, got {_kind(value)}")
+            raise self.error(key, f"expected a number, got {describe_kind(value)}")
         num = float(value)
         if minimum is not None and (num <= minimum if exclusive_min else num < minimum):
             op = ">" if exclusive_min else ">="
@@ -97,7 +97,7 @@ class Fields:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"expected an integer, got {_kind(value)}")
+            raise self.error(key, f"expected an integer, got {describe_kind(value)}")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be >= {minimum}; got {value}")
         return value
@@ -117,7 +117,9 @@ class Fields:
         elif isinstance(value, int | float) and not isinstance(value, bool):
             num = float(value)
         else:
-            raise self.error(key, f"expected a fraction like 0.01 or '1%', got {_kind(value)}")
+            raise self.error(
+                key, f"expected a fraction like 0.01 or '1%', got {describe_kind(value)}"
+            )
         if not 0.0 <= num <= 1.0:
             raise self.error(key, f"must be between 0 and 1 (or 0%-100%); got {value!r}")
         return num
@@ -127,7 +129,7 @@ class Fields:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.error(key, f"expected true or false, got {_kind(value)}")
+            raise self.error(key, f"expected true or false, got {describe_kind(value)}")
         return value
 
     def texts(self, key: str, default: list[str] | None = None) -> list[str]:
@@ -141,7 +143,7 @@ class Fields:
         for i, item in enumerate(items):
             if isinstance(item, bool) or not isinstance(item, str | int | float):
                 raise self.doc.error(
-                    child_path(self.at(key), i), f"expected a string, got {_kind(item)}"
+                    child_path(self.at(key), i), f"expected a string, got {describe_kind(item)}"
                 )
             out.append(str(item))
         return out
@@ -156,7 +158,8 @@ class Fields:
         for i, item in enumerate(items):
             if isinstance(item, bool) or not isinstance(item, int) or item < 0:
                 raise self.doc.error(
-                    child_path(self.at(key), i), f"expected a CPU number >= 0, got {_kind(item)}"
+                    child_path(self.at(key), i),
+                    f"expected a CPU number >= 0, got {describe_kind(item)}",
                 )
         return list(items)
 
@@ -176,11 +179,11 @@ class Fields:
                 if isinstance(item, bool) or not isinstance(item, str | int | float):
                     raise self.doc.error(
                         child_path(self.at(key), i),
-                        f"expected a string argument, got {_kind(item)}",
+                        f"expected a string argument, got {describe_kind(item)}",
                     )
             return [str(v) for v in value]
         raise self.error(
-            key, f"expected a command (a string or a list of strings), got {_kind(value)}"
+            key, f"expected a command (a string or a list of strings), got {describe_kind(value)}"
         )
 
     def string_map(self, key: str) -> dict[str, str]:
@@ -189,7 +192,7 @@ class Fields:
         for k, v in mapping.items():
             if isinstance(v, bool) or not isinstance(v, str | int | float):
                 raise self.doc.error(
-                    child_path(self.at(key), k), f"expected a string value, got {_kind(v)}"
+                    child_path(self.at(key), k), f"expected a string value, got {describe_kind(v)}"
                 )
             out[str(k)] = str(v)
         return out

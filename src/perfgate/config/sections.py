@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from perfgate.config.reader import Fields
 from perfgate.config.yaml import child_path
+from perfgate.metrics import FailurePolicy
 
 __all__ = [
     "AbConfig",
@@ -75,6 +76,8 @@ class SloThresholds:
     error_rate: float | None = None  # fraction
     completed_ratio: float | None = None  # offered arrivals completed without error
     max_lag_ms: float | None = None  # scheduler lag bound for the throughput check
+    # 4xx answers that count as failed requests (True: all; a set: those); None: not declared
+    fail_on_4xx: bool | frozenset[int] | None = None
 
 
 @dataclass
@@ -93,6 +96,15 @@ class SloConfig:
     endpoints: dict[str, SloThresholds] = field(
         default_factory=dict
     )  # "GET /api/bounties" -> limits
+
+    def failure_policy(self) -> FailurePolicy:
+        """What a failed request is under this config (see ``metrics.failures``)."""
+        return FailurePolicy(
+            fail_on_4xx=self.default.fail_on_4xx or False,
+            endpoints={
+                ep: t.fail_on_4xx for ep, t in self.endpoints.items() if t.fail_on_4xx is not None
+            },
+        )
 
 
 @dataclass
@@ -138,9 +150,16 @@ class AbConfig:
 
 @dataclass
 class StoreConfig:
-    path: str = "baselines/perfgate.sqlite"
+    path: str = "baselines/perfgate.sqlite"  # local database (CI: perfgate.sqlite on the branch)
     branch: str = "perfgate-baselines"
     remote: str = "origin"
+    # the branch's prune policy, applied on every push: the newest keep_runs
+    # runs stay, older ones go once older than keep_days (None: by count only)
+    keep_runs: int = 500
+    keep_days: float | None = None
+    # the branch keeps at most this many commits: past it, the push is one
+    # squashed commit (fetches are shallow to this depth)
+    max_commits: int = 50
 
 
 @dataclass
@@ -160,13 +179,18 @@ class ReportConfig:
     formats: list[str] = field(default_factory=lambda: ["markdown", "html", "json", "junit"])
 
 
+COMMENT_ON = ("always", "change", "regression", "never")
+
+
 @dataclass
 class GitHubConfig:
-    comment: bool = True
-    annotations: bool = True
-    summary: bool = True
-    token_env: str = "GITHUB_TOKEN"
-    api_url: str | None = None  # GHES; default from GITHUB_API_URL
+    comment: bool = True  # the sticky PR comment at all
+    comment_on: str = "change"  # when a new comment is posted (COMMENT_ON)
+    annotations: bool = True  # ::error:: on the script line of each regression/SLO failure
+    summary: bool = True  # the job summary
+    token_env: str = "GITHUB_TOKEN"  # the variable holding the token (never passed to the service)
+    api_url: str | None = None  # GitHub Enterprise; default: the runner's GITHUB_API_URL
+    alert_comment: bool = False  # on a push, a commit comment when the run regressed
 
 
 # -- parsers ----------------------------------------------------------------
@@ -259,7 +283,27 @@ def parse_profiles(f: Fields) -> dict[str, ProfileConfig]:
     return profiles
 
 
-_SLO_KEYS = ["p50", "p95", "p99", "error_rate", "completed_ratio", "max_lag"]
+_SLO_KEYS = ["p50", "p95", "p99", "error_rate", "completed_ratio", "max_lag", "fail_on_4xx"]
+
+
+def _fail_on_4xx(f: Fields, default: bool | frozenset[int] | None) -> bool | frozenset[int] | None:
+    """``fail_on_4xx: true`` or a list of 4xx statuses (``[401, 404]``)."""
+    value = f.data.get("fail_on_4xx")
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        value = [value]
+    items = f.doc.expect_list(value, f.at("fail_on_4xx"))
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, int) or not 400 <= item <= 499:
+            raise f.doc.error(
+                child_path(f.at("fail_on_4xx"), i),
+                f"expected a 4xx status (400-499), got {item!r}; "
+                "fail_on_4xx: true counts every 4xx, a list names the statuses that fail",
+            )
+    return frozenset(items)
 
 
 def _thresholds(f: Fields, base: SloThresholds) -> SloThresholds:
@@ -277,6 +321,7 @@ def _thresholds(f: Fields, base: SloThresholds) -> SloThresholds:
         if off("completed_ratio")
         else f.ratio("completed_ratio", base.completed_ratio),
         max_lag_ms=None if off("max_lag") else f.number("max_lag", base.max_lag_ms, minimum=0),
+        fail_on_4xx=_fail_on_4xx(f, base.fail_on_4xx),
     )
 
 
@@ -363,12 +408,17 @@ def parse_ab(f: Fields) -> AbConfig:
 
 def parse_store(f: Fields) -> StoreConfig:
     s = f.sub("store")
-    s.check_keys(["path", "branch", "remote"])
+    s.check_keys(["path", "branch", "remote", "keep_runs", "keep_days", "max_commits"])
     d = StoreConfig()
+    keep_runs = s.integer("keep_runs", d.keep_runs, minimum=1)
+    max_commits = s.integer("max_commits", d.max_commits, minimum=1)
     return StoreConfig(
         path=s.text("path", d.path) or d.path,
         branch=s.text("branch", d.branch) or d.branch,
         remote=s.text("remote", d.remote) or d.remote,
+        keep_runs=d.keep_runs if keep_runs is None else keep_runs,
+        keep_days=s.number("keep_days", None, minimum=0, exclusive_min=True),
+        max_commits=d.max_commits if max_commits is None else max_commits,
     )
 
 
@@ -422,12 +472,24 @@ def parse_report(f: Fields) -> ReportConfig:
 
 def parse_github(f: Fields) -> GitHubConfig:
     g = f.sub("github")
-    g.check_keys(["comment", "annotations", "summary", "token_env", "api_url"])
+    g.check_keys(
+        ["comment", "comment_on", "annotations", "summary", "token_env", "api_url", "alert_comment"]
+    )
     d = GitHubConfig()
+    api_url = g.text("api_url", None)
+    if api_url is not None and not api_url.startswith(("https://", "http://")):
+        raise g.error(
+            "api_url", f"expected the REST API's URL (https://HOST/api/v3), got {api_url!r}"
+        )
+    token_env = g.text("token_env", d.token_env) or d.token_env
+    if not token_env.replace("_", "").isalnum():
+        raise g.error("token_env", f"expected an environment variable's name, got {token_env!r}")
     return GitHubConfig(
         comment=g.flag("comment", d.comment),
+        comment_on=g.text("comment_on", d.comment_on, choices=COMMENT_ON) or d.comment_on,
         annotations=g.flag("annotations", d.annotations),
         summary=g.flag("summary", d.summary),
-        token_env=g.text("token_env", d.token_env) or d.token_env,
-        api_url=g.text("api_url", None),
+        token_env=token_env,
+        api_url=api_url.rstrip("/") if api_url else None,
+        alert_comment=g.flag("alert_comment", d.alert_comment),
     )

@@ -19,7 +19,7 @@ import yaml
 
 from perfgate.errors import ConfigError
 
-__all__ = ["Located", "child_path", "load_yaml", "load_yaml_text", "suggest"]
+__all__ = ["Located", "child_path", "describe_kind", "load_yaml", "load_yaml_text", "suggest"]
 
 
 def child_path(parent: str, key: str | int) -> str:
@@ -103,18 +103,19 @@ class Located:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise self.error(path, f"expected a mapping, got {_kind(value)}")
+            raise self.error(path, f"expected a mapping, got {describe_kind(value)}")
         return value
 
     def expect_list(self, value: Any, path: str) -> list[Any]:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise self.error(path, f"expected a list, got {_kind(value)}")
+            raise self.error(path, f"expected a list, got {describe_kind(value)}")
         return value
 
 
-def _kind(value: Any) -> str:
+def describe_kind(value: Any) -> str:
+    """What a YAML value is, for error messages ("a list", "a string ('x')")."""
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):

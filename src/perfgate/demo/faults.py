@@ -39,18 +39,26 @@ def leaked_bytes() -> int:
 class FaultConfig:
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
+    # Share of the routes' requests that get the latency: < 1 makes a tail
+    # regression (a few slow requests) that leaves the median where it was.
+    tail_fraction: float = 1.0
     cpu_us: int = 0
+    # A global lock held across an await of this many ms: throughput at
+    # saturation falls to 1000/MS requests/s while a lone request barely slows.
+    serialize_ms: float = 0.0
     routes: tuple[str, ...] = ()
     error_rate: float = 0.0
     leak_kb: int = 0
     crash_after: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("latency_ms", "jitter_ms", "cpu_us", "leak_kb", "crash_after"):
+        for name in ("latency_ms", "jitter_ms", "cpu_us", "serialize_ms", "leak_kb", "crash_after"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if not 0.0 <= self.error_rate <= 1.0:
             raise ValueError("error_rate must be between 0 and 1")
+        if not 0.0 < self.tail_fraction <= 1.0:
+            raise ValueError("tail_fraction must be above 0 and at most 1")
         for route in self.routes:
             if not route.startswith("/"):
                 raise ValueError(f"route {route!r} must start with '/'")
@@ -58,7 +66,14 @@ class FaultConfig:
     @property
     def active(self) -> bool:
         return any(
-            (self.latency_ms, self.jitter_ms, self.cpu_us, self.error_rate, self.leak_kb)
+            (
+                self.latency_ms,
+                self.jitter_ms,
+                self.cpu_us,
+                self.serialize_ms,
+                self.error_rate,
+                self.leak_kb,
+            )
         ) or bool(self.crash_after)
 
     def applies_to(self, path: str) -> bool:
@@ -71,10 +86,13 @@ class FaultConfig:
     def describe(self) -> str:
         parts = []
         if self.latency_ms or self.jitter_ms:
-            parts.append(f"latency {self.latency_ms:g}ms + jitter 0..{self.jitter_ms:g}ms")
+            tail = f" on {self.tail_fraction:.0%} of requests" if self.tail_fraction < 1 else ""
+            parts.append(f"latency {self.latency_ms:g}ms + jitter 0..{self.jitter_ms:g}ms{tail}")
         if self.cpu_us:
             parts.append(f"cpu {self.cpu_us}us/request")
-        if self.routes and (self.latency_ms or self.jitter_ms or self.cpu_us):
+        if self.serialize_ms:
+            parts.append(f"serialized {self.serialize_ms:g}ms/request under one lock")
+        if self.routes and (self.latency_ms or self.jitter_ms or self.cpu_us or self.serialize_ms):
             parts.append(f"on routes {', '.join(self.routes)}")
         if self.error_rate:
             parts.append(f"error rate {self.error_rate:g}")
@@ -116,21 +134,29 @@ def fault_middleware(
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
     rand = rng or random.Random()
     served = 0
+    # Created lazily: a Lock must belong to the serving loop.
+    lock: asyncio.Lock | None = None
 
     @web.middleware
     async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
-        nonlocal served
+        nonlocal served, lock
         served += 1
         number = served
         if config.crash_after and number > config.crash_after:
             await asyncio.sleep(60)  # the process exits within ~50 ms of request N
         if request.path not in _EXEMPT_PATHS:
             if config.applies_to(request.path):
-                if config.latency_ms or config.jitter_ms:
+                if (config.latency_ms or config.jitter_ms) and (
+                    config.tail_fraction >= 1.0 or rand.random() < config.tail_fraction
+                ):
                     delay = config.latency_ms + rand.uniform(0.0, config.jitter_ms)
                     await asyncio.sleep(delay / 1000.0)
                 if config.cpu_us:
                     burn_cpu(config.cpu_us)
+                if config.serialize_ms:
+                    lock = lock or asyncio.Lock()
+                    async with lock:  # held across the await, as a real lock-in-handler bug
+                        await asyncio.sleep(config.serialize_ms / 1000.0)
             if config.leak_kb:
                 _LEAKED.append(b"x" * (config.leak_kb * 1024))  # touched: counts in RSS
             if config.error_rate and rand.random() < config.error_rate:

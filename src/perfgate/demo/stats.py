@@ -13,7 +13,7 @@ from typing import Any
 
 import psutil
 
-from perfgate.metrics.histogram import Histogram
+from perfgate.metrics import Histogram
 
 __all__ = ["UNMATCHED_ROUTE", "ServerStats"]
 

@@ -3,8 +3,11 @@
 Artillery 2 semantics: ``json`` takes a JSONPath (a random element when
 several match, as Artillery does), ``header`` a header's value, ``regexp``
 the whole match or ``group`` (index or name). A capture fails when nothing
-matches (or the body isn't JSON for ``json``); a failed ``strict`` capture
-(the default) ends the virtual user, a non-strict one leaves the var unset.
+matches (or the body isn't JSON for ``json``) or the value is ``""``; a
+failed ``strict`` capture (the default) ends the virtual user; a non-strict
+one leaves a ``json`` var unset and sets a ``header``/``regexp`` var to ``""``
+(what their extractors return on a miss). Header names match as node
+stores them, lower-case.
 """
 
 from __future__ import annotations
@@ -16,115 +19,22 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from perfgate.engine.response import ResponseView
-from perfgate.script.template import UNDEFINED
+from perfgate.script import UNDEFINED, jsonpath_query
 
 if TYPE_CHECKING:
-    from perfgate.script.model import CaptureSpec
+    from perfgate.script import CaptureSpec
 
-__all__ = ["apply_captures", "capture_value", "compile_jsonpath", "jsonpath_query"]
+__all__ = ["apply_captures", "capture_value"]
 
 _rng = random.Random()
-
-_STEP = re.compile(
-    r"""\.\.(?P<deep>[A-Za-z_$][\w$-]*|\*)
-      |\.(?P<name>[A-Za-z_$@][\w$@-]*|\*)
-      |\[\s*(?P<index>-?\d+)\s*\]
-      |\[\s*(?P<quoted>'[^']*'|"[^"]*")\s*\]
-      |\[\s*(?P<star>\*)\s*\]
-      |\[\s*(?P<slice>-?\d*\s*:\s*-?\d*)\s*\]""",
-    re.X,
-)
-
-Selector = tuple[str, Any]
-
-
-@lru_cache(maxsize=1024)
-def compile_jsonpath(expr: str) -> tuple[Selector, ...]:
-    """Parse the JSONPath subset: ``$``, ``.a``, ``['a']``, ``[0]``, ``[-1]``,
-    ``[*]``, ``.*``, ``[1:3]`` and ``..a`` (recursive descent). ValueError otherwise."""
-    text = expr.strip()
-    if text.startswith("$"):
-        text = text[1:]
-    elif text and not text.startswith((".", "[")):
-        text = "." + text  # "token" means "$.token", as jsonpath-plus reads it
-    steps: list[Selector] = []
-    pos = 0
-    while pos < len(text):
-        m = _STEP.match(text, pos)
-        if m is None:
-            raise ValueError(f"unsupported JSONPath {expr!r} at {text[pos:]!r}")
-        if m.group("deep") is not None:
-            steps.append(("deep", m.group("deep")))
-        elif m.group("name") is not None:
-            name = m.group("name")
-            steps.append(("all", None) if name == "*" else ("key", name))
-        elif m.group("index") is not None:
-            steps.append(("index", int(m.group("index"))))
-        elif m.group("quoted") is not None:
-            steps.append(("key", m.group("quoted")[1:-1]))
-        elif m.group("star") is not None:
-            steps.append(("all", None))
-        else:
-            lo, _, hi = m.group("slice").partition(":")
-            steps.append(
-                ("slice", (int(lo) if lo.strip() else None, int(hi) if hi.strip() else None))
-            )
-        pos = m.end()
-    return tuple(steps)
-
-
-def _children(value: Any) -> list[Any]:
-    if isinstance(value, Mapping):
-        return list(value.values())
-    if isinstance(value, list):
-        return list(value)
-    return []
-
-
-def _descendants(value: Any, depth: int = 0) -> list[Any]:
-    out = [value]
-    if depth < 64:
-        for child in _children(value):
-            out.extend(_descendants(child, depth + 1))
-    return out
-
-
-def jsonpath_query(document: Any, expr: str) -> list[Any]:
-    """All values matching ``expr`` in ``document`` (in document order)."""
-    current = [document]
-    for kind, arg in compile_jsonpath(expr):
-        nxt: list[Any] = []
-        for value in current:
-            if kind == "key":
-                if isinstance(value, Mapping) and arg in value:
-                    nxt.append(value[arg])
-                elif isinstance(value, list) and arg == "length":
-                    nxt.append(len(value))
-            elif kind == "index":
-                if isinstance(value, list) and -len(value) <= arg < len(value):
-                    nxt.append(value[arg])
-            elif kind == "all":
-                nxt.extend(_children(value))
-            elif kind == "slice":
-                if isinstance(value, list):
-                    nxt.extend(value[arg[0] : arg[1]])
-            else:  # deep
-                for node in _descendants(value):
-                    if arg == "*":
-                        nxt.extend(_children(node))
-                    elif isinstance(node, Mapping) and arg in node:
-                        nxt.append(node[arg])
-        current = nxt
-        if not current:
-            break
-    return current
 
 
 def capture_value(spec: CaptureSpec, response: ResponseView, vars: Mapping[str, Any]) -> Any:
     """The captured value, or UNDEFINED when the capture fails."""
     expr = spec.expr if spec.expr_template is None else str(spec.expr_template.render(vars))
     if spec.kind == "header":
-        return response.headers.get(expr, UNDEFINED)
+        # node stores header names lower-case: `X-Id` is never found (Artillery 2.0.21).
+        return response.headers.get(expr, UNDEFINED) if expr == expr.lower() else UNDEFINED
     if spec.kind == "json":
         try:
             document = response.json()
@@ -162,20 +72,43 @@ def _regex(expr: str, flags: str) -> re.Pattern[str]:
     return re.compile(expr, value)
 
 
+def _js_strict_equal(a: Any, b: Any) -> bool:
+    """JavaScript ``===`` on JSON-ish values (containers never equal)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return bool(a == b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    return (a is UNDEFINED and b is UNDEFINED) or (a is None and b is None)
+
+
 def apply_captures(
     specs: list[CaptureSpec], response: ResponseView, vars: dict[str, Any]
 ) -> list[str]:
-    """Run the captures in order, setting ``vars[spec.as_name]`` on success.
+    """Run the captures (and ``match`` entries) as engine_util's captureOrMatch.
 
-    Returns the ``as`` names of strict captures that failed (the caller ends
-    the virtual user: ``errors.Failed capture or match``, ``vusers.failed``).
+    Returns the names of strict captures / expressions of strict matches that
+    failed (the caller ends the virtual user: ``errors.Failed capture or
+    match``); then, as there, no variable is set. Otherwise every capture's
+    value is set (a non-strict ``header``/``regexp`` miss as ``""``).
     """
     failed: list[str] = []
+    found: dict[str, Any] = {}
     for spec in specs:
         value = capture_value(spec, response, vars)
-        if value is UNDEFINED:
+        if spec.match_value is not None:
+            got = value if value is not UNDEFINED or spec.kind == "json" else ""
+            if not _js_strict_equal(got, spec.match_value.render(vars)) and spec.strict:
+                failed.append(spec.expr)
+            continue
+        if value is UNDEFINED or (isinstance(value, str) and value == ""):  # isCaptureFailed
             if spec.strict:
                 failed.append(spec.as_name)
+            elif spec.kind in ("header", "regexp"):
+                found[spec.as_name] = ""  # their extractors give "" on a miss, and it is set
             continue
-        vars[spec.as_name] = value
+        found[spec.as_name] = value
+    if not failed:
+        vars.update(found)
     return failed

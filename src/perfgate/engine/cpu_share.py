@@ -12,20 +12,11 @@ and a period's CPU is the sum of its requests' CPU (plus whatever the server
 did in the background meanwhile: a timer, a collection).
 
 Per round, each endpoint's CPU per request is then the Huber regression of
-the periods' CPU on their request counts (:func:`endpoint_cpu_ms`). A solo
-request is a period of one, and with only those the fit is each endpoint's
-robust mean; overlapping requests add information instead of being thrown
-away. A request's CPU has a tight bulk and a long tail (a preemption, a
-collection): the median regression this replaced ignored the tail as well,
-but kept only the order of the bulk; on the same A/A rounds its per-pair
-spread was 3.8% against the Huber fit's 3.4% (docs/detection.md).
-At the A/B rate of the seed mix the target is busy most of the time and a
-solo-only median had 1-62 samples per round; the fit has every request.
-
-Equal shares among overlapping requests were tried and dropped: on an
-event-loop server most requests in flight are waiting, not running, and a
-cheap request beside a sign-in waiting on its password hash got half the
-hash's CPU. The regression learns what each kind costs instead.
+the periods' CPU on their request counts (:func:`endpoint_cpu_ms`): a solo
+request is a period of one, and overlapping requests add information instead
+of being thrown away. The designs this replaced (median regression, equal
+shares, solo requests only) and the figures that decided it are in
+docs/ab.md ("CPU per request, per endpoint").
 
 Only meaningful when the target runs on this machine and its process ids
 are known: the A/B rounds (:mod:`perfgate.engine.rounds`) attach one; the
@@ -41,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from perfgate.stats.regression import RegressionFit, huber_regression
+from perfgate.stats import RegressionFit, huber_regression
 
 __all__ = [
     "BusyPeriod",
@@ -162,7 +153,7 @@ def endpoint_cpu_ms(
 
     Endpoints whose cost cannot be told apart from another's (they only ever
     occur together, in fixed proportion) are left out. ``fit``: another
-    regression of the same signature (bench/detection.py compares the median
+    regression of the same signature (studies/detection.py compares the median
     fit on the same periods).
     """
     names = sorted({e for p in periods for e in p.endpoints})

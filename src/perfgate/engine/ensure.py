@@ -11,16 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.engine.apdex import APDEX_FRUSTRATED, APDEX_SATISFIED, APDEX_TOLERATED
+from perfgate.metrics import MetricSet, names
 from perfgate.result import Check, CheckStatus
-from perfgate.script.model import EnsureSpec
+from perfgate.script import EnsureSpec, compile_expression
 
-__all__ = ["evaluate_ensure", "metric_values"]
+__all__ = ["apdex_score", "evaluate_ensure", "metric_values"]
 
 
-def metric_values(aggregate: MetricSet) -> dict[str, float]:
-    """Every value an ensure threshold or condition may name."""
+def apdex_score(aggregate: MetricSet) -> float | None:
+    """artillery-plugin-apdex's score: (satisfied + tolerated / 2) / total."""
+    s = aggregate.counter(APDEX_SATISFIED)
+    t = aggregate.counter(APDEX_TOLERATED)
+    f = aggregate.counter(APDEX_FRUSTRATED)
+    total = s + t + f
+    return (s + t / 2) / total if total > 0 else None
+
+
+def metric_values(aggregate: MetricSet, *, apdex: bool = False) -> dict[str, float]:
+    """Every value an ensure threshold or condition may name (``apdex``: add
+    the apdex score, as the plugin does when ``config.apdex`` is set)."""
     out: dict[str, float] = {k: float(v) for k, v in aggregate.counters.items()}
     for name, hist in aggregate.histograms.items():
         for stat, value in hist.summary().items():
@@ -28,20 +38,38 @@ def metric_values(aggregate: MetricSet) -> dict[str, float]:
     seconds = aggregate.duration_s
     if seconds > 0:
         out[names.HTTP_REQUEST_RATE] = round(aggregate.counter(names.HTTP_REQUESTS) / seconds, 3)
+    score = apdex_score(aggregate) if apdex else None
+    if score is not None:
+        out["apdex"] = score
     return out
 
 
+def _is_one(value: Any) -> bool:
+    """The plugin passes a check only when filtrex returns exactly 1 (``result !==
+    1`` fails): a comparison or ``and``/``or`` that holds, not any truthy value."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, int | float) and value == 1
+
+
 def evaluate_ensure(spec: EnsureSpec, aggregate: MetricSet) -> list[Check]:
-    values = metric_values(aggregate)
+    values = metric_values(aggregate, apdex=spec.apdex)
     checks: list[Check] = []
     for metric, limit in spec.thresholds:
         value = values.get(metric)
         if value is None:
             checks.append(
-                Check(metric, "fail", None, limit, "ms", f"{metric}: no such metric in this run")
+                Check(
+                    metric,
+                    "fail",
+                    None,
+                    limit,
+                    "ms",
+                    f"{metric} < {limit:g}: no such metric in this run",
+                )
             )
             continue
-        ok = value <= limit
+        ok = value < limit  # the plugin's check is `metric < limit`
         checks.append(
             Check(
                 metric,
@@ -49,13 +77,12 @@ def evaluate_ensure(spec: EnsureSpec, aggregate: MetricSet) -> list[Check]:
                 value,
                 limit,
                 "",
-                f"{metric} = {value:g} (max {limit:g})",
+                f"{metric} < {limit:g} (got {value:g})",
             )
         )
-    compiled: list[Any] = list(spec.compiled)
-    for i, (expr, strict) in enumerate(spec.conditions):
+    for expr, strict in spec.conditions:
         try:
-            ok = bool(compiled[i](values)) if i < len(compiled) else False
+            ok = _is_one(compile_expression(expr)(values))
             detail = expr
         except (
             Exception
@@ -65,14 +92,15 @@ def evaluate_ensure(spec: EnsureSpec, aggregate: MetricSet) -> list[Check]:
         checks.append(Check(expr, status, None, None, "", detail))
     if spec.max_error_rate is not None:
         created = aggregate.counter(names.VUSERS_CREATED)
-        failed = aggregate.counter(names.VUSERS_FAILED)
-        rate = 100.0 * failed / created if created else 0.0
-        ok = rate <= spec.max_error_rate
+        failed = created - aggregate.counter(names.VUSERS_COMPLETED)
+        # The plugin: (created - completed) / created * 100 <= max; NaN (no user) fails.
+        rate = 100.0 * failed / created if created else float("nan")
+        ok = created > 0 and rate <= spec.max_error_rate
         checks.append(
             Check(
                 "maxErrorRate",
                 "pass" if ok else "fail",
-                round(rate, 3),
+                round(rate, 3) if created else None,
                 spec.max_error_rate,
                 "%",
                 f"{failed} of {created} virtual users failed",

@@ -14,25 +14,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import jmespath.exceptions
+
 from perfgate.engine.response import ResponseView
-from perfgate.script.template import UNDEFINED, js_string, lookup_path, parse_path
+from perfgate.script import (
+    UNDEFINED,
+    compile_jmespath,
+    js_string,
+    lookup_path,
+    parse_path,
+    truthy,
+)
 
 if TYPE_CHECKING:
-    from perfgate.script.model import ExpectSpec
+    from perfgate.script import ExpectSpec
 
-__all__ = ["EXPECT_KINDS", "ExpectOutcome", "check_expectations"]
+__all__ = ["ExpectOutcome", "check_expectations"]
 
-EXPECT_KINDS = (
-    "statusCode",
-    "notStatusCode",
-    "contentType",
-    "hasProperty",
-    "notHasProperty",
-    "equals",
-    "hasHeader",
-    "headerEquals",
-    "matchesRegexp",
-)
+# artillery-plugin-expect's cdnHit: these headers, value starting "hit"/"stale" (or "miss").
+CDN_CACHE_HEADERS = ("cf-cache-status", "x-cache", "x-vercel-cache")
+_JSON_TYPES = ("application/json", "application/problem+json", "application/ld+json")
 
 
 @dataclass
@@ -56,24 +57,72 @@ def _status_codes(value: Any) -> list[int | None]:
     return out
 
 
-def _has_property(response: ResponseView, prop: Any) -> tuple[bool, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return False, "(body is not JSON)"
+def _has_property(response: ResponseView, prop: Any) -> tuple[bool | None, Any]:
+    """(found, got); found None when the body is no JSON object (the plugin's
+    checkProperty then fails hasProperty and notHasProperty alike)."""
+    body = _json_body(response)
+    if not isinstance(body, Mapping | list):
+        return None, "response body is not an object"
     parts = parse_path(str(prop))
-    if parts is None or not isinstance(body, Mapping | list):
+    if parts is None:
         return False, "(no such property)"
-    root = {"$": body}
-    found = lookup_path(root, ["$", *parts]) is not UNDEFINED
+    found = lookup_path({"$": body}, ["$", *parts]) is not UNDEFINED
     return found, "present" if found else "(no such property)"
 
 
-def _content_type_ok(expected: str, got: str) -> bool:
-    expected_l, got_l = expected.strip().lower(), got.strip().lower()
-    if expected_l == "json":
-        return "json" in got_l.split(";")[0]
-    return got_l.split(";")[0].strip() == expected_l or got_l.startswith(expected_l)
+def _js_text(response: ResponseView) -> str:
+    """What ``RegExp.test(body)`` sees: a parsed JSON body is coerced with
+    String(), so an object is ``[object Object]`` (the plugin tests the parsed body)."""
+    body = _json_body(response)
+    if body is None:
+        return response.text()
+    return _js_to_string(body)
+
+
+def _js_to_string(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "[object Object]"
+    if isinstance(value, list):
+        return ",".join("" if v is None else _js_to_string(v) for v in value)
+    return js_string(value)
+
+
+def _json_body(response: ResponseView) -> Any:
+    """The body as the plugin's maybeParseBody sees it: parsed only for a JSON
+    content type (None when it is not, or does not parse)."""
+    ctype = response.headers.get("content-type", "")
+    if not any(t in ctype for t in _JSON_TYPES):
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _cdn_hit(expected: Any, response: ResponseView) -> tuple[bool, str]:
+    wanted = ("hit", "stale") if truthy(expected) else ("miss",)
+    for name in CDN_CACHE_HEADERS:
+        value = response.headers.get(name)
+        if value and value.lower().startswith(wanted):
+            return True, f"{name} is {value}"
+    return False, "cache status header not found"
+
+
+def _content_type_ok(expected: str, response: ResponseView) -> bool:
+    """The plugin: ``json`` wants a body that parses to an object and a JSON content
+    type; anything else must equal the whole header, case aside (a charset counts)."""
+    got = response.headers.get("content-type", "")
+    if expected == "json":
+        return isinstance(_json_body(response), Mapping | list)
+    return bool(got) and got.lower() == expected.lower()
+
+
+def _node_header(response: ResponseView, name: str) -> str | None:
+    """``res.headers[name]`` in node: names are lower-cased, so ``Content-Type`` is
+    never found; an empty value is falsy."""
+    if name != name.lower():
+        return None
+    return response.headers.get(name) or None
 
 
 def _check(spec: ExpectSpec, response: ResponseView, vars: Mapping[str, Any]) -> ExpectOutcome:
@@ -87,28 +136,42 @@ def _check(spec: ExpectSpec, response: ResponseView, vars: Mapping[str, Any]) ->
         )
     if kind == "contentType":
         got = response.headers.get("content-type", "")
-        return ExpectOutcome(kind, _content_type_ok(js_string(expected), got), expected, got)
+        return ExpectOutcome(kind, _content_type_ok(js_string(expected), response), expected, got)
     if kind in ("hasProperty", "notHasProperty"):
         found, got = _has_property(response, expected)
-        return ExpectOutcome(kind, found if kind == "hasProperty" else not found, expected, got)
+        ok = found is not None and (found if kind == "hasProperty" else not found)
+        return ExpectOutcome(kind, ok, expected, got)
     if kind == "equals":
         values = [js_string(v) for v in (expected if isinstance(expected, list) else [expected])]
         return ExpectOutcome(kind, len(set(values)) <= 1, values[:1], values)
     if kind == "hasHeader":
-        header = response.headers.get(js_string(expected))
+        header = _node_header(response, js_string(expected))
         return ExpectOutcome(kind, header is not None, expected, header)
     if kind == "headerEquals":
         pair = expected if isinstance(expected, list) else [expected]
         name = js_string(pair[0]) if pair else ""
-        wanted = [js_string(v) for v in pair[1:]]
-        value = response.headers.get(name)
-        return ExpectOutcome(kind, value is not None and value in wanted, wanted, value)
+        wanted = js_string(pair[1]) if len(pair) > 1 and pair[1] not in (None, "") else ""
+        value = _node_header(response, name)
+        # The plugin names this check after the header: `header <name> values equals`.
+        return ExpectOutcome(f"header {name} values equals", value == wanted, wanted, value)
     if kind == "matchesRegexp":
         try:
-            ok = re.search(js_string(expected), response.text()) is not None
+            ok = re.search(js_string(expected), _js_text(response)) is not None
         except re.error:
             ok = False
-        return ExpectOutcome(kind, ok, expected, response.text()[:200])
+        return ExpectOutcome(kind, ok, expected, _js_text(response)[:200])
+    if kind == "cdnHit":
+        ok, got = _cdn_hit(expected, response)
+        return ExpectOutcome(kind, ok, expected, got)
+    if kind in ("jmespath", "jpath"):
+        body = _json_body(response)
+        if not isinstance(body, Mapping | list):
+            return ExpectOutcome(kind, False, expected, "response body is not an object")
+        try:
+            result = compile_jmespath(str(expected)).search(body)
+        except (ValueError, jmespath.exceptions.JMESPathError) as exc:
+            return ExpectOutcome(kind, False, expected, str(exc))
+        return ExpectOutcome(kind, truthy(result), expected, result)  # JS truthiness, as the plugin
     return ExpectOutcome(kind, False, expected, "(unknown check)")
 
 

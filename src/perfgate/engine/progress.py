@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from perfgate.engine.workers import Merged
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, failures, names
 from perfgate.result import SuiteResult
 
 __all__ = ["Progress", "status_line", "summary_table"]
@@ -30,7 +29,7 @@ def _phase_at(phases: Sequence[dict[str, Any]], t: float) -> str:
 def status_line(
     merged: Merged, elapsed_s: float, total_s: float, phases: Sequence[dict[str, Any]]
 ) -> str:
-    """``[Sustained load] 00:42 / 09:00  rate 50/s  p95 12.3 ms  errors 0  vusers 3``."""
+    """``[Sustained load] 00:42 / 09:00  rate 50/s  p95 12.3 ms  failed 0  vusers 3``."""
     recent = [merged.seconds[t] for t in sorted(merged.seconds)[-5:]]
     rate = sum(s.requests for s in recent) / len(recent) if recent else 0.0
     p95 = 0.0
@@ -39,12 +38,12 @@ def status_line(
         for s in recent[1:]:
             h.merge(s.total)
         p95 = h.quantile(0.95) if h.count else 0.0
-    errors = sum(s.errors for s in merged.seconds.values())
+    failed = sum(s.failed for s in merged.seconds.values())
     active = sum(merged.active.values())
     remaining = max(0.0, total_s - elapsed_s)
     return (
         f"[{_phase_at(phases, elapsed_s)}] {_mmss(elapsed_s)} elapsed, {_mmss(remaining)} left  "
-        f"rate {rate:.0f}/s  p95 {p95:.1f} ms  errors {errors}  vusers {active}"
+        f"rate {rate:.0f}/s  p95 {p95:.1f} ms  failed {failed}  vusers {active}"
     )
 
 
@@ -54,7 +53,7 @@ def _mmss(seconds: float) -> str:
 
 
 def summary_table(aggregate: MetricSet) -> str:
-    """Per endpoint: requests, codes, errors, response time and total percentiles."""
+    """Per endpoint: requests, codes, failed share, no-response codes, response time and total percentiles."""
     from tabulate import tabulate
 
     rows = []
@@ -66,6 +65,7 @@ def summary_table(aggregate: MetricSet) -> str:
                 ep.name,
                 ep.requests,
                 " ".join(f"{c}:{n}" for c, n in sorted(ep.codes.items())),
+                f"{failures.count_endpoint(ep).rate or 0.0:.1%}",
                 " ".join(f"{c}:{n}" for c, n in sorted(ep.errors.items())) or "-",
                 rt.get("p50", 0),
                 rt.get("p95", 0),
@@ -73,7 +73,17 @@ def summary_table(aggregate: MetricSet) -> str:
                 tot.get("p95", 0),
             ]
         )
-    headers = ["endpoint", "requests", "codes", "errors", "rt p50", "rt p95", "rt p99", "total p95"]
+    headers = [
+        "endpoint",
+        "requests",
+        "codes",
+        "failed",
+        "no response",
+        "rt p50",
+        "rt p95",
+        "rt p99",
+        "total p95",
+    ]
     return tabulate(rows, headers=headers, floatfmt=".1f")
 
 
@@ -106,10 +116,11 @@ class Progress:
         if self.tty:
             self.stream.write("\n")
         agg = result.aggregate
+        counted = failures.count(agg, failures.policy_of(result))
         head = (
             f"{'Interrupted' if result.interrupted else 'Finished'} after {result.duration_s:.1f} s: "
             f"{agg.counter(names.HTTP_REQUESTS)} requests, {agg.counter(names.HTTP_RESPONSES)} responses, "
-            f"{agg.error_count()} errors, vusers {agg.counter(names.VUSERS_CREATED)} created / "
+            f"{counted.failed} failed, vusers {agg.counter(names.VUSERS_CREATED)} created / "
             f"{agg.counter(names.VUSERS_COMPLETED)} completed / {agg.counter(names.VUSERS_FAILED)} failed"
         )
         self.stream.write(head + "\n")

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, names
 
 __all__ = ["WINDOW_S", "EndpointNames", "Recorder", "SecondBucket", "endpoint_name", "series_row"]
 
@@ -85,15 +83,31 @@ class EndpointNames:
 
 
 class SecondBucket:
-    """One second of the run: counts and a histogram of total time."""
+    """One second of the run: counts and a histogram of total time.
 
-    __slots__ = ("errors", "requests", "responses", "t", "total", "vusers_active")
+    ``no_response`` counts requests that got no answer, ``status_5xx`` the 5xx
+    answers and ``codes_4xx`` the 4xx answers by status, so the stress
+    analysis counts failures as ``metrics.failures`` defines them.
+    """
+
+    __slots__ = (
+        "codes_4xx",
+        "no_response",
+        "requests",
+        "responses",
+        "status_5xx",
+        "t",
+        "total",
+        "vusers_active",
+    )
 
     def __init__(self, t: int) -> None:
         self.t = t
         self.requests = 0
         self.responses = 0
-        self.errors = 0
+        self.no_response = 0
+        self.status_5xx = 0
+        self.codes_4xx: dict[int, int] = {}
         self.vusers_active = 0
         self.total = Histogram()
 
@@ -102,7 +116,9 @@ class SecondBucket:
             "t": self.t,
             "requests": self.requests,
             "responses": self.responses,
-            "errors": self.errors,
+            "no_response": self.no_response,
+            "status_5xx": self.status_5xx,
+            "codes_4xx": {str(c): n for c, n in self.codes_4xx.items()},
             "vusers_active": self.vusers_active,
             "total": self.total.encode(),
         }
@@ -112,7 +128,9 @@ class SecondBucket:
         out = cls(int(data["t"]))
         out.requests = int(data["requests"])
         out.responses = int(data["responses"])
-        out.errors = int(data["errors"])
+        out.no_response = int(data.get("no_response", data.get("errors", 0)))
+        out.status_5xx = int(data.get("status_5xx", 0))
+        out.codes_4xx = {int(c): int(n) for c, n in dict(data.get("codes_4xx", {})).items()}
         out.vusers_active = int(data["vusers_active"])
         out.total = Histogram.decode(data["total"])
         return out
@@ -120,9 +138,17 @@ class SecondBucket:
     def merge(self, other: SecondBucket) -> None:
         self.requests += other.requests
         self.responses += other.responses
-        self.errors += other.errors
+        self.no_response += other.no_response
+        self.status_5xx += other.status_5xx
+        for c, n in other.codes_4xx.items():
+            self.codes_4xx[c] = self.codes_4xx.get(c, 0) + n
         self.vusers_active += other.vusers_active
         self.total.merge(other.total)
+
+    @property
+    def failed(self) -> int:
+        """No response or 5xx (``metrics.failures``' default; declared 4xx are added by readers)."""
+        return self.no_response + self.status_5xx
 
 
 def series_row(bucket: SecondBucket) -> dict[str, float]:
@@ -133,7 +159,11 @@ def series_row(bucket: SecondBucket) -> dict[str, float]:
         "t": bucket.t,
         "requests": bucket.requests,
         "responses": bucket.responses,
-        "errors": bucket.errors,
+        "no_response": bucket.no_response,
+        "status_5xx": bucket.status_5xx,
+        "status_4xx": sum(bucket.codes_4xx.values()),
+        **{f"status_4xx.{c}": n for c, n in sorted(bucket.codes_4xx.items())},
+        "failed": bucket.failed,
         "rate": bucket.requests,
         "p50": round(p50, 3),
         "p95": round(p95, 3),
@@ -231,6 +261,11 @@ class Recorder:
         s = self.second
         s.responses += 1
         s.total.record(total_ms)
+        if status >= 400:
+            if status >= 500:
+                s.status_5xx += 1
+            else:
+                s.codes_4xx[status] = s.codes_4xx.get(status, 0) + 1
         if w.first_ms is None:
             w.first_ms = self._wall()
 
@@ -239,7 +274,7 @@ class Recorder:
         w.incr(names.error_code(code))
         if ep is not None:
             w.incr(ep.error_prefix + code)
-        self.second.errors += 1
+        self.second.no_response += 1
         if w.first_ms is None:
             w.first_ms = self._wall()
 
@@ -272,7 +307,7 @@ class Recorder:
     def finish(self) -> None:
         """Close the open second and window (end of run)."""
         self.second.vusers_active = self.vusers_active
-        if self.second.requests or self.second.responses or self.second.errors:
+        if self.second.requests or self.second.responses or self.second.no_response:
             self.closed_seconds.append(self.second)
         self.second = SecondBucket(self.second.t + 1)
         if self.window.counters or self.window.histograms:

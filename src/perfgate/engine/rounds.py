@@ -2,7 +2,8 @@
 
 Both run inside the A/B's one event loop, on the engine's own pieces
 (:class:`~perfgate.engine.vuser.FlowContext`, :func:`run_vuser`, the
-scheduler's arrival timeline, the script's scenario and variable picks), so a
+scheduler's arrival timeline, the workers' arrival loop in
+:mod:`perfgate.engine.arrivals`, the script's scenario and variable picks), so a
 round is exactly the script's traffic — minus forking workers, and plus what
 A/B needs and ``run_script`` has no reason to offer: the first part of every
 round is recorded apart and thrown away (by send time), arrivals are placed
@@ -14,23 +15,21 @@ numbers).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from perfgate.engine import scheduler
+from perfgate.engine.arrivals import drive_arrivals
 from perfgate.engine.cpu_share import BusyPeriod, BusyPeriodMeter, cpu_clock
 from perfgate.engine.recorder import Recorder
-from perfgate.engine.scheduler import LagTracker
+from perfgate.engine.scheduler import Arrival, LagTracker
 from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow, run_vuser
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
-from perfgate.script.model import Scenario, Script, pick_scenario, pick_variables
+from perfgate.metrics import MetricSet, failures, names
+from perfgate.script import Scenario, Script, pick_scenario, pick_variables
 
 __all__ = [
     "ChunkRecord",
@@ -43,8 +42,11 @@ __all__ = [
 
 CpuReader = Callable[[], float | None]
 
-#: Sleep until this close to an arrival, then yield to the loop until it is due.
-_SPIN_S = 0.0015
+#: XORed into the round's seed ("SEEDS" in hex-speak): the flow's randomness
+#: (think times, template functions) is a stream apart from the arrival times
+#: and scenario picks, which use the seed itself, so adding a random step to a
+#: scenario never moves the arrivals.
+_FLOW_SALT = 0x5EED5
 
 
 @dataclass
@@ -131,16 +133,6 @@ def _collect(rec: Recorder) -> MetricSet:
     return out
 
 
-async def _until(loop: asyncio.AbstractEventLoop, due: float) -> None:
-    # asyncio's timers wake up to 1 ms late (epoll's millisecond timeout);
-    # the last stretch yields to the loop instead, so in-flight users run.
-    delay = due - loop.time()
-    if delay > _SPIN_S:
-        await asyncio.sleep(delay - _SPIN_S)
-    while loop.time() < due:
-        await asyncio.sleep(0)
-
-
 async def _drain(tasks: set[asyncio.Task[bool]], timeout_s: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -173,7 +165,7 @@ async def run_before(script: Script) -> dict[str, Any]:
 def _round_phase(script: Script, rate: float, duration_s: float) -> Any:
     phase = script.phases[0] if script.phases else None
     poisson = bool(getattr(phase, "poisson", False))
-    from perfgate.script.model import Phase
+    from perfgate.script import Phase
 
     return Phase(
         index=0, name="A/B round", duration_s=duration_s, arrival_rate=rate, poisson=poisson
@@ -202,12 +194,29 @@ async def run_round(
     loop = asyncio.get_running_loop()
     head, kept = _recorder(script), _recorder(script)
     picks = random.Random(seed)
-    ctx = FlowContext.create(script, head, rng=random.Random(seed ^ 0x5EED5))
+    ctx = FlowContext.create(script, head, rng=random.Random(seed ^ _FLOW_SALT))
     clock = cpu_clock(pids)
     meter = ctx.cpu_meter = None if clock is None else BusyPeriodMeter(clock, measuring=False)
     lag = LagTracker()
     tasks: set[asyncio.Task[bool]] = set()
     timeline = list(scheduler.arrivals([_round_phase(script, rate, duration_s)], seed=seed))
+
+    def launch(i: int, arrival: Arrival, lag_ms: float) -> None:
+        if arrival.at_s >= discard_s:
+            if ctx.recorder is head:
+                ctx.recorder = kept
+                if meter is not None:
+                    meter.measuring = True
+            lag.planned += 1
+            lag.record(lag_ms)
+        scenario = pick_scenario(script, picks)
+        variables = pick_variables(script, picks, i)
+        if initial_vars:
+            variables = {**initial_vars, **variables}
+        task = loop.create_task(run_vuser(ctx, scenario, variables, loop.time))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
     # A cyclic-GC pass over the engine's objects can hold the loop for
     # milliseconds: collect before the round, not during it.
     gc.collect()
@@ -216,24 +225,7 @@ async def run_round(
     t0 = loop.time()
     start = t0 + 0.002
     try:
-        for i, arrival in enumerate(timeline):
-            due = start + arrival.at_s
-            await _until(loop, due)
-            measuring = arrival.at_s >= discard_s
-            if measuring:
-                if ctx.recorder is head:
-                    ctx.recorder = kept
-                    if meter is not None:
-                        meter.measuring = True
-                lag.planned += 1
-                lag.record((loop.time() - due) * 1000.0)
-            scenario = pick_scenario(script, picks)
-            variables = pick_variables(script, picks, i)
-            if initial_vars:
-                variables = {**initial_vars, **variables}
-            task = loop.create_task(run_vuser(ctx, scenario, variables, loop.time))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        await drive_arrivals(timeline, start=start, launch=launch, precise=True)
         await _drain(tasks, script.http.timeout_s)
     finally:
         gc.enable()
@@ -269,7 +261,7 @@ async def closed_loop_chunk(
     loop = asyncio.get_running_loop()
     rec = _recorder(script)
     picks = random.Random(seed)
-    ctx = FlowContext.create(script, rec, rng=random.Random(seed ^ 0x5EED5))
+    ctx = FlowContext.create(script, rec, rng=random.Random(seed ^ _FLOW_SALT))
     counter = [0]
     t0 = loop.time()
     end = t0 + duration_s
@@ -301,26 +293,5 @@ async def closed_loop_chunk(
         arrivals=m.counter(names.VUSERS_COMPLETED) + m.counter(names.VUSERS_FAILED),
         elapsed_s=elapsed,
         median_ms=total.quantile(0.5) if total is not None and total.count else None,
-        errors=m.error_count() + m.status_count(5),
+        errors=failures.count(m).failed,
     )
-
-
-def aimed(script: Script, url: str) -> Script:
-    """``script`` aimed at one arm.
-
-    Reloaded from its file with the arm's target (the loader bakes the target
-    into each request's URL template, so replacing ``Script.target`` alone
-    is not enough), keeping the planned (sliced) phases.
-    """
-    from perfgate.script.model import load_script
-
-    source = Path(str(script.source))
-    if not source.is_file():
-        return dataclasses.replace(script, target=url)
-    fresh = load_script(
-        source,
-        target=url,
-        environment=script.environment,
-        time_scale=getattr(script, "time_scale", 1.0) or 1.0,
-    )
-    return dataclasses.replace(fresh, phases=list(script.phases))

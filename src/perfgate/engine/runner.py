@@ -21,10 +21,9 @@ from perfgate.engine.ensure import evaluate_ensure
 from perfgate.engine.recorder import Recorder, series_row
 from perfgate.engine.vuser import FlowContext, VUserFailed, run_flow
 from perfgate.engine.workers import Merged, default_workers, run_in_processes, run_worker
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import SuiteResult
-from perfgate.script.model import Scenario, Script
+from perfgate.script import Scenario, Script
 
 __all__ = ["ProgressSink", "run_script"]
 

@@ -10,8 +10,8 @@ Artillery's shapes:
 * ``arrivalRate: r`` for ``duration: d`` -> ``round(r * d)`` arrivals, one
   every ``1/r`` seconds.
 * ``arrivalRate: a, rampTo: b`` -> the rate steps once a second from ``a``
-  to ``b`` (second ``i`` runs at ``a + (b - a) * i / (d - 1)``); the count
-  per second is the cumulative rate rounded, so fractional rates add up.
+  to ``b`` (second ``i`` runs ``a + (b - a) * i / (d - 1)`` arrivals, rounded
+  half up); a one-second ramp runs ``(a + b) / 2`` (Artillery's createRamp).
 * ``arrivalCount: n`` -> ``n`` arrivals spread evenly over ``d``.
 * ``pause: d`` -> nothing for ``d`` seconds.
 * poisson mode -> exponential gaps with the phase's mean rate (seeded RNG).
@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from perfgate.metrics.histogram import Histogram
+from perfgate.metrics import Histogram
 from perfgate.result import SchedulerStats
 
 __all__ = [
@@ -119,17 +119,14 @@ def _phase_times(phase: PhaseLike, rng: random.Random) -> Iterator[float]:
         for k in range(n):
             yield k / a
         return
-    # rampTo: per-second steps, cumulative rounding so fractional rates add up.
+    # rampTo, as Artillery's createRamp: second i runs a + (b - a) * i / (d - 1)
+    # arrivals rounded half up; a one-second ramp runs the mean rate (a + b) / 2.
     seconds = max(1, math.ceil(d))
     b = float(b)
-    done = 0
-    cumulative = 0.0
     for i in range(seconds):
-        rate = a + (b - a) * (i / (seconds - 1) if seconds > 1 else 1.0)
+        rate = a + (b - a) * i / (seconds - 1) if seconds > 1 else (a + b) / 2
         span = min(1.0, d - i)
-        cumulative += rate * span
-        n = round(cumulative) - done
-        done += n
+        n = math.floor(rate * span + 0.5)
         for k in range(n):
             yield i + k * span / n
 

@@ -1,7 +1,7 @@
 """A lean HTTP/1.1 client on asyncio Protocols, with the timings perfgate reports.
 
 Why not aiohttp's client: on one core it tops out at a fraction of the
-request rate a load generator must reach (measured in bench/throughput.py);
+request rate a load generator must reach (measured in studies/throughput.py);
 the per-request machinery (session, connector, tracing, streams) costs more
 than the request. This client does only what load generation needs:
 keep-alive, Content-Length / chunked / close-delimited bodies, HEAD, 1xx,
@@ -34,6 +34,8 @@ from time import perf_counter_ns
 from typing import Any
 from urllib.parse import urlsplit
 
+from perfgate.errors import TransportError
+
 __all__ = [
     "Connection",
     "Origin",
@@ -47,7 +49,7 @@ __all__ = [
 _CRLF2 = b"\r\n\r\n"
 
 
-class RequestFailed(Exception):
+class RequestFailed(TransportError):
     """A request got no (complete) response; ``code`` is Node-style."""
 
     def __init__(self, code: str, detail: str = "") -> None:

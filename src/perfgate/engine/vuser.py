@@ -28,14 +28,18 @@ from urllib.parse import urljoin
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from perfgate.engine import transport
+from perfgate.engine.apdex import APDEX_COUNTERS, classify
 from perfgate.engine.capture import apply_captures
 from perfgate.engine.cpu_share import BusyPeriodMeter
 from perfgate.engine.expect import check_expectations
 from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
 from perfgate.engine.response import ResponseView
 from perfgate.engine.wire import build_request
+from perfgate.errors import PerfgateError
 from perfgate.metrics import names
-from perfgate.script.model import (
+from perfgate.script import (
+    Events,
+    ExpectSpec,
     FunctionStep,
     LogStep,
     LoopStep,
@@ -43,19 +47,33 @@ from perfgate.script.model import (
     Scenario,
     Script,
     Step,
+    Template,
     ThinkStep,
+    call_hook,
+    js_string,
+    parse_duration,
+    processor_context,
 )
-from perfgate.script.processor import Events, call_hook, processor_context
 
-__all__ = ["FlowContext", "StepPlan", "build_request", "run_flow", "run_vuser", "think_seconds"]
+__all__ = [
+    "FlowContext",
+    "StepPlan",
+    "build_request",
+    "loop_range",
+    "run_flow",
+    "run_vuser",
+    "think_seconds",
+]
 
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 _MAX_REDIRECTS = 10
 MAX_WHILE_ITERATIONS = 1_000_000  # a whileTrue loop without count ends here
 CAPTURE_FAILED = "Failed capture or match"
+COOKIE_PARSE_ERROR = "cookie_parse_error_invalid_cookie"
+EXPECT_FAILED = "Failed expectations for request "
 
 
-class VUserFailed(Exception):
+class VUserFailed(PerfgateError):
     """Ends one virtual user (counted as ``vusers.failed``)."""
 
 
@@ -88,6 +106,11 @@ class FlowContext:
     expect_failed: int = 0
     # Reads a local target's CPU over its busy periods (A/B rounds only).
     cpu_meter: BusyPeriodMeter | None = None
+    default_cookie: Template | None = None  # config.(http.)defaults.cookie
+    # a plugin (expect with expectDefault200, apdex) looks at every response
+    after_every_response: bool = False
+    default_200: list[ExpectSpec] = field(default_factory=list)
+    response_plugins: tuple[str, ...] = ()  # "expect" / "apdex", in config.plugins order
 
     @classmethod
     def create(
@@ -121,12 +144,26 @@ class FlowContext:
         )
         if log is not None:
             ctx.log = log
+        if http.default_cookie is not None:
+            ctx.default_cookie = Template.compile(http.default_cookie)
+        ctx.after_every_response = script.apdex_threshold_ms is not None or (
+            script.expect_enabled and script.expect_options.expect_default_200
+        )
+        ctx.default_200 = [ExpectSpec("statusCode", 200, "expectDefault200")]
+        enabled = {"expect": script.expect_enabled, "apdex": script.apdex_threshold_ms is not None}
+        order = [p for p in script.plugin_order if p in enabled] + ["expect", "apdex"]
+        ctx.response_plugins = tuple(p for p in dict.fromkeys(order) if enabled[p])
         for scenario in script.scenarios:
             ctx.scenario_totals[scenario.index] = names.scenario_total(scenario.name)
             ctx._plan(scenario.flow)
         ctx._plan(script.before)
         ctx._plan(script.after)
         return ctx
+
+    def absolute(self, url: str) -> str:
+        """A request's URL joined to this context's target (Artillery's rule:
+        a path starting with "/" is the target's; anything else is sent as is)."""
+        return self.base_url + url if url.startswith("/") else url
 
     def _plan(self, steps: list[Step]) -> None:
         s = self.script.metrics_by_endpoint
@@ -162,7 +199,7 @@ class _VUser:
         self.ctx = ctx
         self.scenario = scenario
         self.vars = vars
-        self.cookies: dict[str, str] = {}
+        self.cookies: dict[str, str] = {}  # the user's cookie jar (Artillery: one per user)
         self.conns: transport.Pool | transport.VUConnections = ctx.pool or transport.VUConnections()
         # Built on the first processor call: most scripts never pay for them.
         self.context: dict[str, Any] | None = None
@@ -224,7 +261,12 @@ class _VUser:
             if isinstance(step, RequestStep):
                 await self.request(step)
             elif isinstance(step, ThinkStep):
-                await asyncio.sleep(think_seconds(step, self.ctx.rng))
+                try:
+                    pause = think_seconds(step, self.ctx.rng, self.vars)
+                except VUserFailed as exc:  # Artillery: the thrown error is counted, the user fails
+                    self.ctx.recorder.error(None, str(exc))
+                    raise
+                await asyncio.sleep(pause)
             elif isinstance(step, LoopStep):
                 await self.loop(step)
             elif isinstance(step, LogStep):
@@ -238,39 +280,54 @@ class _VUser:
         over = step.over
         if step.over_template is not None:
             over = step.over_template.render(vars)
+        index_var, element_var = step.index_var, step.element_var
         if isinstance(over, list):
             for i, element in enumerate(over):
-                vars["$loopCount"] = i
-                vars["$loopElement"] = element
+                vars[index_var] = i
+                vars[element_var] = element
                 await self.run_steps(step.steps)
             return
+        if step.over is not None:  # engine_util: `over` that is no array ends the loop at once
+            return
         has_while = step.while_function is not None or step.while_condition is not None
-        limit = step.count if step.count is not None else (None if has_while else 1)
-        i = 0
+        first, limit = step.count_from, step.count
+        if step.count_template is not None:
+            first, limit = loop_range(step.count_template.render(vars))
+        elif limit is None and not has_while:
+            limit = 1
+        i = first
         while limit is None or i < limit:
-            vars["$loopCount"] = i  # from 0, as Artillery's code (its docs say 1: issue #3412)
+            vars[index_var] = i  # from 0, as Artillery's code (its docs say 1: issue #3412)
+            vars[element_var] = i  # engine_util: a count loop's element is the index too
             await self.run_steps(step.steps)
             i += 1
             # As Artillery: whileTrue is asked after each pass (the first pass always runs).
             if has_while and not await self._while_holds(step):
                 break
-            if limit is None and i >= MAX_WHILE_ITERATIONS:  # a runaway whileTrue
+            if limit is None and i - first >= MAX_WHILE_ITERATIONS:  # a runaway whileTrue
                 break
 
     async def request(self, step: RequestStep) -> None:
         ctx = self.ctx
+        # engine_util's isProbableEnough: lodash random(100) is 0..100 inclusive.
+        if step.probability is not None and not ctx.rng.randint(0, 100) < step.probability:
+            return
         if (step.condition is not None or step.if_true_function is not None) and not (
             await self._if_true(step)
         ):
             return
+        if ctx.default_cookie is not None:
+            # engine_http sets config's default cookie in the user's jar before every request.
+            rendered_cookie = ctx.default_cookie.render(self.vars)
+            self.cookies.update({str(k): js_string(v) for k, v in rendered_cookie.items()})
         plan = ctx.plans[id(step)]
-        if plan.static and not self.cookies:
+        if plan.static and not self.cookies and not step.cookie:
             await self._send_static(step, plan)
             return
         rendered = step.render(self.vars)  # config default headers already merged in
         params: dict[str, Any] = {
             "method": plan.method,
-            "url": rendered.url,
+            "url": ctx.absolute(rendered.url),
             "qs": rendered.qs,
             "headers": rendered.headers,
             "json": rendered.json,
@@ -296,12 +353,16 @@ class _VUser:
         """Send ``params`` and follow redirects. ``first``: a response already
         received for them (the static path hands over a redirect)."""
         ctx = self.ctx
+        if params["cookie"]:  # engine_http sets a step's cookie in the user's jar: it stays
+            self.cookies.update(params["cookie"])
         cookies = self.cookies
-        if params["cookie"]:
-            cookies = {**cookies, **params["cookie"]}
         url = params["url"]
         method = params["method"]
         rec = ctx.recorder
+        if not url.startswith(("/", "http")):  # engine_http prepends the target to "/…" only
+            code = f"Invalid URL - {url}"
+            rec.error(plan.names, code)
+            raise VUserFailed(code)
         for _ in range(_MAX_REDIRECTS + 1):
             if first is not None:
                 raw, full_url = first
@@ -310,7 +371,7 @@ class _VUser:
                 try:
                     origin, full_url, data = build_request(
                         method,
-                        url,
+                        _without_query(url) if params["qs"] is not None else url,
                         base_url=ctx.base_url,
                         qs=params["qs"],
                         headers=params["headers"],
@@ -320,9 +381,10 @@ class _VUser:
                         cookies=cookies,
                         auth=params["auth"],
                     )
-                except ValueError as exc:
-                    rec.error(plan.names, "EINVALIDURL")
-                    raise VUserFailed(str(exc)) from None
+                except ValueError:
+                    code = f"Invalid URL - {url}"  # engine_http's error for a URL got refuses
+                    rec.error(plan.names, code)
+                    raise VUserFailed(code) from None
                 raw = await self._exchange(plan, origin, data)
             location = (
                 _header(raw, "location")
@@ -333,8 +395,8 @@ class _VUser:
             # (metrics-by-endpoint runs after the last response) only the final one.
             self._record(plan, raw, final=not location)
             if b"set-cookie" in raw.head.lower():
-                self._store_cookies(raw)
-                cookies = {**self.cookies, **(params["cookie"] or {})}
+                self._store_cookies(raw, plan)
+                cookies = self.cookies
             if not location:
                 break
             url = urljoin(full_url, location)
@@ -342,7 +404,7 @@ class _VUser:
                 method = "GET"
                 params = {**params, "json": None, "body": None, "form": None}
             params = {**params, "qs": None}
-        if step.capture or step.expect or step.after_response:
+        if step.capture or step.expect or step.after_response or ctx.after_every_response:
             await self._after(step, raw, full_url, params)
 
     async def _exchange(
@@ -389,9 +451,13 @@ class _VUser:
         ctx = self.ctx
         if plan.wire is None:
             r = step.render(self.vars)
+            if not r.url.startswith(("/", "http")):
+                plan.static = False  # the general path counts the error, every time
+                await self.request(step)
+                return
             plan.wire = build_request(
                 plan.method,
-                r.url,
+                ctx.absolute(_without_query(r.url) if r.qs is not None else r.url),
                 base_url=ctx.base_url,
                 qs=r.qs,
                 headers=r.headers,
@@ -409,7 +475,7 @@ class _VUser:
             r = step.render(self.vars)
             params: dict[str, Any] = {
                 "method": plan.method,
-                "url": r.url,
+                "url": ctx.absolute(r.url),
                 "qs": r.qs,
                 "headers": r.headers,
                 "json": r.json,
@@ -423,8 +489,8 @@ class _VUser:
             return
         self._record(plan, raw)
         if b"set-cookie" in raw.head.lower():
-            self._store_cookies(raw)
-        if step.capture or step.expect or step.after_response:
+            self._store_cookies(raw, plan)
+        if step.capture or step.expect or step.after_response or ctx.after_every_response:
             params = {"method": plan.method, "url": full_url, "name": step.name}
             await self._after(step, raw, full_url, params)
 
@@ -436,41 +502,99 @@ class _VUser:
             raw.status, CIMultiDictProxy(CIMultiDict(raw.header_pairs())), raw.body, url
         )
         capture_failed = bool(step.capture) and bool(apply_captures(step.capture, view, self.vars))
-        if step.expect and ctx.script.expect_enabled:
-            outcomes = check_expectations(step.expect, view, self.vars)
-            for o in outcomes:
-                ok = "ok" if o.ok else "failed"
-                ctx.recorder.count(f"plugins.expect.{ok}")
-                ctx.recorder.count(f"plugins.expect.{ok}.{o.kind}")
-                if not o.ok:
-                    ctx.expect_failed += 1
+        # The plugins' afterResponse hooks come after the scenario's (they append theirs).
         if step.after_response:
             context, events = self._hook_args()
             for name in step.after_response:
                 await self._hook(name, params, view, context, events)
+        script = ctx.script
+        if self.scenario.index >= 0:  # plugins hook scenarios only, in config.plugins order
+            for plugin in ctx.response_plugins:
+                if plugin == "expect":
+                    self._expect(step, view, params)  # may end the user: later hooks don't run
+                elif script.apdex_threshold_ms is not None:
+                    rec = ctx.recorder
+                    for counter in APDEX_COUNTERS:  # the plugin adds 0 to each, then 1 to one
+                        rec.count(counter, 0)
+                    rec.count(classify(raw.total_ns / 1e6, script.apdex_threshold_ms))
         if capture_failed:  # as Artillery: afterResponse hooks run first, then the user fails
             ctx.recorder.error(ctx.plans[id(step)].names, CAPTURE_FAILED)
             raise VUserFailed(CAPTURE_FAILED)
 
-    def _store_cookies(self, raw: transport.RawResponse) -> None:
+    def _expect(self, step: RequestStep, view: ResponseView, params: dict[str, Any]) -> None:
+        """artillery-plugin-expect's afterResponse hook."""
+        ctx = self.ctx
+        opts = ctx.script.expect_options
+        specs = step.expect or (ctx.default_200 if opts.expect_default_200 else [])
+        if not specs:
+            return
+        failed = 0
+        for o in check_expectations(specs, view, self.vars):
+            ok = "ok" if o.ok else "failed"
+            ctx.recorder.count(f"plugins.expect.{ok}")
+            ctx.recorder.count(f"plugins.expect.{ok}.{o.kind}")
+            if not o.ok:
+                failed += 1
+        ctx.expect_failed += failed
+        if failed and opts.report_failures_as_errors:
+            label = step.name if opts.use_only_request_names and step.name else params["url"]
+            code = EXPECT_FAILED + str(label)
+            ctx.recorder.error(ctx.plans[id(step)].names, code)
+            raise VUserFailed(code)
+
+    def _store_cookies(self, raw: transport.RawResponse, plan: StepPlan) -> None:
         for k, v in raw.header_pairs():
             if k.lower() == "set-cookie":
                 pair = v.split(";", 1)[0]
                 name, sep, value = pair.partition("=")
-                if sep:
+                if sep and name.strip():
                     self.cookies[name.strip()] = value.strip()
+                else:  # tough-cookie cannot parse it: Artillery counts it and goes on
+                    self.ctx.recorder.error(None, COOKIE_PARSE_ERROR)
 
 
-def think_seconds(step: ThinkStep, rng: random.Random) -> float:
+def loop_range(value: Any) -> tuple[int, int]:
+    """engine_util's parseLoopCount on a rendered count: a number n is 0..n,
+    ``"2-4"`` is 2..4 ($loopCount 2, 3); anything else runs no pass."""
+    if isinstance(value, bool):
+        return 0, 0
+    if isinstance(value, int | float):
+        return 0, int(value)
+    text = js_string(value).strip()
+    try:
+        return 0, int(float(text))
+    except ValueError:
+        pass
+    low, sep, high = text.partition("-")
+    if sep and low.strip().isdigit() and high.strip().isdigit():
+        return int(low), int(high)
+    return 0, 0
+
+
+def think_seconds(step: ThinkStep, rng: random.Random, vars: dict[str, Any] | None = None) -> float:
     """A think step's pause, with Artillery's jitter: ``"10%"`` is ± 10 % of the
     think time (``step.jitter`` = 0.10), a bare number is ± that many ms
-    (``step.jitter_ms``); never below zero."""
+    (``step.jitter_ms``); never below zero. A templated think is rendered
+    against ``vars``; a value that is no duration fails the user, as
+    Artillery's "Invalid think time"."""
     seconds = step.seconds
+    if step.seconds_template is not None:
+        rendered = step.seconds_template.render(vars or {})
+        parsed = parse_duration(rendered)
+        if parsed is None or parsed < 0:
+            raise VUserFailed(f"Invalid think time: {js_string(rendered)}")
+        seconds = parsed
     if step.jitter:
-        seconds += rng.uniform(-step.jitter, step.jitter) * step.seconds
+        seconds += rng.uniform(-step.jitter, step.jitter) * seconds
     elif step.jitter_ms:
         seconds += rng.uniform(-step.jitter_ms, step.jitter_ms) / 1000.0
     return max(0.0, seconds)
+
+
+def _without_query(url: str) -> str:
+    """got's ``searchParams`` (what engine_http makes of ``qs``) replaces the URL's
+    own query string: ``url: /x?a=1, qs: {b: 2}`` requests ``/x?b=2``."""
+    return url.split("?", 1)[0]
 
 
 def _header(raw: transport.RawResponse, name: str) -> str | None:
@@ -521,6 +645,7 @@ async def run_vuser(
         if isinstance(vu.conns, transport.VUConnections):
             vu.conns.close()
     if ok:
+        rec.count(names.VUSERS_FAILED, 0)  # as Artillery's runner: the counter is always written
         rec.count(names.VUSERS_COMPLETED)
         rec.observe(names.VUSERS_SESSION_LENGTH, (clock() - t0) * 1000.0)
     else:

@@ -22,18 +22,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from perfgate.engine.arrivals import drive_arrivals
 from perfgate.engine.recorder import Recorder, SecondBucket
 from perfgate.engine.scheduler import Arrival, LagTracker, WorkerSchedule, split_cap
 from perfgate.engine.vuser import FlowContext, run_vuser
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
-from perfgate.script.model import Script, pick_scenario, pick_variables
+from perfgate.metrics import Histogram, MetricSet, names
+from perfgate.script import Script, pick_scenario, pick_variables
 
 __all__ = ["Merged", "default_workers", "run_in_processes", "run_worker"]
 
 Emit = Callable[[dict[str, Any]], None]
 _TICK_S = 0.25
+#: A worker's CPU share is judged only over at least this much wall time.
+_MIN_CPU_WALL_S = 1.0
 
 
 def default_workers() -> int:
@@ -100,43 +101,31 @@ async def run_worker(
 
         return done
 
-    tick_task = loop.create_task(ticker())
     vuser_index = worker
-    burst = 0
+
+    def launch(_: int, arrival: Arrival, lag_ms: float) -> None:
+        nonlocal vuser_index
+        lag.planned += 1
+        cap = caps.get(arrival.phase)
+        if cap is not None and active_by_phase.get(arrival.phase, 0) >= cap:
+            lag.skipped += 1
+            rec.count(names.VUSERS_SKIPPED)
+            return
+        lag.record(lag_ms)
+        rec.observe(names.ARRIVAL_LAG, lag_ms)  # per window: stress localises generator limits
+        scenario = pick_scenario(script, rng)
+        vars = pick_variables(script, rng, vuser_index)
+        if initial_vars:
+            vars = {**initial_vars, **vars}
+        vuser_index += workers
+        task = loop.create_task(run_vuser(ctx, scenario, vars, clock))
+        active_by_phase[arrival.phase] = active_by_phase.get(arrival.phase, 0) + 1
+        tasks.add(task)
+        task.add_done_callback(finished(arrival.phase))
+
+    tick_task = loop.create_task(ticker())
     try:
-        for arrival in schedule:
-            lag.planned += 1
-            due = start_mono + arrival.at_s
-            delay = due - loop.time()
-            if delay > 0.0005:
-                await asyncio.sleep(delay)
-                burst = 0
-            else:
-                burst += 1
-                if burst >= 32:  # behind schedule: still let responses in
-                    burst = 0
-                    await asyncio.sleep(0)
-            if stop():
-                interrupted = True
-                lag.planned -= 1
-                break
-            cap = caps.get(arrival.phase)
-            if cap is not None and active_by_phase.get(arrival.phase, 0) >= cap:
-                lag.skipped += 1
-                rec.count(names.VUSERS_SKIPPED)
-                continue
-            lag_ms = max(0.0, (loop.time() - due) * 1000.0)
-            lag.record(lag_ms)
-            rec.observe(names.ARRIVAL_LAG, lag_ms)  # per window: stress localises generator limits
-            scenario = pick_scenario(script, rng)
-            vars = pick_variables(script, rng, vuser_index)
-            if initial_vars:
-                vars = {**initial_vars, **vars}
-            vuser_index += workers
-            task = loop.create_task(run_vuser(ctx, scenario, vars, clock))
-            active_by_phase[arrival.phase] = active_by_phase.get(arrival.phase, 0) + 1
-            tasks.add(task)
-            task.add_done_callback(finished(arrival.phase))
+        interrupted = await drive_arrivals(schedule, start=start_mono, launch=launch, stop=stop)
         # Wait for in-flight users; on interrupt, at most the request timeout.
         deadline = loop.time() + (script.http.timeout_s if interrupted else 10 * 365 * 86400.0)
         while tasks and loop.time() < deadline:
@@ -156,7 +145,11 @@ async def run_worker(
     rec.tick(loop.time() - start_mono)
     rec.finish()
     _flush(rec, emit, worker)
+    cpu: dict[str, float] = {}
+    if wall >= _MIN_CPU_WALL_S:  # over a shorter run the share is start-up cost, not load
+        cpu["cpu_pct"] = cpu_pct
     return {
+        **cpu,
         "kind": "done",
         "worker": worker,
         "lag": lag.histogram.to_dict(),
@@ -164,7 +157,6 @@ async def run_worker(
         "launched": lag.launched,
         "skipped": lag.skipped,
         "late": lag.late,
-        "cpu_pct": cpu_pct,
         "expect_failed": ctx.expect_failed,
         "interrupted": interrupted,
     }

@@ -27,7 +27,7 @@ from perfgate.stats import (
     wilcoxon_ci,
     wilcoxon_signed_rank,
 )
-from perfgate.verdict import MetricComparison
+from perfgate.verdict import GATED_FAMILIES, MetricComparison
 
 __all__ = [
     "GATED_FAMILIES",
@@ -44,11 +44,6 @@ __all__ = [
     "undecided",
 ]
 
-#: Families whose regressions fail the gate: the core ("primary": overall
-#: latency, error rate and CPU, and the endpoints carrying most of the
-#: requests and of the CPU) and the secondary (every other endpoint with
-#: enough data). "info" is shown, never gated.
-GATED_FAMILIES = ("primary", "secondary")
 #: The secondary family's share of alpha (Bonferroni between the two
 #: families, Holm within each): the core keeps most of the power, and the
 #: run's family-wise error over both stays at most alpha.

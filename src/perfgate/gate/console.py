@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tabulate import tabulate
 
-from perfgate.verdict import MetricComparison, Verdict, shown_state
+from perfgate.verdict import (
+    GATED_FAMILIES,
+    STATE_LABELS,
+    VERDICT_LABELS,
+    MetricComparison,
+    Verdict,
+    shown_state,
+)
 
-__all__ = ["verdict_text"]
+__all__ = ["Log", "verdict_text"]
 
-_MARK = {
-    "regression": "REGRESSION",
-    "unresolved": "possible regression",
-    "slower": "slower (info)",
-    "improvement": "improved",
-    "within-noise": "~ noise",
-    "insufficient": "insufficient",
-    "new": "new",
-    "info": "",
-}
-_HEAD = {
-    "pass": "PASS",
-    "regression": "FAIL: regression",
-    "slo-failure": "FAIL: SLO breached",
-    "inconclusive": "INCONCLUSIVE",
-    "error": "ERROR",
-}
+#: Where the gate says what it is doing (print, or a test's list.append).
+Log = Callable[[str], None]
 
 
 def _mark(c: MetricComparison) -> str:
     state = shown_state(c.state, c.family)
-    return _MARK.get(state, state)
+    return STATE_LABELS.get(state, state)
 
 
 def _value(v: float | None, unit: str) -> str:
@@ -55,12 +49,14 @@ def _change(c: MetricComparison) -> str:
 
 def verdict_text(verdict: Verdict, *, all_metrics: bool = False) -> str:
     """Verdict line, comparison table (primary family unless ``all_metrics``), checks."""
-    lines = [f"perfgate verdict: {_HEAD.get(verdict.state, verdict.state)} (mode: {verdict.mode})"]
+    lines = [
+        f"perfgate verdict: {VERDICT_LABELS.get(verdict.state, verdict.state).upper()} (mode: {verdict.mode})"
+    ]
     lines += [f"  - {r}" for r in verdict.reasons]
     shown = [
         c
         for c in verdict.comparisons
-        if all_metrics or c.family == "primary" or c.state == "regression"
+        if all_metrics or c.family in GATED_FAMILIES or c.state == "regression"
     ]
     if shown:
         rows = [

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from perfgate.gate.compare import GATED_FAMILIES, clearly_slower
+from perfgate.gate.compare import clearly_slower
 from perfgate.result import Check
 from perfgate.verdict import (
     EXIT_ERROR,
     EXIT_FAIL,
     EXIT_INCONCLUSIVE_STRICT,
     EXIT_PASS,
+    GATED_FAMILIES,
     MetricComparison,
     Verdict,
 )
@@ -54,29 +55,7 @@ def decide(
     regressions = [c for c in gated if c.state == "regression"]
     breaches = [c for c in checks if c.status == "fail" and not c.pre_existing]
     primary = [c for c in comparisons if c.family == "primary"]
-    if primary and all(c.state in ("insufficient", "new") for c in primary):
-        inconclusive.append("no primary metric had enough data to compare")
-    inconclusive += [
-        f"possible regression, undecided in {c.samples} round pairs: {describe_comparison(c)}"
-        f" reaches past the {c.min_effect or 0:.0%} minimum effect"
-        " (more pairs: ab.pairs, ab.extend_pairs)"
-        for c in gated
-        if c.state == "unresolved"
-    ]
-    # Nothing clearly slower passes green: a metric whose whole interval lies
-    # beyond its minimum effect, outside the gated families or short of Holm,
-    # still names itself (docs/ab.md, "Nothing clearly slower passes green").
-    inconclusive += [
-        f"clearly slower but not gated ({_why_not_gated(c)}): {describe_comparison(c)},"
-        f" beyond the {_effect(c)} minimum effect"
-        for c in comparisons
-        if c.state != "new"
-        and clearly_slower(c)
-        and not (c.family in GATED_FAMILIES and c.state in ("regression", "unresolved"))
-    ]
-    inconclusive += [
-        f"{c.name}: {c.detail}" for c in checks if c.status == "inconclusive" and c.detail
-    ]
+    inconclusive += _inconclusive_reasons(primary, gated, comparisons, checks)
 
     if errors:
         verdict.state, verdict.exit_code = "error", EXIT_ERROR
@@ -92,8 +71,15 @@ def decide(
         verdict.exit_code = EXIT_INCONCLUSIVE_STRICT if strict else EXIT_PASS
         verdict.reasons = inconclusive[:2]
     else:
+        # Counted by state, so the headline agrees with the rows below it.
+        states = [("improvement", "improved"), ("within-noise", "within noise")]
+        states += [("insufficient", "with too little data"), ("new", "new")]
+        counts = [(sum(c.state == s for c in gated), label) for s, label in states]
+        described = ", ".join(f"{n} {label}" for n, label in counts if n)
         verdict.reasons = [
-            f"{len(gated)} gated metrics within noise, {sum(c.status == 'pass' for c in checks)} checks passed"
+            f"{len(gated)} gated metrics"
+            + (f" ({described})" if described else "")
+            + f", {sum(c.status == 'pass' for c in checks)} checks passed"
         ]
     if regressions and breaches:
         verdict.reasons = [*verdict.reasons[:1], _check_reason(breaches[0])]
@@ -114,6 +100,39 @@ def _effect(c: MetricComparison) -> str:
     if c.unit == "ratio":
         return f"{(c.min_effect or 0) * 100:.2g} pp"
     return f"{c.min_effect or 0:.0%}"
+
+
+def _inconclusive_reasons(
+    primary: list[MetricComparison],
+    gated: list[MetricComparison],
+    comparisons: list[MetricComparison],
+    checks: list[Check],
+) -> list[str]:
+    """Why the gate cannot say pass: no primary data, undecided or clearly slower
+    metrics, inconclusive checks."""
+    reasons: list[str] = []
+    if primary and all(c.state in ("insufficient", "new") for c in primary):
+        reasons.append("no primary metric had enough data to compare")
+    reasons += [
+        f"possible regression, undecided in {c.samples} round pairs: {describe_comparison(c)}"
+        f" reaches past the {c.min_effect or 0:.0%} minimum effect"
+        " (more pairs: ab.pairs, ab.extend_pairs)"
+        for c in gated
+        if c.state == "unresolved"
+    ]
+    # Nothing clearly slower passes green: a metric whose whole interval lies
+    # beyond its minimum effect, outside the gated families or short of Holm,
+    # still names itself (docs/ab.md, "Nothing clearly slower passes green").
+    reasons += [
+        f"clearly slower but not gated ({_why_not_gated(c)}): {describe_comparison(c)},"
+        f" beyond the {_effect(c)} minimum effect"
+        for c in comparisons
+        if c.state != "new"
+        and clearly_slower(c)
+        and not (c.family in GATED_FAMILIES and c.state in ("regression", "unresolved"))
+    ]
+    reasons += [f"{c.name}: {c.detail}" for c in checks if c.status == "inconclusive" and c.detail]
+    return reasons
 
 
 def _check_reason(c: Check) -> str:

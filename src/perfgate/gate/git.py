@@ -37,14 +37,14 @@ def is_git_repo(path: Path) -> Path | None:
 
 def git_info(path: Path, environ: Mapping[str, str] | None = None) -> GitInfo:
     """Commit and branch from git, overridden by GitHub's environment when present."""
-    from perfgate.github import load_context
+    from perfgate.github import in_actions, load_context
 
     env = os.environ if environ is None else environ
     info = GitInfo(repo_dir=is_git_repo(path))
     if info.repo_dir is not None:
         info.commit = _git(info.repo_dir, "rev-parse", "HEAD")
         info.branch = _git(info.repo_dir, "branch", "--show-current")
-    if env.get("GITHUB_ACTIONS") == "true":
+    if in_actions(env):
         ctx = load_context(env)
         info.pr = ctx.pr_number
         info.commit = ctx.head_sha or ctx.sha or info.commit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perfgate.figures import Figure, run_figures
 from perfgate.gate.ab.stats import MAX_PRIMARY
@@ -10,12 +10,12 @@ from perfgate.gate.compare import history_comparison, min_effect_for
 from perfgate.store import MATCH_KEYS
 
 if TYPE_CHECKING:
-    from perfgate.config.project import CompareConfig
+    from perfgate.config import CompareConfig
     from perfgate.result import RunResult
     from perfgate.store import Store
     from perfgate.verdict import MetricComparison
 
-__all__ = ["history_comparisons", "primary_figures"]
+__all__ = ["history_comparisons", "history_mismatch", "primary_figures"]
 
 
 def primary_figures(figures: list[Figure], declared: list[str]) -> set[tuple[str, str]]:
@@ -30,8 +30,17 @@ def primary_figures(figures: list[Figure], declared: list[str]) -> set[tuple[str
     return {(f.suite, f.metric) for f in chosen[:MAX_PRIMARY]}
 
 
-def history_comparisons(run: RunResult, store: Store, cfg: CompareConfig) -> list[MetricComparison]:
-    """Every comparable figure of ``run`` against its history in ``store``."""
+def history_comparisons(
+    run: RunResult,
+    store: Store,
+    cfg: CompareConfig,
+    kept: dict[str, Any] | None = None,
+) -> list[MetricComparison]:
+    """Every comparable figure of ``run`` against its history in ``store``.
+
+    ``kept``, when given, receives each primary metric's history points
+    (``"suite\tmetric" -> [[created_at, value], ...]``, oldest first) for the report.
+    """
     figures = run_figures(run)
     primary = primary_figures(figures, cfg.primary)
     fingerprint = {k: run.environment.get(k) for k in MATCH_KEYS if k in run.environment}
@@ -46,6 +55,11 @@ def history_comparisons(run: RunResult, store: Store, cfg: CompareConfig) -> lis
             limit=cfg.history_runs,
             exclude_run_id=run.run_id,
         )
+        if kept is not None and (fig.suite, fig.metric) in primary:
+            kept[f"{fig.suite}\t{fig.metric}"] = [
+                [p.created_at, round(p.value, 6)]
+                for p in sorted(points, key=lambda p: p.created_at)
+            ]
         out.append(
             history_comparison(
                 fig,
@@ -56,3 +70,26 @@ def history_comparisons(run: RunResult, store: Store, cfg: CompareConfig) -> lis
             )
         )
     return out
+
+
+def history_mismatch(run: RunResult, store: Store, cfg: CompareConfig) -> str:
+    """Why the branch's stored runs did not match ``run``, as a sentence to append
+    ("" when nothing explains it): most often the baseline workflow records
+    another profile than the pull request runs, or the suites' files changed."""
+    rows = store.list_runs(branch=cfg.history_branch, limit=200)
+    rows = [r for r in rows if r["run_id"] != run.run_id]
+    if not rows:
+        return f"; the store holds no run of {cfg.history_branch!r} yet"
+    profiles = sorted({str(r["profile"]) for r in rows if r["profile"] != run.profile})
+    same_profile = [r for r in rows if r["profile"] == run.profile]
+    if not same_profile and profiles:
+        return (
+            f"; {cfg.history_branch!r} has runs of profile {', '.join(profiles)} but none of "
+            f"{run.profile!r}: record the profile pull requests run (docs/github.md)"
+        )
+    if same_profile and not any(r["config_hash"] == run.config_hash for r in same_profile):
+        return (
+            f"; {cfg.history_branch!r}'s runs of profile {run.profile!r} used other suite "
+            "files or settings (config hash differs)"
+        )
+    return ""

@@ -16,14 +16,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from perfgate.config.yaml import suggest
-from perfgate.engine.recorder import endpoint_name
+from perfgate.config import suggest
+from perfgate.engine import endpoint_name
 from perfgate.errors import ConfigError
 from perfgate.gate.ab.stats import MAX_PRIMARY
-from perfgate.script.model import LoopStep, RequestStep, Script, Step
+from perfgate.script import LoopStep, RequestStep, Script, Step
 
 if TYPE_CHECKING:
-    from perfgate.config.project import CompareConfig
+    from perfgate.config import CompareConfig
     from perfgate.gate.plan import PlannedSuite
 
 __all__ = [
@@ -112,7 +112,7 @@ def check_primary(compare: CompareConfig, planned: Sequence[PlannedSuite]) -> No
 
 def planned_metric_names(config: str | Path, profile: str = "pr") -> dict[str, list[str]]:
     """Suite -> the metric names its load suite can produce, for ``--list-metrics``."""
-    from perfgate.config.project import load_project
+    from perfgate.config import load_project
     from perfgate.gate.plan import plan_suites
 
     cfg = load_project(config)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from perfgate.errors import ConfigError
+from perfgate.metrics import FailurePolicy
 
 if TYPE_CHECKING:
     from perfgate.bench import Suite
-    from perfgate.config.project import ProjectConfig, SuiteConfig
-    from perfgate.script.model import Phase, Script
+    from perfgate.config import ProjectConfig, SuiteConfig
+    from perfgate.script import Phase, Script
 
 __all__ = ["PlannedSuite", "plan_suites", "steady_phase", "steady_slice", "with_target"]
 
@@ -39,6 +40,7 @@ class PlannedSuite:
     script: Script | None = None
     bench: Suite | None = None
     slice_s: float | None = None  # pr profile: the steady slice's length
+    failures: FailurePolicy | None = None  # what a failed request is (slo.fail_on_4xx)
 
     @property
     def name(self) -> str:
@@ -90,22 +92,21 @@ def steady_slice(script: Script, *, duration_s: float, choice: str | int | None 
 def with_target(planned: PlannedSuite, url: str) -> PlannedSuite:
     """The same suite aimed at ``url`` (each A/B arm has its own port).
 
-    Scripts are loaded again: request URLs are resolved against the target
-    when a script is loaded.
+    Nothing is re-read: request URLs are joined to the target when sent.
     """
+    from perfgate.script import aimed_at
+
     if planned.bench is not None:
         bench = dataclasses.replace(planned.bench, target=url)
         return dataclasses.replace(planned, bench=bench)
-    return dataclasses.replace(planned, script=_load(planned.config, url, planned.slice_s))
+    assert planned.script is not None
+    return dataclasses.replace(planned, script=aimed_at(planned.script, url))
 
 
-def _load(sc: SuiteConfig, target: str, slice_s: float | None) -> Script:
-    from perfgate.script.model import load_script
+def _load(sc: SuiteConfig) -> Script:
+    from perfgate.script import load_script
 
-    script = load_script(sc.path, target=target, time_scale=sc.time_scale or 1.0)
-    if slice_s is not None:
-        script = steady_slice(script, duration_s=slice_s, choice=sc.slice_phase)
-    return script
+    return load_script(sc.path, target=_PLAN_TARGET, time_scale=sc.time_scale or 1.0)
 
 
 def plan_suites(cfg: ProjectConfig, profile: str) -> list[PlannedSuite]:
@@ -127,7 +128,7 @@ def plan_suites(cfg: ProjectConfig, profile: str) -> list[PlannedSuite]:
         if sc.kind == "bench":
             out.append(PlannedSuite(sc, "bench", bench=load_suite(sc.path, target=_PLAN_TARGET)))
             continue
-        script = _load(sc, _PLAN_TARGET, None)
+        script = _load(sc)
         slice_s = None
         if sc.kind == "load" and (
             budget is not None or sc.slice_phase is not None or sc.max_duration_s
@@ -138,5 +139,9 @@ def plan_suites(cfg: ProjectConfig, profile: str) -> list[PlannedSuite]:
                 min(limits) if limits else steady_phase(script.phases, sc.slice_phase).duration_s
             )
             script = steady_slice(script, duration_s=slice_s, choice=sc.slice_phase)
-        out.append(PlannedSuite(sc, sc.kind, script=script, slice_s=slice_s))
+        out.append(
+            PlannedSuite(
+                sc, sc.kind, script=script, slice_s=slice_s, failures=cfg.slo.failure_policy()
+            )
+        )
     return out

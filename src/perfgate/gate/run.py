@@ -23,6 +23,7 @@ from perfgate import __version__
 from perfgate.errors import ConfigError, PerfgateError, ServiceError
 from perfgate.gate.ab.design import look_level
 from perfgate.gate.compare import apply_holm
+from perfgate.gate.console import Log
 from perfgate.gate.decide import decide
 from perfgate.gate.git import GitInfo, git_info
 from perfgate.gate.metric_names import check_primary
@@ -30,16 +31,26 @@ from perfgate.gate.plan import PlannedSuite, plan_suites
 from perfgate.gate.session import ArmSession
 from perfgate.gate.slo import mark_pre_existing, slo_checks
 from perfgate.result import RunResult
+from perfgate.target import service_for
 from perfgate.verdict import Verdict
 
 if TYPE_CHECKING:
-    from perfgate.config.project import ProjectConfig
-    from perfgate.report._directory import ReportFiles
+    from perfgate.config import ProjectConfig
+    from perfgate.report import ReportFiles
+    from perfgate.store import Store
     from perfgate.verdict import MetricComparison
 
-__all__ = ["GateOptions", "GateOutcome", "run_gate"]
+__all__ = [
+    "GateOptions",
+    "GateOutcome",
+    "Measured",
+    "judge",
+    "measure",
+    "publish",
+    "run_gate",
+    "store_run",
+]
 
-Log = Callable[[str], None]
 EXIT_INTERRUPTED = 130
 
 
@@ -58,6 +69,10 @@ class GateOptions:
     candidate_env: dict[str, str] = field(default_factory=dict)  # e.g. fault injection
     quiet: bool = False
     baseline_branch: str | None = None  # default: the store section's branch
+    comment_on: str | None = (
+        None  # always | change | regression | never; default: github.comment_on
+    )
+    alert_comment: bool | None = None  # commit comment on a regression on a push; default: config
 
 
 @dataclass
@@ -68,6 +83,14 @@ class GateOutcome:
     report: ReportFiles | None = None
     markdown: str = ""
     exit_code: int = 0
+
+
+def _record_failure_policy(cfg: ProjectConfig, *runs: RunResult | None) -> None:
+    """Each suite records what a failed request was (its figures and reports count by it)."""
+    policy = cfg.slo.failure_policy().to_dict()
+    for run in runs:
+        for suite in run.suites if run is not None else []:
+            suite.extra["failure_policy"] = policy
 
 
 def _free_port() -> int:
@@ -118,7 +141,7 @@ def _measure_alone(
     """Measure the candidate alone; returns (errors, interrupted). Results land in ``run``."""
     spec = None
     if cfg.service is not None:
-        spec = cfg.service_for("candidate", _free_port(), workdir / "candidate")
+        spec = service_for(cfg, "candidate", _free_port(), workdir / "candidate")
         spec.env.update(opts.candidate_env)
     elif not cfg.target:
         raise ConfigError(
@@ -176,91 +199,118 @@ def _history_store(cfg: ProjectConfig, opts: GateOptions, info: GitInfo, log: Lo
     return local
 
 
+@dataclass
+class Measured:
+    """What measuring gave: the candidate's run (and the base's, in A/B) and what went wrong."""
+
+    mode: str  # the comparison to make: "ab", "history" or "none" (A/B may fall back)
+    run: RunResult
+    base: RunResult | None = None
+    comparisons: list[MetricComparison] = field(default_factory=list)  # A/B's, before Holm
+    errors: list[str] = field(default_factory=list)
+    inconclusive: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False
+
+
 def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
-    """Run the gate as ``opts`` says; never raises once measuring has started."""
-    from perfgate.config.project import load_project
+    """Run the gate as ``opts`` says; never raises once measuring has started.
+
+    measure -> judge -> store -> publish, each a function of what the one
+    before returned.
+    """
+    from perfgate.config import load_project
 
     cfg = load_project(opts.config)
     for w in cfg.warnings:
         log(f"warning: {w}")
-    profile = opts.profile
-    planned = plan_suites(cfg, profile)
+    planned = plan_suites(cfg, opts.profile)
     check_primary(cfg.compare, planned)
-    mode = opts.mode or cfg.profiles[profile].compare
+    mode = opts.mode or cfg.profiles[opts.profile].compare
     if mode not in ("ab", "history", "none"):
         raise ConfigError(f"unknown mode {mode!r} (ab, history or none)")
-    strict = opts.strict or cfg.profiles[profile].strict
     info = git_info(cfg.root)
-    chash = config_hash(cfg, planned, profile)
+    chash = config_hash(cfg, planned, opts.profile)
     _mask_secrets(cfg)
 
-    workdir = Path(tempfile.mkdtemp(prefix="perfgate-gate-"))
-    base_run: RunResult | None = None
-    comparisons: list[MetricComparison] = []
-    errors: list[str] = []
-    inconclusive: list[str] = []
-    warnings: list[str] = []
-    details: dict[str, Any] = {"profile": profile, "config_hash": chash}
-    interrupted = False
+    measured = measure(cfg, planned, opts, info, chash, mode, log)
+    store = _open_store(cfg, opts, info, measured.warnings, log)
+    verdict = judge(cfg, measured, store, strict=opts.strict or cfg.profiles[opts.profile].strict)
+    verdict.warnings += store_run(cfg, opts, info, measured, verdict, store, log)
+    outcome = GateOutcome(
+        verdict=verdict, run=measured.run, base=measured.base, exit_code=verdict.exit_code
+    )
+    publish(cfg, opts, outcome, log, planned, info)
+    return outcome
+
+
+def measure(
+    cfg: ProjectConfig,
+    planned: list[PlannedSuite],
+    opts: GateOptions,
+    info: GitInfo,
+    chash: str,
+    mode: str,
+    log: Log,
+) -> Measured:
+    """Run the suites: both arms interleaved (A/B) or the candidate alone."""
     started = time.monotonic()
-    run = _new_run(cfg, info, profile, "candidate", chash)
+    workdir = Path(tempfile.mkdtemp(prefix="perfgate-gate-"))
+    measured = Measured(
+        mode,
+        _new_run(cfg, info, opts.profile, "candidate", chash),
+        details={"profile": opts.profile, "config_hash": chash},
+    )
     try:
         if mode == "ab" and cfg.service is None:
-            warnings.append(
+            measured.warnings.append(
                 "A/B needs a 'service:' to start two copies; comparing against history instead"
             )
-            mode = "history"
-        if mode == "ab":
-            run, base_run, ab_details = _measure_ab(
-                cfg,
-                planned,
-                opts,
-                info,
-                workdir,
-                chash,
-                log,
-                errors,
-                inconclusive,
-                warnings,
-                comparisons,
-            )
-            details.update(ab_details)
-            interrupted = bool(ab_details.pop("interrupted", False))
-            if base_run is None and not errors:
-                mode = "history"  # the base could not be built: fall back
+            measured.mode = "history"
+        if measured.mode == "ab":
+            measured = _measure_ab(cfg, planned, opts, info, workdir, chash, measured, log)
         else:
-            errs, interrupted = _measure_alone(cfg, planned, run, workdir, opts, log)
-            errors += errs
+            errors, measured.interrupted = _measure_alone(
+                cfg, planned, measured.run, workdir, opts, log
+            )
+            measured.errors += errors
     except KeyboardInterrupt:
-        interrupted = True
+        measured.interrupted = True
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    details["measure_s"] = round(time.monotonic() - started, 1)
+    measured.details["measure_s"] = round(time.monotonic() - started, 1)
+    _record_failure_policy(cfg, measured.run, measured.base)
+    return measured
 
-    store_path = _history_store(cfg, opts, info, log)
-    store = None
-    try:
-        from perfgate.store import Store
 
-        store = Store(store_path)
-    except PerfgateError as exc:
-        warnings.append(f"results store unavailable: {exc}")
+def judge(cfg: ProjectConfig, measured: Measured, store: Store | None, *, strict: bool) -> Verdict:
+    """Comparisons (A/B's, or against the stored history), SLO checks, Holm: one verdict."""
+    run, mode = measured.run, measured.mode
+    comparisons = list(measured.comparisons)
+    errors, inconclusive = list(measured.errors), list(measured.inconclusive)
+    warnings = list(measured.warnings)
     if mode == "history" and store is not None and not errors:
         from perfgate.gate.history import history_comparisons
 
-        comparisons = history_comparisons(run, store, cfg.compare)
+        history_points: dict[str, Any] = {}
+        comparisons = history_comparisons(run, store, cfg.compare, history_points)
+        measured.details["history"] = history_points  # the report draws each metric's history
         if not any(
             c.method == "history" and c.state not in ("new", "insufficient") for c in comparisons
         ):
+            from perfgate.gate.history import history_mismatch
+
             inconclusive.append(
                 f"not enough history on {cfg.compare.history_branch!r} "
                 f"(needs {cfg.compare.history_min_points} matching runs): compared, cannot fail"
+                + history_mismatch(run, store, cfg.compare)
             )
     checks = slo_checks(run, cfg.slo)
-    if base_run is not None:
-        mark_pre_existing(checks, slo_checks(base_run, cfg.slo))
+    if measured.base is not None:
+        mark_pre_existing(checks, slo_checks(measured.base, cfg.slo))
     # A/B may look twice (ab.extend_pairs): each look spends Pocock's share of alpha
-    level = look_level(cfg) if mode == "ab" else cfg.compare.alpha
+    level = look_level(cfg.ab, cfg.compare.alpha) if mode == "ab" else cfg.compare.alpha
     inconclusive += apply_holm(comparisons, level)
     for s in run.suites:
         errors += [e for e in s.errors if "died" not in e]
@@ -269,7 +319,7 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
             inconclusive.append(
                 f"{s.name}: the load generator could not keep up (generator-limited)"
             )
-    if interrupted:
+    if measured.interrupted:
         errors.append("interrupted (Ctrl-C): the report holds the results gathered so far")
     verdict = decide(
         mode,
@@ -280,24 +330,61 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
         warnings=warnings,
         strict=strict,
     )
-    verdict.details.update(details)
-    if interrupted:
+    verdict.details.update(measured.details)
+    if measured.interrupted:
         verdict.exit_code = EXIT_INTERRUPTED
     run.verdict = verdict.to_dict()
+    return verdict
 
+
+def store_run(
+    cfg: ProjectConfig,
+    opts: GateOptions,
+    info: GitInfo,
+    measured: Measured,
+    verdict: Verdict,
+    store: Store | None,
+    log: Log,
+) -> list[str]:
+    """Save the run (and push it to the baseline branch when asked); returns warnings."""
+    warnings: list[str] = []
     if store is not None:
         try:
-            store.save_run(run)
+            store.save_run(measured.run)
         except PerfgateError as exc:
-            verdict.warnings.append(f"the run was not stored: {exc}")
+            warnings.append(f"the run was not stored: {exc}")
         finally:
             store.close()
-    if opts.update_baseline and info.repo_dir is not None and not interrupted:
-        _push_baseline(cfg, info, run, verdict, log, opts.baseline_branch or cfg.store.branch)
+    if opts.update_baseline and info.repo_dir is not None:
+        unfit = baseline_unfit(verdict, measured.errors, measured.interrupted)
+        if unfit:
+            warnings.append(f"baseline not updated: {unfit}")
+            log(f"warning: baseline not updated: {unfit}")
+        else:
+            branch = opts.baseline_branch or cfg.store.branch
+            warnings += _push_baseline(cfg, info, measured.run, log, branch)
+    return warnings
 
-    outcome = GateOutcome(verdict=verdict, run=run, base=base_run, exit_code=verdict.exit_code)
-    _report(cfg, opts, outcome, log)
-    return outcome
+
+def _open_store(
+    cfg: ProjectConfig, opts: GateOptions, info: GitInfo, warnings: list[str], log: Log
+) -> Store | None:
+    from perfgate.store import Store
+
+    try:
+        return Store(_history_store(cfg, opts, info, log))
+    except PerfgateError as exc:
+        warnings.append(f"results store unavailable: {exc}")
+        return None
+
+
+def baseline_unfit(verdict: Verdict, errors: list[str], interrupted: bool) -> str:
+    """Why this run may not become a baseline ("" when it may): only clean, complete runs."""
+    if interrupted:
+        return "the run was interrupted"
+    if errors or verdict.state == "error":
+        return "the run ended with errors"
+    return ""
 
 
 def _measure_ab(
@@ -307,12 +394,10 @@ def _measure_ab(
     info: GitInfo,
     workdir: Path,
     chash: str,
+    measured: Measured,
     log: Log,
-    errors: list[str],
-    inconclusive: list[str],
-    warnings: list[str],
-    comparisons: list[MetricComparison],
-) -> tuple[RunResult, RunResult | None, dict[str, Any]]:
+) -> Measured:
+    """Both arms on this machine; the base from a worktree of the base ref."""
     from perfgate.gate.ab.run import run_ab
     from perfgate.gate.worktree import merge_base
 
@@ -334,14 +419,14 @@ def _measure_ab(
             log(f"A/B: base {base_ref} at {base_named['commit'][:12]} (its merge base with HEAD)")
             tree = prepare_base_worktree(info.repo_dir, base_ref, dest)
         except PerfgateError as exc:
-            inconclusive.append(f"base {_base_name(base_named)} could not be built: {exc}")
+            measured.inconclusive.append(f"base {_base_name(base_named)} could not be built: {exc}")
             tree = None
         if tree is not None:
             rel = cfg.root.resolve().relative_to(info.repo_dir.resolve())
             base_root = tree / rel
             config_name = cfg.path.name if cfg.path else "perfgate.yml"
             if not (base_root / config_name).exists():
-                warnings.append(
+                measured.warnings.append(
                     f"the base {_base_name(base_named)} has no {rel / config_name}: it is "
                     "started and loaded as the candidate's perfgate.yml says"
                 )
@@ -353,11 +438,11 @@ def _measure_ab(
             base_root = None
     try:
         base_spec = (
-            cfg.service_for("base", _free_port(), workdir / "base", root=base_root)
+            service_for(cfg, "base", _free_port(), workdir / "base", root=base_root)
             if base_root
             else None
         )
-        cand_spec = cfg.service_for("candidate", _free_port(), workdir / "candidate")
+        cand_spec = service_for(cfg, "candidate", _free_port(), workdir / "candidate")
         cand_spec.env.update(opts.candidate_env)
         outcome = run_ab(cfg, planned, base_spec=base_spec, candidate_spec=cand_spec, log=log)
     finally:
@@ -379,12 +464,21 @@ def _measure_ab(
         else m
         for m in outcome.inconclusive
     ]
-    errors += outcome.errors
-    inconclusive += outcome.inconclusive
-    warnings += outcome.warnings
-    comparisons += outcome.comparisons
+    interrupted = bool(outcome.details.get("interrupted", False))
     base = outcome.base if outcome.base.suites else None
-    return outcome.candidate, base, outcome.details
+    errors = measured.errors + outcome.errors
+    return Measured(
+        # the base could not be built: fall back to history
+        mode="history" if base is None and not errors else "ab",
+        run=outcome.candidate,
+        base=base,
+        comparisons=list(outcome.comparisons),
+        errors=errors,
+        inconclusive=measured.inconclusive + outcome.inconclusive,
+        warnings=measured.warnings + outcome.warnings,
+        details={**measured.details, **outcome.details},
+        interrupted=interrupted,
+    )
 
 
 def _base_name(base: dict[str, str]) -> str:
@@ -393,46 +487,60 @@ def _base_name(base: dict[str, str]) -> str:
 
 
 def _mask_secrets(cfg: ProjectConfig) -> None:
-    import os
+    from perfgate.github import in_actions, mask_secrets
 
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        from perfgate.github import mask_secrets
-
+    if in_actions():
         mask_secrets([*cfg.secrets, cfg.github.token_env])
 
 
 def _push_baseline(
-    cfg: ProjectConfig, info: GitInfo, run: RunResult, verdict: Verdict, log: Log, branch: str
-) -> None:
+    cfg: ProjectConfig, info: GitInfo, run: RunResult, log: Log, branch: str
+) -> list[str]:
+    """Push the run to the baseline branch; returns a warning when that failed."""
     from perfgate.store import push_run
 
     assert info.repo_dir is not None
     try:
-        outcome = push_run(info.repo_dir, run, branch, cfg.store.remote)
+        outcome = push_run(
+            info.repo_dir,
+            run,
+            branch,
+            cfg.store.remote,
+            keep_runs=cfg.store.keep_runs,
+            keep_days=cfg.store.keep_days,
+            max_commits=cfg.store.max_commits,
+        )
         log(f"baseline: run {run.run_id} pushed to {branch} ({outcome.attempts} attempt(s))")
     except PerfgateError as exc:
-        verdict.warnings.append(f"baseline not updated: {exc}")
         log(f"warning: baseline not updated: {exc}")
+        return [f"baseline not updated: {exc}"]
+    return []
 
 
-def _report(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Log) -> None:
+def publish(
+    cfg: ProjectConfig,
+    opts: GateOptions,
+    outcome: GateOutcome,
+    log: Log,
+    planned: list[PlannedSuite] | None = None,
+    info: GitInfo | None = None,
+) -> None:
     """Reports where people look; a failing reporter never changes the verdict."""
-    import os
-
-    from perfgate.report.markdown import render_markdown
+    from perfgate.github import in_actions
+    from perfgate.report import render_markdown
 
     run, verdict = outcome.run, outcome.verdict
     root = opts.report_dir or (cfg.root / cfg.report.dir)
+    actions = in_actions()
     run_url = None
     try:
         from perfgate.github import load_context
 
-        ctx = load_context()
-        run_url = ctx.run_url if os.environ.get("GITHUB_ACTIONS") == "true" else None
+        run_url = load_context().run_url or None  # GITHUB_SERVER_URL/_REPOSITORY/_RUN_ID
     except Exception:
         run_url = None
     try:
-        from perfgate.report._directory import write_report_directory
+        from perfgate.report import write_report_directory
 
         outcome.report = write_report_directory(
             run, verdict, outcome.base, root=root, run_url=run_url
@@ -441,15 +549,60 @@ def _report(cfg: ProjectConfig, opts: GateOptions, outcome: GateOutcome, log: Lo
     except Exception as exc:  # the verdict stands without its report
         verdict.warnings.append(f"report not written: {exc}")
     outcome.markdown = render_markdown(run, verdict, outcome.base, run_url=run_url)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        from perfgate.github import publish_report
+    if actions:
+        url = _publish_on_github(cfg, opts, outcome, root, planned or [], info)
+        if url:
+            log(f"PR comment: {url}")
 
-        result = publish_report(
-            outcome.markdown,
-            verdict=verdict.state,
-            exit_code=outcome.exit_code,
-            report_dir=root,  # comment.md at the top, where the fork-safe workflow reads it
-            comment=opts.comment and cfg.github.comment,
-        )
-        if result.url:
-            log(f"PR comment: {result.url}")
+
+def _moved(verdict: Verdict) -> bool:
+    """Something changed beyond noise, for ``comment-on: change``."""
+    return any(c.state in ("regression", "improvement", "unresolved") for c in verdict.comparisons)
+
+
+def _publish_on_github(
+    cfg: ProjectConfig,
+    opts: GateOptions,
+    outcome: GateOutcome,
+    root: Path,
+    planned: list[PlannedSuite],
+    info: GitInfo | None,
+) -> str:
+    from perfgate.github import PublishOptions, annotate, finding_annotations, publish_report
+
+    verdict, report = outcome.verdict, outcome.report
+    gh = cfg.github
+    if gh.annotations:
+        scripts = {p.name: p.script for p in planned if p.script is not None}
+        repo_root = info.repo_dir if info is not None else None
+        findings = finding_annotations(verdict.comparisons, verdict.slo_checks, scripts, repo_root)
+        for a in findings:
+            annotate("error", a.message, file=a.file, line=a.line, title=a.title)
+    outputs = {
+        "run-id": outcome.run.run_id,
+        "report-dir": str(report.directory) if report else str(root),
+        "html-report": str(report.html) if report else "",
+        "markdown-report": str(report.markdown) if report else "",
+        "junit-report": str(report.junit) if report else "",
+    }
+    publish = PublishOptions(
+        comment=gh.comment,
+        comment_on=opts.comment_on or gh.comment_on,
+        summary=gh.summary,
+        token_env=gh.token_env,
+        api_url=gh.api_url,
+        alert_commit_comment=opts.alert_comment
+        if opts.alert_comment is not None
+        else gh.alert_comment,
+        outputs=outputs,
+    )
+    result = publish_report(
+        outcome.markdown,
+        verdict=verdict.state,
+        exit_code=outcome.exit_code,
+        report_dir=root,  # comment.md at the top, where the fork-safe workflow reads it
+        comment=opts.comment,
+        moved=_moved(verdict),
+        options=publish,
+    )
+    return result.url

@@ -14,20 +14,19 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from perfgate.gate.console import Log
 from perfgate.gate.plan import PlannedSuite, with_target
 from perfgate.result import Check, SuiteResult
+from perfgate.stress import CRITERIA
 
 if TYPE_CHECKING:
-    from perfgate.config.project import MonitorConfig
-    from perfgate.target.service import Service, ServiceSpec
+    from perfgate.config import MonitorConfig
+    from perfgate.target import Service, ServiceSpec
 
 __all__ = ["ArmSession", "run_planned_suite"]
-
-Log = Callable[[str], None]
 
 
 def run_planned_suite(
@@ -44,17 +43,21 @@ def run_planned_suite(
     assert planned.script is not None
     if planned.kind == "stress":
         # Breaking point, recovery, leak, crash and cleanup verdicts (stress/)
-        from perfgate.stress import run_stress
+        from perfgate.stress import StressConfig, run_stress
 
-        result = run_stress(planned.script, workers=planned.config.workers or workers, seed=0)
+        result = run_stress(
+            planned.script,
+            workers=planned.config.workers or workers,
+            seed=0,
+            config=StressConfig(failures=planned.failures),
+        )
         result.name = planned.name
         return result
-    from perfgate.engine.runner import run_script
+    from perfgate.engine import run_script
 
     progress = None
     if not quiet:
-        from perfgate.engine import scheduler
-        from perfgate.engine.progress import Progress
+        from perfgate.engine import Progress, scheduler
 
         phases = [
             {
@@ -119,8 +122,7 @@ def _monitor_main(conn: Any, target: _MonitorTarget) -> None:
     """The monitor's own process: polls, samples, and answers "stop" with its record."""
     _yield_to_generator(target.cpus)
     config, pid, port, t0 = target.config, target.pid, target.port, target.t0
-    from perfgate.target.monitor import TargetMonitor
-    from perfgate.target.sampler import ProcessSampler
+    from perfgate.target import ProcessSampler, TargetMonitor
 
     async def main() -> dict[str, Any]:
         sampler = (
@@ -212,6 +214,11 @@ class ArmSession:
     _t0: float = field(default_factory=time.monotonic)
 
     @property
+    def t0(self) -> float:
+        """When the session began (monotonic): time zero of its monitor's rows."""
+        return self._t0
+
+    @property
     def base_url(self) -> str:
         if self.spec is not None:
             return self.spec.base_url
@@ -228,7 +235,7 @@ class ArmSession:
 
         On failure the service is stopped and the error raised.
         """
-        from perfgate.target.service import Service
+        from perfgate.target import Service
 
         if self.spec is not None and self.service is None:
             self.service = Service(self.spec)
@@ -352,10 +359,11 @@ class ArmSession:
         if cpu_before is not None and cpu_after is not None and cpu_after >= cpu_before:
             result.extra["target_cpu_s"] = round(cpu_after - cpu_before, 6)
         if self.crashed:
-            self._record_crash(result)
+            self.record_crash(result)
         return result
 
-    def _record_crash(self, result: SuiteResult) -> None:
+    def record_crash(self, result: SuiteResult) -> str:
+        """The "no crash" check, failed, and the error on ``result``; returns the message."""
         if self.crash is None and self.service is not None:
             dead = self.service.death()
             self.crash = dead.to_dict() if dead is not None else None
@@ -371,6 +379,8 @@ class ArmSession:
                 name="no crash",
                 status="fail",
                 detail=message + "\n" + str(crash.get("log_tail", ""))[-2000:],
-                criterion="No crashes or unhandled errors",
+                criterion=CRITERIA["stress.no_crashes"],
+                suite=result.name,
             )
         )
+        return message

@@ -10,21 +10,32 @@ is marked pre-existing: shown, not failing.
 
 from __future__ import annotations
 
-from perfgate.config.project import SloConfig, SloThresholds
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
+from perfgate.config import SloConfig, SloThresholds
+from perfgate.figures import min_samples
+from perfgate.metrics import Histogram, failures, names
 from perfgate.result import Check, CheckStatus, RunResult, SuiteResult
 
-__all__ = ["mark_pre_existing", "slo_checks", "suite_slo_checks"]
+__all__ = [
+    "NOTHING_ANSWERED",
+    "answered_check",
+    "mark_pre_existing",
+    "slo_checks",
+    "suite_slo_checks",
+]
 
-_MIN = {"p50": 50, "p95": 200, "p99": 1000}
-_CRITERIA = {
-    "p50": "p50 response time < 100ms",
-    "p95": "p95 response time < 200ms under load",
-    "p99": "p99 response time < 500ms",
-    "error_rate": "Error rate < 1% under load",
-    "throughput": "System handles the offered rate (seed: 100 req/s sustained)",
-}
+#: The check a suite fails when not one request got an answer (never "pre-existing").
+NOTHING_ANSWERED = "no request got an answer"
+
+_THROUGHPUT_CRITERION = "System handles the offered rate (seed: 100 req/s sustained)"
+
+
+def _latency_criterion(stat: str, limit: float) -> str:
+    """The criterion in the seed's words, with the configured limit (the seed's: 100/200/500)."""
+    return f"{stat} response time < {limit:g}ms" + (" under load" if stat == "p95" else "")
+
+
+def _error_criterion(limit: float) -> str:
+    return f"Error rate < {limit:.1%} under load".replace(".0%", "%")
 
 
 def _latency_checks(
@@ -39,13 +50,15 @@ def _latency_checks(
         if limit is None:
             continue
         name = f"{where} total {stat} < {limit:g} ms"
+        criterion = _latency_criterion(stat, limit)
         if hist is None or hist.count == 0:
             out.append(
-                Check(name, "inconclusive", None, limit, "ms", "no samples", _CRITERIA[stat], suite)
+                Check(name, "inconclusive", None, limit, "ms", "no samples", criterion, suite)
             )
             continue
         value = hist.quantile(q)
-        if hist.count < _MIN[stat]:
+        needed = min_samples(stat)
+        if hist.count < needed:
             out.append(
                 Check(
                     name,
@@ -53,25 +66,26 @@ def _latency_checks(
                     value,
                     limit,
                     "ms",
-                    f"{hist.count} samples < {_MIN[stat]} needed for {stat}",
-                    _CRITERIA[stat],
+                    f"{hist.count} samples < {needed} needed for {stat}",
+                    criterion,
                     suite,
                 )
             )
             continue
         status: CheckStatus = "pass" if value < limit else "fail"
         out.append(
-            Check(name, status, value, limit, "ms", f"{hist.count} samples", _CRITERIA[stat], suite)
+            Check(name, status, value, limit, "ms", f"{hist.count} samples", criterion, suite)
         )
     return out
 
 
 def _error_check(
-    suite: str, where: str, failed: int, requests: int, limit: float | None
+    suite: str, where: str, counted: failures.Failures, limit: float | None
 ) -> list[Check]:
     if limit is None:
         return []
     name = f"{where} error rate < {limit:.1%}"
+    requests = counted.requests
     if requests == 0:
         return [
             Check(
@@ -81,11 +95,11 @@ def _error_check(
                 limit,
                 "ratio",
                 "no requests",
-                _CRITERIA["error_rate"],
+                _error_criterion(limit),
                 suite,
             )
         ]
-    rate = failed / requests
+    rate = counted.failed / requests
     status: CheckStatus = "pass" if rate < limit else "fail"
     return [
         Check(
@@ -94,11 +108,28 @@ def _error_check(
             rate,
             limit,
             "ratio",
-            f"{failed} of {requests} failed (5xx or no response)",
-            _CRITERIA["error_rate"],
+            counted.detail(),
+            _error_criterion(limit),
             suite,
         )
     ]
+
+
+def answered_check(suite: SuiteResult) -> Check | None:
+    """A failing check when requests were sent and not one got an HTTP answer."""
+    counted = failures.count(suite.aggregate, failures.policy_of(suite))
+    if not counted.nothing_answered:
+        return None
+    return Check(
+        f"{suite.name}: {NOTHING_ANSWERED}",
+        "fail",
+        None,
+        None,
+        "",
+        counted.no_answer_message(),
+        "",
+        suite.name,
+    )
 
 
 def _throughput_check(suite: SuiteResult, limits: SloThresholds) -> list[Check]:
@@ -121,7 +152,7 @@ def _throughput_check(suite: SuiteResult, limits: SloThresholds) -> list[Check]:
                 limits.completed_ratio,
                 "ratio",
                 detail + " — generator-limited: the rate was not really offered",
-                _CRITERIA["throughput"],
+                _THROUGHPUT_CRITERION,
                 suite.name,
             )
         ]
@@ -134,7 +165,7 @@ def _throughput_check(suite: SuiteResult, limits: SloThresholds) -> list[Check]:
                 limits.completed_ratio,
                 "ratio",
                 detail + " — the run was cut short",
-                _CRITERIA["throughput"],
+                _THROUGHPUT_CRITERION,
                 suite.name,
             )
         ]
@@ -147,7 +178,7 @@ def _throughput_check(suite: SuiteResult, limits: SloThresholds) -> list[Check]:
             limits.completed_ratio,
             "ratio",
             detail,
-            _CRITERIA["throughput"],
+            _THROUGHPUT_CRITERION,
             suite.name,
         )
     ]
@@ -158,10 +189,11 @@ def suite_slo_checks(suite: SuiteResult, slo: SloConfig) -> list[Check]:
     if suite.kind not in ("load", "stress", "ab"):
         return []
     agg = suite.aggregate
-    requests = max(agg.counter(names.HTTP_REQUESTS), 1 if agg.error_count() else 0)
-    failed = agg.status_count(5) + agg.error_count()
-    out = _latency_checks(suite.name, suite.name, agg.histograms.get(names.TOTAL), slo.default)
-    out += _error_check(suite.name, suite.name, failed, requests, slo.default.error_rate)
+    policy = slo.failure_policy()
+    nothing = answered_check(suite)
+    out = [nothing] if nothing is not None else []
+    out += _latency_checks(suite.name, suite.name, agg.histograms.get(names.TOTAL), slo.default)
+    out += _error_check(suite.name, suite.name, failures.count(agg, policy), slo.default.error_rate)
     out += _throughput_check(suite, slo.default)
     if slo.endpoints:
         for ep in agg.endpoints():
@@ -170,7 +202,9 @@ def suite_slo_checks(suite: SuiteResult, slo: SloConfig) -> list[Check]:
                 continue
             where = f"{suite.name} {ep.name}"
             out += _latency_checks(suite.name, where, ep.total, limits)
-            out += _error_check(suite.name, where, ep.failed, ep.requests, limits.error_rate)
+            out += _error_check(
+                suite.name, where, failures.count_endpoint(ep, policy), limits.error_rate
+            )
     return out
 
 
@@ -191,6 +225,8 @@ def mark_pre_existing(candidate: list[Check], base: list[Check]) -> None:
     """Flag the candidate's failures that the baseline fails the same way."""
     failing = {(c.suite, c.name) for c in base if c.status == "fail"}
     for c in candidate:
+        if c.name.endswith(NOTHING_ANSWERED):
+            continue  # a gate that reached nothing measured nothing: always a failure
         if c.status == "fail" and (c.suite, c.name) in failing:
             c.pre_existing = True
             c.detail = (

@@ -1,7 +1,13 @@
 """The sticky pull-request comment: one comment per PR, updated in place.
 
 The comment carries a hidden marker (an HTML comment). ``upsert_comment``
-lists the PR's comments, edits the one with the marker, else creates one.
+lists the PR's comments, edits the one with the marker *written by the
+token's own account*, else creates one. The account is ``GET /user``'s login
+(a personal token), else GraphQL's ``viewer`` (an app), else
+``github-actions[bot]``, the account behind Actions' ``GITHUB_TOKEN`` (for
+which ``/user`` answers 403). A person's comment quoting the marker is never
+edited. With ``create=False`` an existing comment is updated but none is
+created (``comment-on``, see :func:`wants_new_comment`).
 Every GitHub failure (403 from a fork's read-only token, 5xx after bounded
 retries, a rate limit, no network) returns ``action="skipped"`` with a
 warning for the caller to surface; it never raises, so publishing can neither
@@ -22,7 +28,9 @@ from perfgate.github._api import GitHubAPIError, GitHubClient, redact
 from perfgate.github._context import DEFAULT_API_URL
 
 __all__ = [
+    "ACTIONS_BOT",
     "COMMENT_LIMIT",
+    "COMMENT_ON",
     "MARKER",
     "CommentResult",
     "cap_comment",
@@ -31,7 +39,13 @@ __all__ = [
     "sanitize_untrusted_markdown",
     "upsert_comment",
     "upsert_comment_async",
+    "wants_new_comment",
 ]
+
+#: The login of the account behind Actions' GITHUB_TOKEN.
+ACTIONS_BOT = "github-actions[bot]"
+#: When a new comment is posted (an existing one is always kept up to date).
+COMMENT_ON = ("always", "change", "regression", "never")
 
 MARKER = "<!-- perfgate:comment -->"
 COMMENT_LIMIT = 65_536  # GitHub rejects longer issue comment bodies
@@ -110,21 +124,34 @@ def sanitize_untrusted_markdown(text: str) -> str:
     return _MENTION.sub("@\u200b", "".join(out))
 
 
+def wants_new_comment(comment_on: str, state: str, moved: bool) -> bool:
+    """Whether to post a new comment (pure). ``moved``: a metric changed beyond noise.
+
+    ``always``; ``change`` when something moved or the verdict is not a plain
+    pass; ``regression`` only on a regression or SLO failure; ``never``.
+    """
+    if comment_on == "always":
+        return True
+    if comment_on == "change":
+        return moved or state != "pass"
+    if comment_on == "regression":
+        return state in ("regression", "slo-failure", "fail")
+    return False
+
+
 def pick_comment(comments: list[Any], marker: str, author: str | None = None) -> Any | None:
-    """The comment to edit: carries the marker; by ``author`` if known, else prefer bots."""
-    marked = [c for c in comments if isinstance(c, dict) and marker in str(c.get("body") or "")]
-    if not marked:
-        return None
+    """The comment to edit: carries the marker and was written by ``author``
+    (default :data:`ACTIONS_BOT`); never anyone else's."""
+    who = author or ACTIONS_BOT
 
     def login(c: dict[str, Any]) -> str:
         user = c.get("user") or {}
         return str(user.get("login") or "") if isinstance(user, dict) else ""
 
-    if author:
-        mine = [c for c in marked if login(c) == author]
-        return mine[0] if mine else None  # never edit someone else's comment
-    bots = [c for c in marked if isinstance(c.get("user"), dict) and c["user"].get("type") == "Bot"]
-    return (bots or marked)[0]
+    for c in comments:
+        if isinstance(c, dict) and marker in str(c.get("body") or "") and login(c) == who:
+            return c
+    return None
 
 
 def _explain(exc: GitHubAPIError, api_url: str, attempts: int) -> str:
@@ -145,16 +172,39 @@ def _explain(exc: GitHubAPIError, api_url: str, attempts: int) -> str:
     return f"{head}: {exc}. {tail}"
 
 
-async def _token_login(gh: GitHubClient) -> str | None:
-    """The token's user, when GitHub says (an Actions GITHUB_TOKEN may not: 403)."""
+def graphql_url(api_url: str) -> str:
+    """GraphQL's endpoint beside a REST base: ``/graphql``, or ``/api/graphql`` on GHES."""
+    base = api_url.rstrip("/")
+    if base.endswith("/api/v3"):
+        return base[: -len("/v3")] + "/graphql"
+    return base + "/graphql"
+
+
+async def _token_login(gh: GitHubClient) -> str:
+    """The login of the token's account; see the module docstring."""
     try:
         resp = await gh.request("GET", "/user")
+        login = resp.data.get("login") if isinstance(resp.data, dict) else None
+        if isinstance(login, str) and login:
+            return login
     except GitHubAPIError as exc:
         if exc.kind == "rate_limited":
             raise
-        return None
-    login = resp.data.get("login") if isinstance(resp.data, dict) else None
-    return login if isinstance(login, str) and login else None
+    try:
+        resp = await gh.request(
+            "POST", graphql_url(gh.api_url), json={"query": "query { viewer { login } }"}
+        )
+        data = resp.data if isinstance(resp.data, dict) else {}
+        viewer = (
+            (data.get("data") or {}).get("viewer") if isinstance(data.get("data"), dict) else None
+        )
+        login = viewer.get("login") if isinstance(viewer, dict) else None
+        if isinstance(login, str) and login:
+            return login
+    except GitHubAPIError as exc:
+        if exc.kind == "rate_limited":
+            raise
+    return ACTIONS_BOT
 
 
 async def upsert_comment_async(
@@ -166,6 +216,7 @@ async def upsert_comment_async(
     marker: str = MARKER,
     api_url: str = DEFAULT_API_URL,
     author: str | None = None,
+    create: bool = True,
     retries: int = 2,
     backoff: float = 0.5,
     timeout: float = 15.0,
@@ -192,6 +243,8 @@ async def upsert_comment_async(
                     json={"body": text},
                 )
                 action: Action = "updated"
+            elif not create:
+                return CommentResult("", "skipped")  # comment-on: nothing worth a new comment
             else:
                 resp = await gh.request(
                     "POST", f"/repos/{repo}/issues/{pr}/comments", json={"body": text}
@@ -221,6 +274,7 @@ def upsert_comment(
     marker: str = MARKER,
     api_url: str = DEFAULT_API_URL,
     author: str | None = None,
+    create: bool = True,
     retries: int = 2,
     backoff: float = 0.5,
     timeout: float = 15.0,
@@ -235,6 +289,7 @@ def upsert_comment(
         marker=marker,
         api_url=api_url,
         author=author,
+        create=create,
         retries=retries,
         backoff=backoff,
         timeout=timeout,

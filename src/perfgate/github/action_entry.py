@@ -37,7 +37,10 @@ __all__ = [
 ]
 
 PREFIX = "PERFGATE_INPUT_"
-MODES = ("ab", "history")
+MODES = ("", "ab", "history")  # "": the profile's compare: in perfgate.yml
+COMMENT_ON = ("", "always", "change", "regression", "never")  # "": github.comment_on
+# outputs the gate sets when it gets that far (empty otherwise)
+FILE_OUTPUTS = ("comment-url", "run-id", "html-report", "markdown-report", "junit-report")
 PROFILES = ("pr", "full")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0", ""}
@@ -50,10 +53,12 @@ class InputError(GitHubError):
 @dataclass(frozen=True, slots=True)
 class ActionInputs:
     config: str = "perfgate.yml"
-    mode: str = "ab"
+    mode: str = ""
     base_ref: str = ""
     profile: str = "pr"
     comment: bool = True
+    comment_on: str = ""
+    alert_comment: bool = False
     fail_on_regression: bool = True
     update_baseline: bool = False
     baseline_branch: str = ""
@@ -77,7 +82,8 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     raw = env.get(PREFIX + name.upper().replace("-", "_"), "").strip() or default
     if raw not in choices:
-        raise InputError(f"input '{name}' must be one of {', '.join(choices)}, got {raw!r}")
+        named = ", ".join(c for c in choices if c)
+        raise InputError(f"input '{name}' must be one of {named}, got {raw!r}")
     return raw
 
 
@@ -93,10 +99,12 @@ def read_inputs(environ: Mapping[str, str] | None = None) -> ActionInputs:
     env = os.environ if environ is None else environ
     return ActionInputs(
         config=_text(env, "config", "perfgate.yml"),
-        mode=_choice(env, "mode", MODES, "ab"),
+        mode=_choice(env, "mode", MODES, ""),
         base_ref=_text(env, "base-ref"),
         profile=_choice(env, "profile", PROFILES, "pr"),
         comment=_bool(env, "comment", True),
+        comment_on=_choice(env, "comment-on", COMMENT_ON, ""),
+        alert_comment=_bool(env, "alert-comment", False),
         fail_on_regression=_bool(env, "fail-on-regression", True),
         update_baseline=_bool(env, "update-baseline", False),
         baseline_branch=_text(env, "baseline-branch"),
@@ -109,16 +117,24 @@ def read_inputs(environ: Mapping[str, str] | None = None) -> ActionInputs:
 def gate_argv(inputs: ActionInputs, ctx: GitHubContext) -> list[str]:
     """``perfgate gate`` arguments for these inputs (pure).
 
-    In A/B mode on a pull request without an explicit base ref, the base is
-    the PR's base commit from the event (the gate takes the merge base).
+    Without a ``mode`` input the profile's ``compare:`` in perfgate.yml
+    decides. Unless the mode is history, a pull request without an explicit
+    base ref gets the PR's base commit from the event (A/B takes the merge
+    base; the gate ignores it in history mode).
     """
-    argv = ["gate", inputs.config, "--profile", inputs.profile, "--mode", inputs.mode]
-    base_ref = inputs.base_ref or (ctx.base_sha if inputs.mode == "ab" else "")
+    argv = ["gate", inputs.config, "--profile", inputs.profile]
+    if inputs.mode:
+        argv += ["--mode", inputs.mode]
+    base_ref = inputs.base_ref or (ctx.base_sha if inputs.mode != "history" else "")
     if base_ref:
         argv += ["--base-ref", base_ref]
     if inputs.update_baseline:
         argv.append("--update-baseline")
     argv.append("--comment" if inputs.comment else "--no-comment")
+    if inputs.comment_on:
+        argv += ["--comment-on", inputs.comment_on]
+    if inputs.alert_comment:
+        argv.append("--alert-comment")
     if inputs.strict:
         argv.append("--strict")
     if inputs.report_dir:
@@ -138,11 +154,27 @@ def step_exit_code(gate_code: int, fail_on_regression: bool) -> int:
 
 
 def _gate_env(inputs: ActionInputs, environ: Mapping[str, str]) -> dict[str, str]:
+    """The gate's environment. The token is there for publishing only: the
+    service under test never inherits it (ServiceSpec.full_env)."""
     env = {k: v for k, v in environ.items() if not k.startswith(PREFIX)}
     if inputs.token:
         env["GITHUB_TOKEN"] = inputs.token
     if inputs.baseline_branch:
         env["PERFGATE_BASELINE_BRANCH"] = inputs.baseline_branch
+    # the action's venv interpreter, for perfgate.yml's {{ env.PERFGATE_PYTHON }}
+    env.setdefault("PERFGATE_PYTHON", sys.executable)
+    workspace = env.get("GITHUB_WORKSPACE", "")
+    if workspace:
+        # In a container: job the checkout belongs to another uid and git
+        # refuses it ("dubious ownership"); trust the workspace for the gate's
+        # git calls only, without touching anyone's git config.
+        count = env.get("GIT_CONFIG_COUNT", "0")
+        index = int(count) if count.isdigit() else 0
+        env |= {
+            "GIT_CONFIG_COUNT": str(index + 1),
+            f"GIT_CONFIG_KEY_{index}": "safe.directory",
+            f"GIT_CONFIG_VALUE_{index}": workspace,
+        }
     return env
 
 
@@ -157,7 +189,7 @@ def _fill_outputs(code: int, inputs: ActionInputs, environ: Mapping[str, str]) -
     defaults = {
         "verdict": verdict_for_exit(code),
         "report-dir": inputs.report_dir,
-        "comment-url": "",
+        **dict.fromkeys(FILE_OUTPUTS, ""),
     }
     for name, value in defaults.items():
         if name not in written:
@@ -181,7 +213,8 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         set_output("verdict", "dry-run", environ=env)
         set_output("exit-code", "0", environ=env)
         set_output("report-dir", inputs.report_dir, environ=env)
-        set_output("comment-url", "", environ=env)
+        for name in FILE_OUTPUTS:
+            set_output(name, "", environ=env)
         return 0
     try:
         code = subprocess.call(

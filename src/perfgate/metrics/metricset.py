@@ -72,7 +72,8 @@ class MetricSet:
         return self.counters.get(name, 0)
 
     def error_count(self) -> int:
-        """Requests that failed without a response (timeouts, resets, ...)."""
+        """Requests that got no response (timeouts, resets, ...); a *failed* request
+        also includes 5xx answers: count those with :func:`perfgate.metrics.failures.count`."""
         return sum(v for k, v in self.counters.items() if k.startswith(names.ERRORS_PREFIX))
 
     def status_count(self, klass: int) -> int:
@@ -151,9 +152,10 @@ class EndpointView:
 
     @property
     def failed(self) -> int:
-        """Responses with status >= 500 plus requests that got no response."""
-        bad = sum(n for c, n in self.codes.items() if c.isdigit() and int(c) >= 500)
-        return bad + sum(self.errors.values())
+        """Failed requests under the default policy (:mod:`perfgate.metrics.failures`)."""
+        from perfgate.metrics.failures import count_endpoint  # (imports this module)
+
+        return count_endpoint(self).failed
 
     @property
     def error_rate(self) -> float:

@@ -8,6 +8,7 @@ issues discovered, and actions taken (for the team to fill in).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -133,6 +134,28 @@ def _readme(report: Report, graphs: list[tuple[str, str]]) -> str:
     return "\n".join(out)
 
 
+_SECTION = re.compile(r'<section[^>]*\bid="(?:suite-)?([^"]+)"')
+_PICTURE = re.compile(r'<svg [^>]*data-chart="([^"]+)"[^>]*aria-label="([^"]*)".*?</svg>', re.S)
+#: The report page's own pictures (A/B, history, stress), also kept as files.
+_PICTURE_KEYS = ("ab-", "strip", "ecdf", "history", "stress")
+
+
+def _page_pictures(page: str) -> list[tuple[str, str, str, str]]:
+    """(scope, unique key, title, svg) of each A/B, history and stress picture in the page."""
+    out: list[tuple[str, str, str, str]] = []
+    seen: dict[str, int] = {}
+    sections = list(_SECTION.finditer(page))
+    for m in _PICTURE.finditer(page):
+        key = m.group(1)
+        if not key.startswith(_PICTURE_KEYS):
+            continue
+        scope = next((s.group(1) for s in reversed(sections) if s.start() < m.start()), "report")
+        n = seen[f"{scope}-{key}"] = seen.get(f"{scope}-{key}", 0) + 1
+        title = html.unescape(m.group(2))
+        out.append((scope, key if n == 1 else f"{key}-{n}", title, m.group(0)))
+    return out
+
+
 def write_report_directory(
     run: RunResult,
     verdict: Verdict | None = None,
@@ -149,7 +172,9 @@ def write_report_directory(
         graphs_dir.mkdir(parents=True, exist_ok=True)
         graphs: list[tuple[str, str]] = []
         graph_paths: list[Path] = []
-        scoped = [("target", c) for c in report.charts] + [
+        # A/B draws each arm's RSS/CPU on the page (below); the candidate's alone would mislead.
+        target = [] if report.arm_process else report.charts
+        scoped = [("target", c) for c in target] + [
             (s.name, c) for s in report.suites for c in s.charts
         ]
         for scope, chart in scoped:
@@ -173,9 +198,16 @@ def write_report_directory(
             data["verdict"] = verdict.to_dict()
         files.json.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
         files.markdown.write_text(
-            report_markdown(report, marker="", max_chars=10_000_000), encoding="utf-8"
+            report_markdown(report, marker="", max_chars=10_000_000, compact=False),
+            encoding="utf-8",
         )
-        files.html.write_text(report_html(report), encoding="utf-8")
+        page = report_html(report)
+        files.html.write_text(page, encoding="utf-8")
+        for scope, key, title, svg in _page_pictures(page):
+            fname = f"{_UNSAFE_FILE.sub('_', scope)}-{_UNSAFE_FILE.sub('_', key)}.svg"
+            (graphs_dir / fname).write_text(svg, encoding="utf-8")
+            files.graphs.append(graphs_dir / fname)
+            graphs.append((f"{scope}: {title}", f"graphs/{fname}"))
         files.junit.write_text(report_junit(report), encoding="utf-8")
         files.readme.write_text(_readme(report, graphs), encoding="utf-8")
     except OSError as exc:

@@ -23,6 +23,8 @@ __all__ = [
     "md_cell",
     "md_code",
     "md_text",
+    "short_endpoint",
+    "short_source",
     "strip_control",
 ]
 
@@ -149,3 +151,47 @@ def md_code(text: object) -> str:
     """Untrusted text as an inline code span (nothing inside is interpreted)."""
     s = strip_control(text).replace("`", "'").replace("\r", " ").replace("\n", " ")
     return f"`{s}`"
+
+
+#: An endpoint name longer than this is shortened in tables (the HTML keeps it whole in a tooltip).
+MAX_ENDPOINT_CHARS = 56
+_TEMPLATE_EXPR = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
+_SCHEME_HOST = re.compile(r"^(?P<method>[A-Z]+ )?[a-z][a-z0-9+.-]*://[^/\s]+")
+
+
+def short_endpoint(name: str, limit: int = MAX_ENDPOINT_CHARS) -> str:
+    """An unnamed request's URL template, readable in a table cell.
+
+    The scheme and host go (every request has them), template expressions
+    become ``{…}`` (``/bounties/{{ $randomNumber(1, 900) }}`` -> ``/bounties/{…}``,
+    ``{{ id }}`` stays ``{id}``), and what is still too long keeps its start
+    and its end around an ellipsis.
+    """
+    text = _SCHEME_HOST.sub(lambda m: m.group("method") or "", name.strip()) or name
+    text = _TEMPLATE_EXPR.sub(
+        lambda m: "{" + m.group(1) + "}" if re.fullmatch(r"[\w.]{1,16}", m.group(1)) else "{…}",
+        text,
+    )
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    tail = limit - 1 - head
+    return text[:head] + "…" + text[-tail:]
+
+
+def short_source(path: str, cwd: str | None = None) -> str:
+    """A suite's script path as the reader knows it: relative to the working
+    directory (the checkout in CI) when under it, else its last two parts."""
+    import os
+
+    if not path or not os.path.isabs(path):
+        return path
+    root = cwd or os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:
+        rel = ""
+    if rel and not rel.startswith(".."):
+        return rel
+    parts = [p for p in path.split(os.sep) if p]
+    return os.path.join("…", *parts[-2:]) if len(parts) > 2 else path

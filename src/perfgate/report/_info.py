@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from perfgate.report._format import short_source
 from perfgate.result import RunResult, SuiteResult
 from perfgate.verdict import Verdict
 
@@ -43,7 +44,7 @@ def parameters(run: RunResult, verdict: Verdict | None) -> list[tuple[str, str]]
         if value not in (None, ""):
             out.append((key, str(value)))
     for s in run.suites:
-        desc = f"{s.kind}, {s.source or 'inline'}, {suite_duration(s):.1f} s"
+        desc = f"{s.kind}, {short_source(s.source) or 'inline'}, {suite_duration(s):.1f} s"
         if s.scheduler is not None:
             sc = s.scheduler
             desc += f", arrivals {sc.launched}/{sc.planned}, lag p99 {sc.lag_p99_ms:.1f} ms"
@@ -52,5 +53,15 @@ def parameters(run: RunResult, verdict: Verdict | None) -> list[tuple[str, str]]
         out.append((f"suite {s.name}", desc))
     if verdict is not None:
         out.append(("comparison mode", verdict.mode))
-        out.extend(flatten(verdict.details, "verdict"))
+        out.extend(flatten(_without_charts(verdict.details), "verdict"))
     return out
+
+
+#: Details that are the charts' data (drawn, not listed): per round, per pair, per arm.
+CHART_DATA_KEYS = frozenset({"trace", "process", "primary_pairs", "pairs", "warmup", "history"})
+
+
+def _without_charts(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _without_charts(v) for k, v in data.items() if k not in CHART_DATA_KEYS}
+    return data

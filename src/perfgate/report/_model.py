@@ -9,24 +9,40 @@ once, and markdown, HTML, JUnit and the report directory only format it.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from perfgate.figures import split_metric
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
-from perfgate.report._format import fmt_ms
+from perfgate.metrics import Histogram, MetricSet, failures, names
+from perfgate.report._ab_data import AbSuiteData, ab_suite_data, arm_process
+from perfgate.report._format import fmt_ms, short_endpoint, short_source
 from perfgate.report._info import flatten, parameters
-from perfgate.report._series import Chart, process_charts, suite_charts
+from perfgate.report._series import (
+    Chart,
+    StressPicture,
+    process_charts,
+    stress_picture,
+    suite_charts,
+)
 from perfgate.result import BenchOperation, Check, RunResult, SuiteResult
-from perfgate.verdict import ComparisonState, MetricComparison, Verdict, shown_state
+from perfgate.verdict import (
+    GATED_FAMILIES,
+    STATE_LABELS,
+    VERDICT_LABELS,
+    ComparisonState,
+    MetricComparison,
+    Verdict,
+    shown_state,
+)
 
 __all__ = [
+    "MOVED",
     "BenchRow",
     "BudgetRow",
     "CheckRow",
     "ComparisonRow",
+    "Counts",
     "EndpointRow",
     "Headline",
     "Issue",
@@ -37,25 +53,35 @@ __all__ = [
 
 HeadlineState = Literal["pass", "regression", "slo-failure", "inconclusive", "error"]
 
+_HEADLINE_ICONS = {
+    "pass": "✅",
+    "regression": "❌",
+    "slo-failure": "❌",
+    "inconclusive": "⚠️",
+    "error": "💥",
+}
 HEADLINES: dict[str, tuple[str, str]] = {
-    "pass": ("✅", "Pass"),
-    "regression": ("❌", "Regression"),
-    "slo-failure": ("❌", "SLO failure"),
-    "inconclusive": ("⚠️", "Inconclusive"),
-    "error": ("💥", "Error"),
+    state: (icon, VERDICT_LABELS[state]) for state, icon in _HEADLINE_ICONS.items()
 }
 
-#: How each comparison state is marked, most severe first.
-MARKERS: dict[str, tuple[str, str]] = {
-    "regression": ("🔴", "regression"),
-    "unresolved": ("🟡", "possible regression (undecided)"),
-    "slower": ("🟠", "slower (info, not gating)"),
-    "insufficient": ("❔", "insufficient data"),
-    "new": ("🆕", "new"),
-    "improvement": ("🟢", "improvement"),
-    "within-noise": ("⚪", "within noise"),
-    "info": ("ℹ️", "info"),
+_STATE_ICONS = {
+    "regression": "🔴",
+    "unresolved": "🟡",
+    "slower": "🟠",
+    "insufficient": "❔",
+    "new": "🆕",
+    "improvement": "🟢",
+    "slightly-slower": "🔸",
+    "faster": "🔹",
+    "within-noise": "⚪",
+    "info": "ℹ️",
 }
+#: How each comparison state is marked (icon, words), most severe first.
+MARKERS: dict[str, tuple[str, str]] = {
+    state: (_STATE_ICONS[state], label) for state, label in STATE_LABELS.items()
+}
+#: Display states that count as "moved": the comment's main table.
+MOVED = ("regression", "unresolved", "slower", "improvement")
 _SEVERITY = {state: i for i, state in enumerate(MARKERS)}
 #: Which comparison marks an endpoint row: a judged one (regression, improvement,
 #: within noise) before "insufficient", which p95/p99 rows often are.
@@ -67,6 +93,8 @@ _ROW_PRIORITY = {
             "unresolved",
             "slower",
             "improvement",
+            "slightly-slower",
+            "faster",
             "within-noise",
             "new",
             "insufficient",
@@ -108,10 +136,50 @@ class ComparisonRow:
     state: ComparisonState
     method: str
     detail: str = ""
+    min_effect: float | None = None
+    samples: int | None = None
+    history: list[tuple[str, float]] = field(default_factory=list)  # history mode: stored runs
 
     @property
     def shown_state(self) -> str:
         return shown_state(self.state, self.family)
+
+    @property
+    def gated(self) -> bool:
+        """In a family that can fail the gate (core or secondary)."""
+        return self.family in GATED_FAMILIES
+
+    @property
+    def display_state(self) -> str:
+        """The shown state, and for A/B "within noise" whether the interval still
+        excludes no change: surely faster (or slower) by less than the minimum
+        effect reads as such, not as noise."""
+        state = self.shown_state
+        if state != "within-noise" or self.method != "ab" or self.unit == "ratio":
+            return state
+        if self.ci_high is not None and self.ci_high < 0:
+            return "faster"
+        if self.ci_low is not None and self.ci_low > 0:
+            return "slightly-slower"
+        return state
+
+    @property
+    def moved(self) -> bool:
+        return self.display_state in MOVED
+
+    @property
+    def label(self) -> str:
+        """The metric as a reader scans it: endpoint (shortened) and statistic."""
+        if self.endpoint is None:
+            return self.metric
+        return f"{short_endpoint(self.endpoint)} {self.stat}"
+
+    @property
+    def p_shown(self) -> float | None:
+        """Holm's p of "slower beyond the minimum effect": meaningful only for a slower figure."""
+        if self.p_adjusted is None or self.change is None or self.change <= 0:
+            return None
+        return self.p_adjusted
 
     @classmethod
     def from_comparison(cls, c: MetricComparison) -> ComparisonRow:
@@ -132,6 +200,8 @@ class ComparisonRow:
             state=c.state,
             method=c.method,
             detail=c.detail,
+            min_effect=c.min_effect,
+            samples=c.samples,
         )
 
 
@@ -198,7 +268,7 @@ class SuiteSection:
     kind: str
     source: str
     started_at: str
-    duration_s: float
+    duration_s: float  # measured seconds (A/B: per arm, the kept rounds)
     total: EndpointRow | None
     endpoints: list[EndpointRow]
     comparisons: list[ComparisonRow]
@@ -208,6 +278,30 @@ class SuiteSection:
     warnings: list[str]
     errors: list[str]
     interrupted: bool
+    # how requests failed, as metrics.failures counts them: "25 of 500 failed (25 5xx) ..."
+    failures: str = ""
+    status_shifts: list[str] = field(default_factory=list)  # endpoints whose status mix moved
+    nothing_answered: str | None = None  # set when not one request got an answer
+    wall_s: float | None = None  # how long the suite really took (A/B: warm-up to last round)
+    ab: AbSuiteData | None = None
+    stress: StressPicture | None = None
+
+    @property
+    def real_duration_s(self) -> float:
+        return self.wall_s if self.wall_s else self.duration_s
+
+
+@dataclass
+class Counts:
+    """How many comparisons of each kind: the headline and the summaries agree with the rows."""
+
+    primary: int = 0
+    primary_moved: int = 0
+    info: int = 0
+    info_moved: int = 0
+    insufficient: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)  # primary display states
+    checks: dict[str, int] = field(default_factory=dict)  # status -> count
 
 
 @dataclass
@@ -242,6 +336,11 @@ class Report:
     links: list[tuple[str, str]]
     verdict_mode: str
     verdict_warnings: list[str]
+    all_checks: list[CheckRow] = field(default_factory=list)  # every check once
+    counts: Counts = field(default_factory=Counts)
+    arm_process: dict[str, list[tuple[float, float | None, float | None]]] = field(
+        default_factory=dict
+    )
     base: str | None = None  # A/B: "REF at SHA12", the base the candidate was compared with
 
     @property
@@ -264,12 +363,17 @@ def _suite_duration(suite: SuiteResult) -> float:
     return suite.duration_s if suite.duration_s > 0 else suite.aggregate.duration_s
 
 
-def _total_row(agg: MetricSet, duration: float, endpoint_requests: int) -> EndpointRow | None:
+def _total_row(
+    agg: MetricSet,
+    duration: float,
+    endpoint_requests: int,
+    policy: failures.FailurePolicy = failures.DEFAULT_POLICY,
+) -> EndpointRow | None:
     requests = agg.counter(names.HTTP_REQUESTS) or endpoint_requests
     hist = agg.histograms.get(names.TOTAL) or agg.histograms.get(names.HTTP_RESPONSE_TIME)
     if not requests and hist is None:
         return None
-    failed = agg.error_count() + agg.status_count(5)
+    failed = failures.count(agg, policy).failed
     p50, p95, p99 = _quantiles(hist)
     return EndpointRow(
         endpoint="All endpoints",
@@ -283,17 +387,19 @@ def _total_row(agg: MetricSet, duration: float, endpoint_requests: int) -> Endpo
     )
 
 
-def _endpoint_rows(agg: MetricSet, duration: float) -> list[EndpointRow]:
+def _endpoint_rows(
+    agg: MetricSet, duration: float, policy: failures.FailurePolicy = failures.DEFAULT_POLICY
+) -> list[EndpointRow]:
     rows = []
     for view in agg.endpoints():
         p50, p95, p99 = _quantiles(view.total or view.response_time)
         requests = view.requests or (view.total.count if view.total else 0)
         rows.append(
             EndpointRow(
-                endpoint=view.name,
+                endpoint=short_endpoint(view.name),
                 requests=requests,
                 rps=requests / duration if duration > 0 and requests else None,
-                error_rate=view.error_rate if view.requests else None,
+                error_rate=failures.count_endpoint(view, policy).rate if view.requests else None,
                 p50=p50,
                 p95=p95,
                 p99=p99,
@@ -390,8 +496,9 @@ def _baseline_comparisons(
 
 def _mark(rows: list[EndpointRow], comparisons: list[ComparisonRow]) -> None:
     by_endpoint: dict[str | None, list[ComparisonRow]] = {}
-    for c in comparisons:
-        by_endpoint.setdefault(c.endpoint, []).append(c)
+    for c in comparisons:  # endpoint rows carry the shortened name
+        key = short_endpoint(c.endpoint) if c.endpoint is not None else None
+        by_endpoint.setdefault(key, []).append(c)
     for row in rows:
         # "info" deltas carry no judgement: the comparison table shows them.
         found = [
@@ -401,26 +508,32 @@ def _mark(rows: list[EndpointRow], comparisons: list[ComparisonRow]) -> None:
         ]
         if found:
             row.marker = min(
-                (c.shown_state for c in found), key=lambda st: _ROW_PRIORITY.get(st, 99)
+                (c.display_state for c in found), key=lambda st: _ROW_PRIORITY.get(st, 99)
             )
 
 
 def _suite_section(
-    suite: SuiteResult, comparisons: list[ComparisonRow], base_suite: SuiteResult | None
+    suite: SuiteResult,
+    comparisons: list[ComparisonRow],
+    base_suite: SuiteResult | None,
+    ab_details: Any = None,
 ) -> SuiteSection:
     duration = _suite_duration(suite)
-    endpoints = _endpoint_rows(suite.aggregate, duration)
-    total = _total_row(suite.aggregate, duration, sum(r.requests for r in endpoints))
-    if not comparisons:
+    policy = failures.policy_of(suite)
+    endpoints = _endpoint_rows(suite.aggregate, duration, policy)
+    total = _total_row(suite.aggregate, duration, sum(r.requests for r in endpoints), policy)
+    counted = failures.count(suite.aggregate, policy)
+    if not comparisons:  # plain deltas only where the verdict has no comparisons
         comparisons = _baseline_comparisons(
             suite.name, ([total] if total else []) + endpoints, base_suite
         )
     _mark(([total] if total else []) + endpoints, comparisons)
-    comparisons.sort(key=lambda c: (c.family != "primary", _SEVERITY.get(c.state, 99)))
+    comparisons.sort(key=lambda c: (not c.gated, _SEVERITY.get(c.display_state, 99)))
+    ab = ab_suite_data(ab_details)
     return SuiteSection(
         name=suite.name,
         kind=suite.kind,
-        source=suite.source,
+        source=short_source(suite.source),
         started_at=suite.started_at,
         duration_s=duration,
         total=total,
@@ -432,14 +545,87 @@ def _suite_section(
         warnings=list(suite.warnings),
         errors=list(suite.errors),
         interrupted=suite.interrupted,
+        failures=f"{counted.detail()}; failed = {policy.describe()}" if counted.requests else "",
+        status_shifts=[
+            sh.describe()
+            for sh in failures.status_mix_shifts(base_suite.aggregate, suite.aggregate)
+        ]
+        if base_suite is not None
+        else [],
+        nothing_answered=_nothing_answered(counted),
+        wall_s=ab.wall_s if ab is not None else None,
+        ab=ab,
+        stress=stress_picture(suite),
     )
 
 
-def _headline(run: RunResult, verdict: Verdict | None, checks: list[CheckRow]) -> Headline:
+def _nothing_answered(counted: failures.Failures) -> str | None:
+    return counted.no_answer_message() if counted.nothing_answered else None
+
+
+def _counts(rows: list[ComparisonRow], checks: list[CheckRow]) -> Counts:
+    primary = [c for c in rows if c.gated]
+    info = [c for c in rows if not c.gated]
+    return Counts(
+        primary=len(primary),
+        primary_moved=sum(c.moved for c in primary),
+        info=len(info),
+        info_moved=sum(c.moved for c in info),
+        insufficient=sum(c.state == "insufficient" for c in rows),
+        by_state=dict(Counter(c.display_state for c in primary)),
+        checks=dict(Counter(c.status for c in checks)),
+    )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def pass_reason(counts: Counts) -> str:
+    """Why a pass is a pass, counted from the rows the report shows."""
+    st = counts.by_state
+    parts = []
+    if counts.primary:
+        moved = [
+            f"{st[k]} {word}"
+            for k, word in (
+                ("improvement", "improved"),
+                ("faster", "faster short of an improvement"),
+                ("slightly-slower", "slower short of a regression"),
+                ("within-noise", "within noise"),
+                ("insufficient", "with too little data"),
+                ("new", "new"),
+            )
+            if st.get(k)
+        ]
+        if len(moved) == 1 and moved[0].startswith(f"{counts.primary} "):
+            parts.append(
+                _plural(counts.primary, "primary metric") + moved[0][len(str(counts.primary)) :]
+            )
+        else:
+            parts.append(f"{_plural(counts.primary, 'primary metric')}: " + ", ".join(moved))
+    passed = counts.checks.get("pass", 0)
+    if passed:
+        parts.append(f"{_plural(passed, 'check')} passed")
+    head = "nothing moved" if not counts.primary_moved else "no regression"
+    return head + (" — " + "; ".join(parts) if parts else "")
+
+
+def _headline(
+    run: RunResult,
+    verdict: Verdict | None,
+    checks: list[CheckRow],
+    counts: Counts,
+    suites: list[SuiteSection],
+) -> Headline:
     if verdict is not None:
         icon, label = HEADLINES.get(verdict.state, ("❔", verdict.state))
-        return Headline(verdict.state, icon, label, list(verdict.reasons), True)
+        reasons = list(verdict.reasons)
+        if verdict.state == "pass" and (counts.primary or counts.checks):
+            reasons = [pass_reason(counts)]  # the gate's own text counted other things
+        return Headline(verdict.state, icon, label, reasons, True)
     errors = [e for s in run.suites for e in s.errors]
+    errors += [f"{s.name}: {s.nothing_answered}" for s in suites if s.nothing_answered]
     failed = [c for c in checks if c.status == "fail"]
     unsure = [c for c in checks if c.status == "inconclusive"]
     state: HeadlineState
@@ -461,6 +647,8 @@ def _issues(
     out: list[Issue] = []
     for s in report_suites:
         out.extend(Issue("error", f"{s.name}: {e}") for e in s.errors)
+        if s.nothing_answered and not any(s.nothing_answered in e for e in s.errors):
+            out.append(Issue("error", f"{s.name}: {s.nothing_answered}"))
         if s.interrupted:
             out.append(Issue("error", f"{s.name}: interrupted, results are partial"))
     seen: set[tuple[str, str]] = set()  # a suite's checks also stand in the run's list
@@ -471,12 +659,13 @@ def _issues(
             out.append(Issue("failure", f"check failed: {c.name}{detail}"))
     for s in report_suites:
         for cmp in s.comparisons:
-            if cmp.shown_state == "regression":
+            if cmp.display_state == "regression":
                 out.append(Issue("failure", f"regression: {s.name} {cmp.metric}"))
         if not seen:  # budgets are checks too; list them only when no check was listed
             for b in s.bench:
                 out.extend(Issue("failure", f"budget: {f}") for f in b.budget_failures)
         out.extend(Issue("warning", f"{s.name}: {w}") for w in s.warnings)
+        out.extend(Issue("warning", f"{s.name}: status mix moved: {t}") for t in s.status_shifts)
     if verdict is not None:
         out.extend(Issue("warning", w) for w in verdict.warnings)
     return out
@@ -496,24 +685,30 @@ def build_report(
     if verdict is None and run.verdict:
         verdict = Verdict.from_dict(run.verdict)
     rows = [ComparisonRow.from_comparison(c) for c in (verdict.comparisons if verdict else [])]
+    _attach_history(rows, verdict.details.get("history") if verdict is not None else None)
     suite_names = {s.name for s in run.suites}
+    details: dict[str, Any] = verdict.details if verdict is not None else {}
+    found = details.get("suites")
+    ab_suites: dict[str, Any] = found if isinstance(found, dict) else {}
     suites = [
         _suite_section(
             s,
             [c for c in rows if c.suite == s.name],
-            baseline.suite(s.name) if baseline is not None and not rows else None,
+            baseline.suite(s.name) if baseline is not None else None,
+            ab_suites.get(s.name),
         )
         for s in run.suites
     ]
     checks = [CheckRow.from_check("run", c) for c in run.checks]
     if verdict is not None:
         checks.extend(CheckRow.from_check("slo", c) for c in verdict.slo_checks)
-    all_checks = checks + [c for s in suites for c in s.checks]
+    all_checks = _unique_checks(checks + [c for s in suites for c in s.checks])
     link_list = [("run", run_url)] if run_url else []
     link_list.extend((links or {}).items())
+    counts = _counts(rows, all_checks)
     return Report(
         title=title,
-        headline=_headline(run, verdict, all_checks),
+        headline=_headline(run, verdict, all_checks, counts, suites),
         run_id=run.run_id,
         created_at=run.created_at,
         commit=run.commit,
@@ -529,8 +724,37 @@ def build_report(
         links=link_list,
         verdict_mode=verdict.mode if verdict else "none",
         verdict_warnings=list(verdict.warnings) if verdict else [],
+        all_checks=all_checks,
+        counts=counts,
+        arm_process=arm_process(details),
         base=_base_name(verdict),
     )
+
+
+def _attach_history(rows: list[ComparisonRow], history: Any) -> None:
+    """History mode: each primary metric's stored runs, as the gate kept them."""
+    if not isinstance(history, dict):
+        return
+    for row in rows:
+        points = history.get(f"{row.suite}\t{row.metric}")
+        if isinstance(points, list):
+            row.history = [
+                (str(p[0]), float(p[1]))
+                for p in points
+                if isinstance(p, list) and len(p) == 2 and isinstance(p[1], int | float)
+            ]
+
+
+def _unique_checks(checks: list[CheckRow]) -> list[CheckRow]:
+    """Each check once: the gate's SLO list repeats the suites' own (bench budgets)."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for c in checks:
+        key = (c.name, c.status, c.detail)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
 
 
 def _base_name(verdict: Verdict | None) -> str | None:

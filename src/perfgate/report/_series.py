@@ -13,11 +13,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, failures, names
 from perfgate.result import SuiteResult
 
-__all__ = ["Chart", "ChartLine", "downsample", "process_charts", "suite_charts"]
+__all__ = [
+    "Chart",
+    "ChartLine",
+    "StressPicture",
+    "downsample",
+    "process_charts",
+    "stress_picture",
+    "suite_charts",
+]
 
 # Keys a per-second series row may use for each figure (first present wins).
 _T_KEYS = ("t", "time", "ts", "second")
@@ -25,7 +32,7 @@ _P50_KEYS = ("p50", "median", "total.p50", "latency_p50")
 _P95_KEYS = ("p95", "total.p95", "latency_p95")
 _P99_KEYS = ("p99", "total.p99", "latency_p99")
 _RPS_KEYS = ("rps", "rate", "req_per_s", "requests_per_s", "throughput", "requests", "responses")
-_ERR_KEYS = ("errors", "failed", "error_count")
+_ERR_KEYS = ("failed", "errors", "error_count")
 
 
 @dataclass
@@ -62,7 +69,15 @@ def _relative(ts: list[float]) -> list[float]:
     return [round(t - t0, 3) for t in ts]
 
 
-def _from_series(rows: list[dict[str, Any]]) -> list[Chart]:
+def _failed(row: dict[str, Any], policy: failures.FailurePolicy) -> float | None:
+    if failures.ROW_5XX in row:  # the engine's rows: failures as metrics.failures counts them
+        return float(failures.count_second(row, policy).failed)
+    return _num(row, _ERR_KEYS)
+
+
+def _from_series(
+    rows: list[dict[str, Any]], policy: failures.FailurePolicy = failures.DEFAULT_POLICY
+) -> list[Chart]:
     ts: list[float] = []
     for i, row in enumerate(rows):
         t = _num(row, _T_KEYS)
@@ -86,19 +101,17 @@ def _from_series(rows: list[dict[str, Any]]) -> list[Chart]:
     )
     err = Chart(
         "errors",
-        "Errors over time",
-        "errors/s",
+        "Failed requests over time",
+        "failed/s",
         ts,
-        [ChartLine("errors/s", [_num(r, _ERR_KEYS) for r in rows])],
+        [ChartLine("failed/s", [_failed(r, policy) for r in rows])],
     )
     return [c for c in (lat, thr, err) if c.has_data]
 
 
-def _window_failed(ms: MetricSet) -> int:
-    return ms.error_count() + ms.status_count(5)
-
-
-def _from_windows(windows: list[MetricSet]) -> list[Chart]:
+def _from_windows(
+    windows: list[MetricSet], policy: failures.FailurePolicy = failures.DEFAULT_POLICY
+) -> list[Chart]:
     starts = [w.period_ms if w.period_ms is not None else w.first_ms for w in windows]
     usable = [(s, w) for s, w in zip(starts, windows, strict=True) if s is not None]
     if len(usable) < 2:
@@ -126,19 +139,22 @@ def _from_windows(windows: list[MetricSet]) -> list[Chart]:
             p99.append(None)
         span = span if span > 0 else 1.0
         rps.append(w.counter(names.HTTP_REQUESTS) / span)
-        err.append(_window_failed(w) / span)
+        err.append(failures.count(w, policy).failed / span)
     lat.lines = [ChartLine("p50", p50), ChartLine("p95", p95), ChartLine("p99", p99)]
     thr = Chart("throughput", "Throughput over time", "req/s", ts, [ChartLine("req/s", rps)])
-    errc = Chart("errors", "Errors over time", "errors/s", ts, [ChartLine("errors/s", err)])
+    errc = Chart(
+        "errors", "Failed requests over time", "failed/s", ts, [ChartLine("failed/s", err)]
+    )
     return [c for c in (lat, thr, errc) if c.has_data]
 
 
 def suite_charts(suite: SuiteResult) -> list[Chart]:
     """Latency, throughput and error charts from the per-second series
     (or, when a suite has none, from its intermediate windows)."""
+    policy = failures.policy_of(suite)
     if suite.series:
-        return _from_series(suite.series)
-    return _from_windows(suite.intermediate)
+        return _from_series(suite.series, policy)
+    return _from_windows(suite.intermediate, policy)
 
 
 def process_charts(monitor: dict[str, Any]) -> list[Chart]:
@@ -186,3 +202,38 @@ def downsample(chart: Chart, max_points: int) -> Chart:
             vals = [v for v in src.values[a:b] if v is not None]
             dst.values.append(reduce(vals) if vals else None)
     return Chart(chart.key, chart.title, chart.unit, ts, lines)
+
+
+@dataclass
+class StressPicture:
+    """A stress run's seconds as (t, requests/s, p95 ms), and where it broke and recovered."""
+
+    points: list[tuple[float, float, float]]
+    break_at_s: float | None = None
+    break_rate: float | None = None
+    sustained_rate: float | None = None
+    drop_at_s: float | None = None
+    recovered_at_s: float | None = None
+
+
+def stress_picture(suite: SuiteResult) -> StressPicture | None:
+    """From a stress suite's per-second series and ``extra["stress"]``; None for other suites."""
+    info = suite.extra.get("stress") if isinstance(suite.extra, dict) else None
+    if not isinstance(info, dict) or not suite.series:
+        return None
+    points = []
+    for row in suite.series:
+        t, rate, p95 = _num(row, _T_KEYS), _num(row, _RPS_KEYS), _num(row, _P95_KEYS)
+        if t is not None and rate is not None and p95 is not None and row.get("responses") != 0:
+            points.append((t, rate, p95))
+    found_bp, found_rec = info.get("breaking_point"), info.get("recovery")
+    bp: dict[str, Any] = found_bp if isinstance(found_bp, dict) else {}
+    rec: dict[str, Any] = found_rec if isinstance(found_rec, dict) else {}
+    return StressPicture(
+        points,
+        break_at_s=_num(bp, ("at_s",)),
+        break_rate=_num(bp, ("rate_at_break",)),
+        sustained_rate=_num(bp, ("max_sustained_rate",)),
+        drop_at_s=_num(rec, ("drop_at_s",)),
+        recovered_at_s=_num(rec, ("recovered_at_s",)),
+    )

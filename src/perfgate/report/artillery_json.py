@@ -19,8 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import MetricSet, names
 from perfgate.result import SuiteResult
 
 __all__ = ["artillery_report", "metricset_to_artillery", "write_report"]

@@ -31,6 +31,15 @@ from perfgate.report._model import (
 )
 from perfgate.report._series import Chart
 from perfgate.report._svg import svg_line_chart
+from perfgate.report._svg_ab import (
+    StripRow,
+    arm_series_lines,
+    svg_arm_chart,
+    svg_ecdf,
+    svg_history,
+    svg_rate_latency,
+    svg_strip_plot,
+)
 from perfgate.result import RunResult
 from perfgate.verdict import Verdict
 
@@ -41,6 +50,8 @@ _SYMBOLS = {
     "unresolved": "◬",
     "slower": "△",
     "improvement": "▼",
+    "slightly-slower": "↗",
+    "faster": "↘",
     "within-noise": "≈",
     "insufficient": "?",
     "new": "+",
@@ -50,30 +61,40 @@ _SYMBOLS = {
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 _CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}
+:root{color-scheme:light dark;--fg:#1b1f24;--muted:#57606a;--bg:#f6f8fa;--card:#fff;--line:#d0d7de;
+--grid:#eaeef2;--bad:#cf222e;--good:#1a7f37;--warn:#9a6700}
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9da7b3;--bg:#0d1117;--card:#161b22;
+--line:#30363d;--grid:#262c34;--bad:#ff7b72;--good:#3fb950;--warn:#d29922}}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg)}
 main{max-width:1200px;margin:0 auto;padding:16px 24px 48px}
 header.verdict{padding:16px 20px;border-radius:8px;margin:16px 0;color:#fff}
 .state-pass{background:#1a7f37}.state-regression,.state-slo-failure{background:#cf222e}
 .state-inconclusive{background:#9a6700}.state-error{background:#6e7781}
 header h1{margin:0 0 6px;font-size:24px}header ul{margin:4px 0 0 18px;padding:0}
 header .meta{opacity:.9;font-size:12px;margin-top:8px}
-section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px 18px;margin:16px 0}
+section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 18px;margin:16px 0}
 h2{font-size:18px;margin:4px 0 10px}h3{font-size:15px;margin:14px 0 6px}
+p.note{color:var(--muted);font-size:12px;margin:2px 0 8px}
 table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}
-th,td{border-bottom:1px solid #eaeef2;padding:4px 8px;text-align:right;white-space:nowrap}
+th,td{border-bottom:1px solid var(--grid);padding:4px 8px;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left;white-space:normal;word-break:break-all}
-th{background:#f6f8fa}tr.total td{font-weight:600}
+th{background:var(--bg)}tr.total td{font-weight:600}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
-svg.chart{background:#fff;border:1px solid #eaeef2;border-radius:6px}
-svg .grid{stroke:#eaeef2}svg .frame{fill:none;stroke:#d0d7de}
-svg text{font:11px system-ui,sans-serif;fill:#57606a}svg .ytick{text-anchor:end}
-svg .xtick{text-anchor:middle}svg .xlabel{text-anchor:end}
-svg .chart-title{font-weight:600;fill:#1b1f24;font-size:12px}
-.st-fail,.st-regression{color:#cf222e;font-weight:600}.st-pass,.st-improvement{color:#1a7f37}
-.st-inconclusive,.st-insufficient,.st-slower,.st-unresolved{color:#9a6700}
-ul.issues li.failure{color:#cf222e}ul.issues li.error{color:#6e7781;font-weight:600}
+svg.chart{background:var(--card);border:1px solid var(--grid);border-radius:6px;max-width:100%;height:auto}
+svg .grid{stroke:var(--grid)}svg .frame{fill:none;stroke:var(--line)}
+svg text{font:11px system-ui,sans-serif;fill:var(--muted)}svg .ytick{text-anchor:end}
+svg .xtick{text-anchor:middle}svg .xlabel{text-anchor:end}svg .ylabel{text-anchor:middle}
+svg .chart-title{font-weight:600;fill:var(--fg);font-size:12px}svg .legend{fill:var(--fg)}
+svg .ci,svg .estimate{stroke:var(--fg)}svg .zero{stroke:var(--muted)}
+.st-fail,.st-regression{color:var(--bad);font-weight:600}.st-pass,.st-improvement,.st-faster{color:var(--good)}
+.st-inconclusive,.st-insufficient,.st-slower,.st-unresolved,.st-slightly-slower{color:var(--warn)}
+ul.issues li.failure{color:var(--bad)}ul.issues li.error{color:var(--muted);font-weight:600}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;font-size:13px}
-dl.kv dt{color:#57606a}dl.kv dd{margin:0;word-break:break-all}
+dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;word-break:break-all}
+a{color:inherit}
+@media print{:root{--fg:#000;--muted:#333;--bg:#fff;--card:#fff;--line:#bbb;--grid:#ddd}
+body{background:#fff;font-size:11px}main{max-width:none;padding:0}
+section,svg.chart{break-inside:avoid}header.verdict{print-color-adjust:exact;-webkit-print-color-adjust:exact}}
 """
 
 
@@ -114,6 +135,13 @@ def _endpoint_rows(rows: list[EndpointRow]) -> str:
     return _table(headers, body, "endpoints")
 
 
+def _interval_header(rows: list[ComparisonRow]) -> str:
+    methods = {c.method for c in rows if c.ci_low is not None}
+    if methods == {"history"}:
+        return "History band (95%)"
+    return "95% interval / band" if "history" in methods else "95% CI"
+
+
 def _comparisons(rows: list[ComparisonRow]) -> str:
     headers = [
         "Metric",
@@ -121,26 +149,31 @@ def _comparisons(rows: list[ComparisonRow]) -> str:
         "Base",
         "Candidate",
         "Change",
-        "95% interval",
+        _e(_interval_header(rows)),
         "p (Holm)",
         "Result",
     ]
-    body = [
-        (
-            "",
-            [
-                _e(c.metric) + (f"<br><small>{_e(c.detail)}</small>" if c.detail else ""),
-                _e(c.family),
-                _e(fmt_value(c.base, c.unit)),
-                _e(fmt_value(c.candidate, c.unit)),
-                _e(fmt_change(c.change, c.unit)),
-                _e(fmt_interval(c.ci_low, c.ci_high, c.unit)),
-                "–" if c.p_adjusted is None else f"{c.p_adjusted:.3g}",
-                _marker(c.shown_state),
-            ],
+    body = []
+    for c in rows:
+        interval = fmt_interval(c.ci_low, c.ci_high, c.unit)
+        if c.method == "history" and interval != "–":
+            interval += " band"
+        body.append(
+            (
+                "",
+                [
+                    f'<span title="{_e(c.metric)}">{_e(c.label)}</span>'
+                    + (f"<br><small>{_e(c.detail)}</small>" if c.detail else ""),
+                    _e(c.family),
+                    _e(fmt_value(c.base, c.unit)),
+                    _e(fmt_value(c.candidate, c.unit)),
+                    _e(fmt_change(c.change, c.unit)),
+                    _e(interval),
+                    "–" if c.p_shown is None else f"{c.p_shown:.3g}",
+                    _marker(c.display_state),
+                ],
+            )
         )
-        for c in rows
-    ]
     return _table(headers, body, "comparisons")
 
 
@@ -210,22 +243,167 @@ def _charts(charts: list[Chart]) -> str:
     return f'<div class="charts">{"".join(drawn)}</div>' if drawn else ""
 
 
+def _strip_rows(s: SuiteSection) -> list[StripRow]:
+    assert s.ab is not None
+    rows = []
+    for c in s.comparisons:
+        pr = s.ab.pair_ratios.get(c.metric)
+        if not c.gated or pr is None or not pr.ratios:
+            continue
+        rows.append(
+            StripRow(
+                c.label,
+                pr.ratios,
+                c.change,
+                c.ci_low,
+                c.ci_high,
+                c.min_effect if c.min_effect is not None else 0.05,
+                c.display_state,
+            )
+        )
+    return rows
+
+
+def _ab_pictures(s: SuiteSection) -> str:
+    """The A/B's own pictures: the decision, the rounds over time, the distributions."""
+    ab = s.ab
+    if ab is None:
+        return ""
+    out = []
+    strip = _strip_rows(s)
+    if strip:
+        out.append(
+            "<h3>The decision, pair by pair</h3>"
+            '<p class="note">A regression needs the whole 95% interval past +δ; an '
+            "improvement, past −δ.</p>" + svg_strip_plot(strip)
+        )
+    if ab.arms:
+        spans, warm = ab.spans, ab.warmup
+        charts = [
+            svg_arm_chart(
+                "ab-latency",
+                "Latency percentiles per round, per arm",
+                "ms",
+                arm_series_lines(ab.arms, ("p50", "p95", "p99")),
+                spans,
+                warm,
+            ),
+            svg_arm_chart(
+                "ab-throughput",
+                "Throughput per round, per arm",
+                "req/s",
+                arm_series_lines(ab.arms, ("rps",)),
+                spans,
+                warm,
+            ),
+            svg_arm_chart(
+                "ab-errors",
+                "Errors per round, per arm",
+                "failed requests/s",
+                arm_series_lines(ab.arms, ("errors",)),
+                spans,
+                warm,
+            ),
+            svg_arm_chart(
+                "ab-lag",
+                "Scheduler lag p99 per round, per arm",
+                "ms",
+                arm_series_lines(ab.arms, ("lag_p99",)),
+                spans,
+                warm,
+            ),
+        ]
+        dropped = f"; {ab.pairs_dropped} pairs dropped (faint)" if ab.pairs_dropped else ""
+        out.append(
+            "<h3>Rounds over time</h3>"
+            f'<p class="note">Each shaded band is one round, in its arm\'s colour; grey: the '
+            f"warm-up{_e(dropped)}.</p>" + f'<div class="charts">{"".join(charts)}</div>'
+        )
+    if ab.distributions:
+        moved = {c.endpoint for c in s.comparisons if c.moved and c.endpoint}
+        shown = [ab.distributions[0]] + [d for d in ab.distributions[1:] if d.title in moved]
+        note = "" if ab.kept_rounds == "kept" else " (every round: no pair was kept)"
+        out.append(
+            f"<h3>Latency distribution, base vs candidate{note}</h3>"
+            + '<div class="charts">'
+            + "".join(
+                svg_ecdf(d, "ecdf" if i == 0 else "ecdf-endpoint") for i, d in enumerate(shown)
+            )
+            + "</div>"
+        )
+    return "".join(out)
+
+
+def _history_pictures(s: SuiteSection) -> str:
+    charts = []
+    for c in s.comparisons:
+        if c.method != "history" or not c.gated or not c.history:
+            continue
+        band = None
+        if (
+            c.base is not None
+            and c.ci_low is not None
+            and c.ci_high is not None
+            and c.unit != "ratio"
+        ):
+            band = (c.base * (1 + c.ci_low), c.base * (1 + c.ci_high))
+        charts.append(
+            svg_history(c.label, c.unit, c.history, c.candidate, band, c.base, c.display_state)
+        )
+    if not charts:
+        return ""
+    return "<h3>Against history</h3>" + f'<div class="charts">{"".join(charts)}</div>'
+
+
 def _suite(s: SuiteSection) -> str:
-    out = [f'<section class="suite" id="suite-{_e(s.name)}"><h2>{_e(s.name)} <small>· {_e(s.kind)}']
-    if s.duration_s:
-        out.append(f" · {s.duration_s:.1f} s")
+    kind = "A/B" if s.kind == "ab" else s.kind
+    out = [f'<section class="suite" id="suite-{_e(s.name)}"><h2>{_e(s.name)} <small>· {_e(kind)}']
+    if s.real_duration_s:
+        out.append(f" · {s.real_duration_s:.1f} s")
+        if s.wall_s and s.duration_s:
+            out.append(f" ({s.duration_s:.1f} s measured per arm)")
     out.append("</small></h2>")
     if s.source:
         out.append(f"<p><small>source: {_e(s.source)}</small></p>")
     out.extend(f'<p class="st-fail">Error: {_e(e)}</p>' for e in s.errors)
+    if s.nothing_answered:
+        out.append(f'<p class="st-fail">Nothing answered: {_e(s.nothing_answered)}</p>')
     if s.interrupted:
         out.append('<p class="st-inconclusive">Interrupted: the figures are partial.</p>')
     out.append(_charts(s.charts))
+    out.append(_ab_pictures(s))
+    out.append(_history_pictures(s))
+    if s.stress is not None:
+        st = s.stress
+        out.append(
+            "<h3>Where it broke, and whether it came back</h3>"
+            + svg_rate_latency(
+                st.points,
+                break_at_s=st.break_at_s,
+                break_rate=st.break_rate,
+                sustained_rate=st.sustained_rate,
+                drop_at_s=st.drop_at_s,
+                recovered_at_s=st.recovered_at_s,
+            )
+        )
     rows = ([s.total] if s.total else []) + s.endpoints
     if rows:
         out.append("<h3>Endpoints</h3>" + _endpoint_rows(rows))
-    if s.comparisons:
-        out.append("<h3>Against the baseline</h3>" + _comparisons(s.comparisons))
+    if s.failures:
+        out.append(f"<p><small>Errors: {_e(s.failures)}</small></p>")
+    if s.status_shifts:
+        shifts = "".join(f"<li>status mix moved: {_e(t)}</li>" for t in s.status_shifts)
+        out.append(f"<ul>{shifts}</ul>")
+    judged = [c for c in s.comparisons if c.state != "insufficient"]
+    short = [c for c in s.comparisons if c.state == "insufficient"]
+    if judged:
+        out.append("<h3>Against the baseline</h3>" + _comparisons(judged))
+    if short:
+        out.append(
+            f"<details><summary>Too little data to compare: {len(short)} metrics</summary>"
+            + _comparisons(short)
+            + "</details>"
+        )
     if s.bench:
         out.append("<h3>Benchmarks</h3>" + _bench(s.bench))
     if s.checks:
@@ -234,6 +412,28 @@ def _suite(s: SuiteSection) -> str:
         out.append("<ul>" + "".join(f"<li>⚠️ {_e(w)}</li>" for w in s.warnings) + "</ul>")
     out.append("</section>")
     return "".join(out)
+
+
+def _arm_process(report: Report) -> str:
+    """Each arm's target RSS and CPU on one clock: two labelled lines per chart."""
+    spans = [sp for s in report.suites if s.ab is not None for sp in s.ab.spans]
+    mem = {
+        arm: {"RSS": ([r[0] for r in rows], [r[1] for r in rows])}
+        for arm, rows in report.arm_process.items()
+    }
+    cpu = {
+        arm: {"CPU": ([r[0] for r in rows], [r[2] for r in rows])}
+        for arm, rows in report.arm_process.items()
+    }
+    for lines in (mem, cpu):
+        for arm in lines:
+            lines[arm] = {"": next(iter(lines[arm].values()))}
+    return (
+        '<div class="charts">'
+        + svg_arm_chart("ab-memory", "Target memory (RSS), per arm", "MB", mem, spans)
+        + svg_arm_chart("ab-cpu", "Target CPU, per arm", "% of one core", cpu, spans)
+        + "</div>"
+    )
 
 
 def _kv(rows: list[tuple[str, str]]) -> str:
@@ -279,7 +479,11 @@ def report_html(report: Report) -> str:
         parts.append(
             f'<section id="issues"><h2>Issues discovered</h2><ul class="issues">{items}</ul></section>'
         )
-    if report.charts:
+    if report.arm_process:
+        parts.append(
+            f'<section id="target"><h2>Target process, per arm</h2>{_arm_process(report)}</section>'
+        )
+    elif report.charts:
         parts.append(
             f'<section id="target"><h2>Target process</h2>{_charts(report.charts)}</section>'
         )

@@ -7,15 +7,23 @@ against the processor before any load.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfgate.config.yaml import Located, _kind, child_path, suggest
-from perfgate.engine.capture import compile_jsonpath
-from perfgate.engine.expect import EXPECT_KINDS
-from perfgate.script._values import as_bool, as_duration, as_name_list, as_number, as_str
-from perfgate.script.conditions import compile_condition
+from perfgate.config import Located, child_path, describe_kind, suggest
+from perfgate.script._values import (
+    as_bool,
+    as_duration,
+    as_name_list,
+    as_number,
+    as_str,
+    raise_on_typo,
+)
+from perfgate.script.conditions import compile_condition, expression_names
+from perfgate.script.jsonpath import compile_jmespath, compile_jsonpath
 from perfgate.script.model import (
+    EXPECT_KINDS,
     HTTP_METHODS,
     CaptureSpec,
     ExpectSpec,
@@ -31,18 +39,39 @@ from perfgate.script.template import Template
 
 __all__ = ["FlowContext", "parse_flow", "parse_scenarios"]
 
+_COUNT_RANGE = re.compile(r"^\d+-\d+$")
+
 STEP_ACTIONS = (*HTTP_METHODS, "think", "loop", "log", "function", "parallel")
+# Keys a step may carry beside its action (a request's own keys sit under the method).
+STEP_KEYS: dict[str, tuple[str, ...]] = {
+    **{m: (m,) for m in HTTP_METHODS},
+    "think": ("think", "jitter"),
+    "log": ("log",),
+    "function": ("function",),
+    "parallel": ("parallel", "limit"),
+}
+LOOP_KEYS = ("loop", "count", "over", "whileTrue", "loopValue", "loopElement")
 REQUEST_KEYS = (
     "url", "uri", "qs", "json", "body", "form", "formData", "headers", "cookie", "auth",
     "followRedirect", "name", "capture", "match", "expect", "ifTrue", "beforeRequest",
-    "afterResponse", "gzip", "think",
+    "afterResponse", "gzip", "think", "probability", "setContentLengthHeader",
 )  # fmt: skip
 SCENARIO_KEYS = (
     "name", "weight", "flow", "engine", "beforeScenario", "afterScenario", "beforeRequest",
     "afterResponse", "onError",
 )  # fmt: skip
 CAPTURE_KINDS = ("json", "header", "regexp", "xpath", "selector")
-CAPTURE_KEYS = (*CAPTURE_KINDS, "as", "strict", "group", "flags", "transform", "index", "attr")
+CAPTURE_KEYS = (
+    *CAPTURE_KINDS,
+    "as",
+    "strict",
+    "group",
+    "flags",
+    "transform",
+    "index",
+    "attr",
+    "value",
+)
 
 
 @dataclass
@@ -53,6 +82,7 @@ class FlowContext:
     target: str
     default_headers: dict[str, Any]
     think_jitter: tuple[float | None, float | None] | None = None  # (fraction, ms)
+    strict_capture: bool = True  # config.defaults.strictCapture (Artillery's default strictness)
     function_refs: list[tuple[str, str]] = field(default_factory=list)  # (name, key path)
     # ifTrue / whileTrue values: Artillery calls a processor function of that name if there is one
     condition_names: list[tuple[str, str, RequestStep | LoopStep]] = field(default_factory=list)
@@ -70,15 +100,36 @@ def _jitter(doc: Located, value: Any, path: str) -> tuple[float | None, float | 
     return None, ms
 
 
+def _probability(value: Any) -> float:
+    """``Number(probability) || 0``, at most 100 (engine_util's isProbableEnough)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    if number != number:  # NaN
+        return 0.0
+    return min(number, 100.0)
+
+
 def _condition(ctx: FlowContext, expr: Any, path: str) -> tuple[str, Any]:
     text = as_str(ctx.doc, expr, path)
     try:
-        return text, compile_condition(text)
+        compiled = compile_condition(text)
     except ValueError as exc:
         raise ctx.doc.error(path, f"invalid expression {text!r}: {exc}") from None
+    if expression_names(text, quoted=True):
+        ctx.doc.warn(path, "filtrex 0.5.4 (Artillery's ifTrue) has no 'quoted' names: a syntax "
+                     "error there, so Artillery sends the request; perfgate reads them as names")  # fmt: skip
+    for name in expression_names(text):
+        if "." in name or "[" in name:
+            ctx.doc.warn(path, f"filtrex reads '{name}' as one variable name (Artillery finds "
+                         "none, so it is undefined there); perfgate follows the path")  # fmt: skip
+    return text, compiled
 
 
-def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:
+def _captures(ctx: FlowContext, value: Any, path: str, *, match: bool = False) -> list[CaptureSpec]:
+    """``capture`` entries, or with ``match`` the deprecated ``match`` entries
+    (``value`` instead of ``as``; strict unless ``strict: false``)."""
     doc = ctx.doc
     items = value if isinstance(value, list) else [value]
     out: list[CaptureSpec] = []
@@ -96,7 +147,9 @@ def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:
             raise doc.error(
                 child_path(ipath, kind), f"'{kind}' captures are not supported by perfgate"
             )
-        if "as" not in item:
+        if match and "value" not in item:
+            raise doc.error(ipath, "a match needs 'value' (what the value must equal)")
+        if not match and "as" not in item:
             raise doc.error(ipath, "'as' is required")
         expr = as_str(doc, item[kind], child_path(ipath, kind))
         template = Template.compile(expr)
@@ -106,8 +159,6 @@ def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:
             except ValueError as exc:
                 raise doc.error(child_path(ipath, kind), str(exc)) from None
         if kind == "regexp" and template.is_static:
-            import re
-
             try:
                 re.compile(expr)
             except re.error as exc:
@@ -117,7 +168,8 @@ def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:
         group = item.get("group")
         if group is not None and (isinstance(group, bool) or not isinstance(group, int | str)):
             raise doc.error(
-                child_path(ipath, "group"), f"expected a group number or name, got {_kind(group)}"
+                child_path(ipath, "group"),
+                f"expected a group number or name, got {describe_kind(group)}",
             )
         if isinstance(group, str) and group.isdigit():
             group = int(group)
@@ -127,16 +179,17 @@ def _captures(ctx: FlowContext, value: Any, path: str) -> list[CaptureSpec]:
             CaptureSpec(
                 kind=kind,
                 expr=expr,
-                as_name=as_str(doc, item["as"], child_path(ipath, "as")),
+                as_name=as_str(doc, item["as"], child_path(ipath, "as")) if not match else "",
                 group=group,
                 strict=as_bool(doc, item["strict"], child_path(ipath, "strict"))
                 if "strict" in item
-                else True,
+                else (True if match else ctx.strict_capture),
                 flags=as_str(doc, item["flags"], child_path(ipath, "flags"))
                 if "flags" in item
                 else None,
                 path=ipath,
                 expr_template=None if template.is_static else template,
+                match_value=Template.compile(item["value"]) if match else None,
             )
         )
     return out
@@ -149,8 +202,20 @@ def _expectations(ctx: FlowContext, value: Any, path: str) -> list[ExpectSpec]:
     for i, item in enumerate(items):
         ipath = child_path(path, i) if isinstance(value, list) else path
         item = doc.expect_mapping(item, ipath)
+        if isinstance(value, list) and len(item) > 1:
+            # The plugin reads the first key of a list item as the check; the rest
+            # are its options (``description`` for jmespath/jpath).
+            first = next(iter(item))
+            extra = [k for k in item if k != first]
+            for key in extra:
+                if not (first in ("jmespath", "jpath") and key == "description"):
+                    doc.warn(child_path(ipath, key), f"ignored: one check per list item "
+                             f"(Artillery's expect plugin reads only '{first}' here)")  # fmt: skip
+            item = {first: item[first]}
         for kind, expected in item.items():
             kpath = child_path(ipath, kind)
+            if kind == "description" and not isinstance(value, list):
+                continue
             if kind not in EXPECT_KINDS:
                 hint = suggest(kind, EXPECT_KINDS)
                 doc.warn(
@@ -160,7 +225,15 @@ def _expectations(ctx: FlowContext, value: Any, path: str) -> list[ExpectSpec]:
                 )
                 continue
             if expected is None or isinstance(expected, dict):
-                raise doc.error(kpath, f"expected a value or a list, got {_kind(expected)}")
+                raise doc.error(kpath, f"expected a value or a list, got {describe_kind(expected)}")
+            if kind in ("jmespath", "jpath"):
+                text = as_str(doc, expected, kpath)
+                try:
+                    compile_jmespath(text)
+                except ValueError as exc:
+                    raise doc.error(kpath, f"invalid JMESPath expression {text!r}: {exc}") from None
+                out.append(ExpectSpec(kind, text, kpath, None))
+                continue
             template = Template.compile(expected)
             out.append(ExpectSpec(kind, expected, kpath, None if template.is_static else template))
     return out
@@ -178,27 +251,26 @@ def _request(
     url = as_str(doc, url_value, child_path(path, "url"))
     for key in ("qs", "form", "cookie", "auth", "headers"):
         if key in spec and spec[key] is not None and not isinstance(spec[key], dict):
-            raise doc.error(child_path(path, key), f"expected a mapping, got {_kind(spec[key])}")
+            raise doc.error(
+                child_path(path, key), f"expected a mapping, got {describe_kind(spec[key])}"
+            )
     if "formData" in spec:
         doc.warn(
             child_path(path, "formData"),
             "multipart 'formData' is not supported; the request is sent without it",
         )
-    if "match" in spec:
-        doc.warn(
-            child_path(path, "match"),
-            "'match' (deprecated in Artillery) is not supported and is ignored",
-        )
+    if "gzip" in spec:
+        doc.warn(child_path(path, "gzip"), "ignored: perfgate sends no accept-encoding, so the "
+                 "server answers uncompressed (Artillery asks for gzip, deflate, br)")  # fmt: skip
     auth = spec.get("auth")
     if isinstance(auth, dict):
         doc.check_keys(auth, child_path(path, "auth"), ("user", "pass"), strict=False)
     headers = spec.get("headers") or {}
     merged = {str(k).lower(): v for k, v in ctx.default_headers.items()}
     merged.update({str(k).lower(): v for k, v in headers.items()})
-    base = ctx.target.rstrip("/") if ctx.target else ""
-    full_url = base + url if url.startswith("/") else url
+    # The target is joined at send time (engine), so one script serves every arm.
     templates: dict[str, Template] = {
-        "url": Template.compile(full_url),
+        "url": Template.compile(url),
         "headers": Template.compile(merged),
     }
     has_json = "json" in spec and spec["json"] is not None
@@ -209,6 +281,9 @@ def _request(
         templates["json"] = Template.compile(spec["json"])
     elif spec.get("body") is not None:
         templates["body"] = Template.compile(spec["body"])
+    probability = None
+    if spec.get("probability") is not None:
+        probability = _probability(spec["probability"])
     if_true, condition = (None, None)
     if "ifTrue" in spec:
         if_true, condition = _condition(ctx, spec["ifTrue"], child_path(path, "ifTrue"))
@@ -240,9 +315,16 @@ def _request(
         name=as_str(doc, spec["name"], child_path(path, "name"))
         if spec.get("name") is not None
         else None,
-        capture=_captures(ctx, spec["capture"], child_path(path, "capture"))
-        if spec.get("capture")
-        else [],
+        capture=(
+            _captures(ctx, spec["capture"], child_path(path, "capture"))
+            if spec.get("capture")
+            else []
+        )
+        + (
+            _captures(ctx, spec["match"], child_path(path, "match"), match=True)
+            if spec.get("match")
+            else []
+        ),
         expect=_expectations(ctx, spec["expect"], child_path(path, "expect"))
         if spec.get("expect")
         else [],
@@ -252,6 +334,7 @@ def _request(
         condition=condition,
         has_json=has_json,
         templates=templates,
+        probability=probability,
     )
     if if_true is not None:
         ctx.condition_names.append((if_true, child_path(path, "ifTrue"), step))
@@ -271,15 +354,28 @@ def _step(ctx: FlowContext, raw: Any, path: str, hooks: tuple[list[str], list[st
     apath = child_path(path, action)
     if action in HTTP_METHODS:
         return _request(ctx, action, step[action], apath, hooks)
+    if action != "loop":  # a loop's keys are checked with its count/over/whileTrue
+        doc.check_keys(step, path, STEP_KEYS.get(action, (action,)), strict=False)
     if action == "think":
-        doc.check_keys(step, path, ("think", "jitter"), strict=False)
-        seconds = as_duration(doc, step["think"], apath)
+        value = step["think"]
+        template = None
+        seconds = 0.0
+        if isinstance(value, str) and "{{" in value:
+            template = Template.compile(value)  # engine_util's createThink templates it
+        else:
+            seconds = as_duration(doc, value, apath)
+            if isinstance(value, float) and not value.is_integer():
+                doc.warn(apath, f"think {value:g}: Artillery reads a fractional number as "
+                         f"milliseconds and pauses about 0 s; perfgate pauses {value:g} s")  # fmt: skip
         jitter, jitter_ms = (
             _jitter(doc, step["jitter"], child_path(path, "jitter"))
             if "jitter" in step
             else ctx.think_jitter or (None, None)
         )
-        return ThinkStep(seconds=seconds, jitter=jitter, jitter_ms=jitter_ms, path=apath)
+        return ThinkStep(
+            seconds=seconds, jitter=jitter, jitter_ms=jitter_ms, path=apath,
+            seconds_template=template,
+        )  # fmt: skip
     if action == "log":
         message = as_str(doc, step["log"], apath, allow_empty=True)
         return LogStep(message=message, path=apath, message_template=Template.compile(message))
@@ -296,16 +392,30 @@ def _loop(
     ctx: FlowContext, step: dict[str, Any], path: str, hooks: tuple[list[str], list[str]]
 ) -> LoopStep:
     doc = ctx.doc
-    doc.check_keys(
-        step, path, ("loop", "count", "over", "whileTrue", "loopValue", "loopElement"), strict=False
-    )
+    if not any(k in step for k in ("count", "over", "whileTrue")):
+        raise_on_typo(doc, step, path, LOOP_KEYS)  # `cuont: 3` is the missing count
+    doc.check_keys(step, path, LOOP_KEYS, strict=False)
     apath = child_path(path, "loop")
     steps = parse_flow(ctx, step["loop"], apath, hooks)
     count = None
+    count_from = 0
+    count_template = None
     if "count" in step:
-        count = int(
-            as_number(doc, step["count"], child_path(path, "count"), minimum=0, integer=True)
-        )
+        cpath = child_path(path, "count")
+        raw = step["count"]
+        text = raw.strip() if isinstance(raw, str) else None
+        if text is not None and "{{" in text:
+            count_template = Template.compile(text)  # rendered per pass, as Artillery does
+            count = 0
+        elif text is not None and _COUNT_RANGE.match(text):
+            # engine_util's parseLoopCount: "2-4" is from 2 to 4, i.e. $loopCount 2, 3.
+            low, high = (int(x) for x in text.split("-"))
+            count_from, count = low, high
+        else:
+            count = int(as_number(doc, raw, cpath, minimum=0, integer=True))
+            if count == 0 and not isinstance(raw, str):
+                doc.warn(cpath, "Artillery reads count 0 as no count (`count || -1`) and "
+                         "loops forever; perfgate runs no pass")  # fmt: skip
     over = step.get("over")
     over_template = None
     if over is not None:
@@ -313,7 +423,8 @@ def _loop(
             over_template = Template.compile(over if "{{" in over else "{{ " + over + " }}")
         elif not isinstance(over, list):
             raise doc.error(
-                child_path(path, "over"), f"expected a list or a variable name, got {_kind(over)}"
+                child_path(path, "over"),
+                f"expected a list or a variable name, got {describe_kind(over)}",
             )
     while_true = None
     while_condition = None
@@ -336,6 +447,14 @@ def _loop(
         path=apath,
         over_template=over_template,
         while_condition=while_condition,
+        count_from=count_from,
+        count_template=count_template,
+        index_var=as_str(doc, step["loopValue"], child_path(path, "loopValue"))
+        if step.get("loopValue")
+        else "$loopCount",
+        element_var=as_str(doc, step["loopElement"], child_path(path, "loopElement"))
+        if step.get("loopElement")
+        else "$loopElement",
     )
     if while_true is not None:
         ctx.condition_names.append((while_true, wpath, loop))

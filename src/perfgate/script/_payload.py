@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
-from perfgate.config.yaml import Located, child_path
-from perfgate.script._values import as_bool, as_str
+from perfgate.config import Located, child_path, describe_kind
+from perfgate.script._csv import CSV_OPTIONS, CsvError, CsvOptions, normalise_option, parse_csv
+from perfgate.script._values import as_bool, as_number, as_str
 from perfgate.script.model import Payload
 
-__all__ = ["cast_cell", "parse_payloads", "read_csv_rows"]
+__all__ = ["parse_payloads"]
 
 PAYLOAD_KEYS = (
     "path",
@@ -23,37 +22,9 @@ PAYLOAD_KEYS = (
     "loadAll",
     "name",
     "skipEmptyLines",
+    "options",
 )
 _MAX_BYTES = 512 * 1024 * 1024
-
-
-def cast_cell(cell: str) -> Any:
-    """csv-parse's ``cast``: integers and decimals become numbers; the rest stays text."""
-    text = cell.strip()
-    if not text:
-        return cell
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return cell
-    return number if text.lower() not in ("nan", "inf", "-inf", "infinity", "-infinity") else cell
-
-
-def read_csv_rows(
-    text: str, delimiter: str, skip_header: bool, cast: bool, skip_empty: bool
-) -> list[list[Any]]:
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    if skip_header and rows:
-        rows = rows[1:]
-    if skip_empty:
-        rows = [r for r in rows if any(c.strip() for c in r)]
-    if cast:
-        return [[cast_cell(c) for c in r] for r in rows]
-    return [list(r) for r in rows]
 
 
 def _one(doc: Located, raw: Any, path: str, base_dir: Path) -> Payload:
@@ -83,19 +54,23 @@ def _one(doc: Located, raw: Any, path: str, base_dir: Path) -> Payload:
             child_path(path, "order"), f"expected 'random' or 'sequence', got {order!r}"
         )
     delimiter = as_str(doc, spec.get("delimiter", ","), child_path(path, "delimiter"))
-    if len(delimiter) != 1:
-        raise doc.error(child_path(path, "delimiter"), f"must be one character, got {delimiter!r}")
     skip_header = (
         as_bool(doc, spec["skipHeader"], child_path(path, "skipHeader"))
         if "skipHeader" in spec
         else False
     )
-    cast = as_bool(doc, spec["cast"], child_path(path, "cast")) if "cast" in spec else True
-    skip_empty = (
-        as_bool(doc, spec["skipEmptyLines"], child_path(path, "skipEmptyLines"))
+    # Artillery: {skip_empty_lines, cast, from_line, delimiter} overlaid by `options`.
+    csv_options = CsvOptions(
+        delimiter=delimiter,
+        cast=as_bool(doc, spec["cast"], child_path(path, "cast")) if "cast" in spec else True,
+        from_line=2 if skip_header else 1,
+        skip_empty_lines=as_bool(doc, spec["skipEmptyLines"], child_path(path, "skipEmptyLines"))
         if "skipEmptyLines" in spec
-        else True
+        else True,
     )
+    _apply_options(doc, spec.get("options"), child_path(path, "options"), csv_options)
+    delimiter = csv_options.delimiter
+    cast = csv_options.cast
     try:
         if file.stat().st_size > _MAX_BYTES:
             raise doc.error(child_path(path, "path"), f"{file} is larger than 512 MB")
@@ -107,8 +82,8 @@ def _one(doc: Located, raw: Any, path: str, base_dir: Path) -> Payload:
             child_path(path, "path"), f"cannot read payload file {file}: {exc}"
         ) from None
     try:
-        rows = read_csv_rows(text, delimiter, skip_header, cast, skip_empty)
-    except csv.Error as exc:
+        rows = parse_csv(text, csv_options)
+    except CsvError as exc:
         raise doc.error(child_path(path, "path"), f"invalid CSV in {file}: {exc}") from None
     if load_all and not fields and rows:
         fields = [str(c) for c in rows[0]]
@@ -117,6 +92,41 @@ def _one(doc: Located, raw: Any, path: str, base_dir: Path) -> Payload:
         doc.warn(child_path(path, "path"), f"payload file {file.name} has no rows")
     return Payload(path=file, fields=fields, order=order, skip_header=skip_header, delimiter=delimiter,
                    cast=cast, load_all=load_all, name=name, rows=rows)  # fmt: skip
+
+
+def _apply_options(doc: Located, value: Any, path: str, out: CsvOptions) -> None:
+    """``payload.options``: csv-parse options (camelCase or snake_case)."""
+    options = doc.expect_mapping(value, path)
+    for key, raw in options.items():
+        kpath = child_path(path, str(key))
+        name = normalise_option(str(key))
+        kind = CSV_OPTIONS.get(name)
+        if kind is None:
+            doc.warn(kpath, f"csv-parse option '{key}' is not supported by perfgate and is ignored")
+            continue
+        if kind == "bool":
+            flag = as_bool(doc, raw, kpath)
+            if name == "trim":
+                out.ltrim = out.rtrim = flag
+            elif name in ("cast", "skip_empty_lines", "ltrim", "rtrim", "relax_column_count"):
+                setattr(out, name, flag)
+            continue  # bom: a BOM is always dropped
+        if kind == "int":
+            number = int(as_number(doc, raw, kpath, minimum=1, integer=True))
+            attr = {"from": "from_record", "to": "to_record"}.get(name, name)
+            setattr(out, attr, number)
+            continue
+        if raw is None or raw is False:
+            if name == "quote":
+                out.quote = None
+            continue
+        if not isinstance(raw, str) or not raw:
+            raise doc.error(kpath, f"expected a non-empty string, got {describe_kind(raw)}")
+        if name == "encoding":
+            if raw.lower().replace("-", "") not in ("utf8",):
+                doc.warn(kpath, f"encoding '{raw}' is ignored: perfgate reads payloads as UTF-8")
+            continue
+        setattr(out, name, raw)
 
 
 def parse_payloads(doc: Located, value: Any, base_dir: Path) -> list[Payload]:

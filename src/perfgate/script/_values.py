@@ -10,9 +10,17 @@ import math
 import re
 from typing import Any
 
-from perfgate.config.yaml import Located, _kind
+from perfgate.config import Located, child_path, describe_kind, suggest
 
-__all__ = ["as_bool", "as_duration", "as_name_list", "as_number", "as_str", "parse_duration"]
+__all__ = [
+    "as_bool",
+    "as_duration",
+    "as_name_list",
+    "as_number",
+    "as_str",
+    "parse_duration",
+    "raise_on_typo",
+]
 
 _DURATION = re.compile(
     r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*"
@@ -43,7 +51,7 @@ def as_duration(doc: Located, value: Any, path: str, *, allow_zero: bool = True)
     if seconds is None:
         raise doc.error(
             path,
-            f'expected a duration (seconds, or a string like "30s", "500ms", "5m", "1h"), got {_kind(value)}',
+            f'expected a duration (seconds, or a string like "30s", "500ms", "5m", "1h"), got {describe_kind(value)}',
         )
     if seconds < 0 or (seconds == 0 and not allow_zero):
         raise doc.error(
@@ -71,7 +79,7 @@ def as_number(
         except ValueError:
             number = None
     if number is None or not math.isfinite(number):
-        raise doc.error(path, f"expected a number, got {_kind(value)}")
+        raise doc.error(path, f"expected a number, got {describe_kind(value)}")
     if integer and not number.is_integer():
         raise doc.error(path, f"expected a whole number, got {value!r}")
     if minimum is not None and (number < minimum or (exclusive and number == minimum)):
@@ -85,12 +93,12 @@ def as_bool(doc: Located, value: Any, path: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise doc.error(path, f"expected true or false, got {_kind(value)}")
+    raise doc.error(path, f"expected true or false, got {describe_kind(value)}")
 
 
 def as_str(doc: Located, value: Any, path: str, *, allow_empty: bool = False) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise doc.error(path, f"expected a string, got {_kind(value)}")
+        raise doc.error(path, f"expected a string, got {describe_kind(value)}")
     text = str(value)
     if not text.strip() and not allow_empty:
         raise doc.error(path, "must not be empty")
@@ -106,3 +114,14 @@ def as_name_list(doc: Located, value: Any, path: str) -> list[str]:
         as_str(doc, item, f"{path}[{i}]" if isinstance(value, list) else path)
         for i, item in enumerate(items)
     ]
+
+
+def raise_on_typo(doc: Located, mapping: dict[str, Any], path: str, known: tuple[str, ...]) -> None:
+    """An unknown key close to a known one is an error naming it, for mappings a
+    typo breaks (a phase without its kind, a loop without its count)."""
+    for key in mapping:
+        if key in known:
+            continue
+        hint = suggest(str(key), known)
+        if hint is not None:
+            raise doc.error(child_path(path, str(key)), f"unknown key '{key}'", hint)

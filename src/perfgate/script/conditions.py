@@ -4,8 +4,9 @@
 Artillery evaluates these with filtrex; this follows it, with JavaScript
 truthiness (undefined, null, false, 0, NaN and "" are false):
 
-- ``and`` / ``&&``, ``or`` / ``||``, ``not`` / ``!``;
-- ``==`` ``!=`` (``===`` ``!==`` too), ``<`` ``<=`` ``>`` ``>=``,
+- ``and``, ``or``, ``not`` (JavaScript's ``&& || ! === !==`` are syntax
+  errors, as in filtrex: the message names the filtrex spelling);
+- ``==`` ``!=``, ``<`` ``<=`` ``>`` ``>=``,
   ``x in (1, 2)``, ``x not in (...)``;
 - ``+ - * / %`` and ``^`` (power), unary minus, parentheses, ``a ? b : c``;
 - numbers, ``"strings"`` (double quotes), ``true``/``false``/``null``;
@@ -28,7 +29,7 @@ from typing import Any
 
 from perfgate.script.template import UNDEFINED, lookup_path, parse_path
 
-__all__ = ["compile_condition", "compile_expression", "truthy"]
+__all__ = ["compile_condition", "compile_expression", "expression_names", "truthy"]
 
 Evaluator = Callable[[Mapping[str, Any]], Any]
 
@@ -43,6 +44,7 @@ _TOKEN = re.compile(
     re.X,
 )
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "undefined"}
+_JS_ONLY = {"===": "==", "!==": "!=", "&&": "and", "||": "or", "!": "not"}
 _MAX_LEN = 4000
 
 
@@ -67,6 +69,11 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
             raise ValueError(f"unexpected character {text[pos:].strip()[:1]!r} at position {pos}")
         kind = m.lastgroup or ""
         value = m.group(kind)
+        if kind == "op" and value in _JS_ONLY:
+            # filtrex (what Artillery compiles these with) has no such operator: a
+            # syntax error there, which Artillery then ignores (ifTrue lets the request
+            # through, an ensure check fails). perfgate refuses it at load instead.
+            raise ValueError(f"'{value}' is not filtrex syntax (write '{_JS_ONLY[value]}')")
         if kind == "name" and value in _KEYWORDS:
             kind = "kw"
         tokens.append((kind, value))
@@ -336,6 +343,13 @@ def compile_expression(expr: str) -> Evaluator:
         return _Parser(expr).parse()
     except RecursionError:
         raise ValueError("expression nests too deeply") from None
+
+
+def expression_names(expr: str, *, quoted: bool = False) -> list[str]:
+    """The variable names an expression reads (``user.id``, ``items[0]``), or with
+    ``quoted`` its ``'quoted names'``."""
+    wanted = "qname" if quoted else "name"
+    return [value for kind, value in _tokenize(expr) if kind == wanted]
 
 
 def compile_condition(expr: str) -> Callable[[Mapping[str, Any]], bool]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from perfgate.config.yaml import Located, child_path, load_yaml, load_yaml_text, suggest
+from perfgate.config import Located, child_path, load_yaml, load_yaml_text, suggest
 from perfgate.errors import ConfigError
+from perfgate.script._config_vars import config_time_vars, render_config
 from perfgate.script._flow import FlowContext, parse_flow, parse_scenarios
 from perfgate.script._payload import parse_payloads
-from perfgate.script._values import as_bool, as_duration, as_number, as_str
+from perfgate.script._values import as_bool, as_duration, as_number, as_str, raise_on_typo
 from perfgate.script.conditions import compile_condition
 from perfgate.script.model import (
     EndpointMetricsSettings,
@@ -46,23 +47,14 @@ PHASE_KEYS = (
     "name",
     "mode",
 )
+DEFAULTS_KEYS = ("headers", "think", "cookie", "strictCapture")
 HTTP_KEYS = ("timeout", "pool", "extendedMetrics", "defaults", "maxSockets", "cookieJarOptions")
-ENSURE_KEYS = (
-    "thresholds",
-    "conditions",
-    "maxErrorRate",
-    "p50",
-    "median",
-    "p75",
-    "p90",
-    "p95",
-    "p99",
-    "p999",
-    "max",
-    "min",
-)
-LEGACY_ENSURE = {"p50": "p50", "median": "median", "p75": "p75", "p90": "p90", "p95": "p95", "p99": "p99",
-                 "p999": "p999", "max": "max", "min": "min"}  # fmt: skip
+# artillery-plugin-ensure reads only these legacy keys (LEGACY_CONDITIONS).
+LEGACY_ENSURE = ("min", "max", "median", "p95", "p99")
+ENSURE_KEYS = ("thresholds", "conditions", "maxErrorRate", *LEGACY_ENSURE)
+# outputFormat/formatter/suppressOutput change only what the plugin prints.
+EXPECT_OPTION_KEYS = ("reportFailuresAsErrors", "expectDefault200", "useOnlyRequestNames",
+                      "outputFormat", "formatter", "suppressOutput")  # fmt: skip
 KNOWN_PLUGINS = ("expect", "ensure", "metrics-by-endpoint", "apdex")
 DEFAULT_USER_AGENT = "perfgate (Artillery-compatible; https://github.com/perfgate)"
 
@@ -80,12 +72,13 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _apply_environment(doc: Located, config: dict[str, Any], environment: str) -> dict[str, Any]:
     envs = doc.expect_mapping(config.get("environments"), "config.environments")
     if environment not in envs:
+        # Artillery warns and runs with config as it is (util.js checkConfig).
         known = ", ".join(sorted(envs)) or "none defined"
-        raise doc.error(
-            "config.environments",
-            f"environment '{environment}' not found ({known})",
-            suggest(environment, envs),
-        )
+        hint = suggest(environment, envs)
+        doc.warn("config.environments", f"environment '{environment}' is not defined ({known}); "
+                 "running with config as it is, as Artillery does"
+                 + (f" (did you mean '{hint}'?)" if hint else ""))  # fmt: skip
+        return config
     prefix = child_path("config.environments", environment)
     env_config = doc.expect_mapping(envs[environment], prefix)
     for path, line in list(
@@ -107,6 +100,9 @@ def _phases(doc: Located, value: Any, time_scale: float) -> list[Phase]:
     for i, raw in enumerate(items):
         path = child_path("config.phases", i)
         spec = doc.expect_mapping(raw, path)
+        if not any(k in spec for k in ("arrivalRate", "arrivalCount", "pause")):
+            # Without its kind the phase is broken: a key close to a known one is the typo.
+            raise_on_typo(doc, spec, path, PHASE_KEYS)
         doc.check_keys(spec, path, PHASE_KEYS, strict=False)
         name = (
             as_str(doc, spec["name"], child_path(path, "name"))
@@ -172,14 +168,16 @@ def _http(doc: Located, config: dict[str, Any]) -> HttpSettings:
         if key is not None:
             timeout = as_number(doc, key, path, minimum=0, exclusive=True)
             break
+    if http.get("cookieJarOptions"):
+        doc.warn("config.http.cookieJarOptions", "ignored: perfgate's cookie jar keeps name=value "
+                 "pairs per virtual user (no tough-cookie options)")  # fmt: skip
     pool = None
     if http.get("pool") is not None:
         pool = int(as_number(doc, http["pool"], "config.http.pool", minimum=1, integer=True))
     max_sockets = None
-    if http.get("maxSockets") is not None:
-        max_sockets = int(
-            as_number(doc, http["maxSockets"], "config.http.maxSockets", minimum=1, integer=True)
-        )
+    if http.get("maxSockets") is not None:  # engine_http sizes its agents from http.pool alone
+        doc.warn("config.http.maxSockets", "ignored, as by Artillery 2 (a shared pool is "
+                 "http.pool; without it each virtual user has one connection)")  # fmt: skip
     http_defaults = doc.expect_mapping(http.get("defaults"), "config.http.defaults")
     defaults = doc.expect_mapping(config.get("defaults"), "config.defaults")
     headers_value = http_defaults.get("headers") or defaults.get("headers")
@@ -193,6 +191,12 @@ def _http(doc: Located, config: dict[str, Any]) -> HttpSettings:
         if headers_value
         else {"user-agent": DEFAULT_USER_AGENT}
     )
+    cookie_value, cookie_path = http_defaults.get("cookie"), "config.http.defaults.cookie"
+    if not isinstance(cookie_value, dict):
+        cookie_value, cookie_path = defaults.get("cookie"), "config.defaults.cookie"
+    default_cookie = None
+    if cookie_value is not None:
+        default_cookie = dict(doc.expect_mapping(cookie_value, cookie_path))
     tls = doc.expect_mapping(config.get("tls"), "config.tls")
     doc.check_keys(tls, "config.tls", ("rejectUnauthorized",), strict=False)
     return HttpSettings(
@@ -206,6 +210,7 @@ def _http(doc: Located, config: dict[str, Any]) -> HttpSettings:
         if "rejectUnauthorized" in tls
         else True,
         max_sockets=max_sockets,
+        default_cookie=default_cookie,
     )
 
 
@@ -213,10 +218,10 @@ def _ensure(doc: Located, value: Any, path: str) -> EnsureSpec:
     spec = doc.expect_mapping(value, path)
     doc.check_keys(spec, path, ENSURE_KEYS, strict=False)
     out = EnsureSpec()
-    for key, stat in LEGACY_ENSURE.items():
-        if key in spec:
+    for key in LEGACY_ENSURE:
+        if key in spec:  # the plugin: parseInt(value), then `http.response_time.<key> < value`
             limit = as_number(doc, spec[key], child_path(path, key))
-            out.thresholds.append((f"http.response_time.{stat}", limit))
+            out.thresholds.append((f"http.response_time.{key}", float(int(limit))))
     for i, item in enumerate(
         doc.expect_list(spec.get("thresholds"), child_path(path, "thresholds"))
     ):
@@ -260,46 +265,114 @@ def _plugins(doc: Located, config: dict[str, Any], script: Script) -> None:
             doc.warn(child_path("config.plugins", name), f"plugin '{name}' is not supported and is ignored"
                      + (f" (did you mean '{hint}'?)" if hint else ""))  # fmt: skip
     script.expect_enabled = "expect" in plugins
+    script.plugin_order = tuple(str(name) for name in plugins)
+    if script.expect_enabled:
+        epath = child_path("config.plugins", "expect")
+        expect = doc.expect_mapping(plugins["expect"], epath)
+        doc.check_keys(expect, epath, EXPECT_OPTION_KEYS, strict=False)
+        opts = script.expect_options
+        opts.report_failures_as_errors = _truthy_option(expect.get("reportFailuresAsErrors"))
+        opts.expect_default_200 = expect.get("expectDefault200") in (True, "true")
+        opts.use_only_request_names = expect.get("useOnlyRequestNames") in (True, "true")
     mbe_path = child_path("config.plugins", "metrics-by-endpoint")
     if "metrics-by-endpoint" in plugins:
         mbe = doc.expect_mapping(plugins["metrics-by-endpoint"], mbe_path)
         known = {"stripQueryString": "strip_query_string", "useOnlyRequestNames": "use_only_request_names",
                  "groupDynamicURLs": "group_dynamic_urls"}  # fmt: skip
         doc.check_keys(
-            mbe, mbe_path, (*known, "metricsPrefix", "ignoreUnnamedRequests"), strict=False
-        )
+            mbe, mbe_path, (*known, "metricsNamespace", "ignoreUnnamedRequests", "suppressOutput"),
+            strict=False,
+        )  # fmt: skip
         settings = EndpointMetricsSettings(enabled=True)
         for key, attr in known.items():
             if key in mbe:
                 setattr(settings, attr, as_bool(doc, mbe[key], child_path(mbe_path, key)))
+        for key, why in (
+            ("metricsNamespace", "perfgate keeps the names under plugins.metrics-by-endpoint"),
+            ("ignoreUnnamedRequests", "perfgate records every endpoint (the gate compares them)"),
+        ):
+            if mbe.get(key):
+                doc.warn(child_path(mbe_path, key), f"not supported: {why}")
         script.metrics_by_endpoint = settings
-    ensure_sources = [
-        (plugins.get("ensure"), "config.plugins.ensure"),
-        (config.get("ensure"), "config.ensure"),
-    ]
-    for value, path in ensure_sources:
+    else:
+        # Artillery adds the plugin to every run with {stripQueryString: true} (addDefaultPlugins).
+        script.metrics_by_endpoint = EndpointMetricsSettings(strip_query_string=True)
+    _ensure_and_apdex(doc, config, plugins, script)
+
+
+def _truthy_option(value: Any) -> bool:
+    """JavaScript truthiness of a plugin option (the plugin tests it with ``if``)."""
+    return value not in (None, False, 0, "", 0.0)
+
+
+def _ensure_and_apdex(
+    doc: Located, config: dict[str, Any], plugins: dict[str, Any], script: Script
+) -> None:
+    """Artillery 2.0.21 loads a plugin only when ``config.plugins`` names it.
+    The ensure plugin then checks ``config.ensure || config.plugins.ensure``
+    (one of them, never both); the apdex plugin counts with
+    ``config.apdex.threshold || config.plugins.apdex.threshold || 500``."""
+    ensure_value = config.get("ensure")
+    ensure_path = "config.ensure"
+    if ensure_value is None:
+        ensure_value, ensure_path = plugins.get("ensure"), "config.plugins.ensure"
+    elif plugins.get("ensure"):
+        doc.warn("config.plugins.ensure", "ignored: config.ensure is set, and Artillery's ensure "
+                 "plugin checks config.ensure alone when both are given")  # fmt: skip
+    if ensure_value is not None:
+        script.ensure = _ensure(doc, ensure_value, ensure_path)
+        if "ensure" not in plugins and script.ensure.thresholds + script.ensure.conditions:
+            doc.warn("config.ensure", "checked by perfgate; Artillery 2.0.21 checks it only "
+                     "when config.plugins.ensure is set too (add 'ensure: {}' under config.plugins)")  # fmt: skip
+    threshold: float | None = None
+    for value, path in (
+        (config.get("apdex"), "config.apdex"),
+        (plugins.get("apdex"), "config.plugins.apdex"),
+    ):
         if value is None:
             continue
-        spec = _ensure(doc, value, path)
-        if script.ensure is None:
-            script.ensure = spec
-        else:
-            script.ensure.thresholds += spec.thresholds
-            script.ensure.conditions += spec.conditions
-            script.ensure.compiled += spec.compiled
-            if spec.max_error_rate is not None:
-                script.ensure.max_error_rate = spec.max_error_rate
-    for value, path in (
-        (plugins.get("apdex"), "config.plugins.apdex"),
-        (config.get("apdex"), "config.apdex"),
-    ):
-        if value is not None:
-            apdex = doc.expect_mapping(value, path)
-            doc.check_keys(apdex, path, ("threshold",), strict=False)
-            threshold = apdex.get("threshold", 500)
-            script.apdex_threshold_ms = as_number(
-                doc, threshold, child_path(path, "threshold"), minimum=0, exclusive=True
+        apdex = doc.expect_mapping(value, path)
+        doc.check_keys(apdex, path, ("threshold", "suppressOutput"), strict=False)
+        if threshold is None and apdex.get("threshold"):
+            threshold = as_number(
+                doc, apdex["threshold"], child_path(path, "threshold"), minimum=0, exclusive=True
             )
+    if "apdex" in plugins:
+        script.apdex_threshold_ms = threshold if threshold is not None else 500.0
+        if script.ensure is not None:
+            script.ensure.apdex = config.get("apdex") is not None
+    elif config.get("apdex") is not None:
+        doc.warn("config.apdex", "ignored: Artillery counts apdex only with the apdex plugin "
+                 "(add 'apdex: {}' under config.plugins)")  # fmt: skip
+
+
+def _flow_defaults(doc: Located, config: dict[str, Any], ctx: FlowContext) -> None:
+    """``defaults.think`` (only its ``jitter`` is read, as engine_http's createThink
+    reads ``http.defaults.think || defaults.think``) and ``strictCapture``."""
+    from perfgate.script._flow import _jitter
+
+    http_defaults = doc.expect_mapping(
+        doc.expect_mapping(config.get("http"), "config.http").get("defaults"),
+        "config.http.defaults",
+    )
+    defaults = doc.expect_mapping(config.get("defaults"), "config.defaults")
+    for where, mapping in (("config.http.defaults", http_defaults), ("config.defaults", defaults)):
+        doc.check_keys(mapping, where, DEFAULTS_KEYS, strict=False)
+    think, think_path = http_defaults.get("think"), "config.http.defaults.think"
+    if think is None:
+        think, think_path = defaults.get("think"), "config.defaults.think"
+    if isinstance(think, dict):
+        doc.check_keys(think, think_path, ("jitter",), strict=False)
+        if "jitter" in think:
+            ctx.think_jitter = _jitter(doc, think["jitter"], child_path(think_path, "jitter"))
+    elif think is not None:
+        doc.warn(think_path, "ignored: Artillery reads only 'jitter' here "
+                 "(think: {jitter: ...}); a default think time is not a setting")  # fmt: skip
+    for where, mapping in (("config.http.defaults", http_defaults), ("config.defaults", defaults)):
+        if "strictCapture" in mapping and not as_bool(
+            doc, mapping["strictCapture"], child_path(where, "strictCapture")
+        ):
+            ctx.strict_capture = False
 
 
 def _target(doc: Located, config: dict[str, Any], override: str | None) -> str:
@@ -333,6 +406,14 @@ def _check_functions(doc: Located, ctx: FlowContext, processor: Processor | None
             )
     if processor is not None and processor.language == "javascript":
         if refs:
+            exported = processor.exported_names
+            missing = [(n, p) for n, p in refs if n not in exported]
+            if missing:  # Artillery would count errors.Undefined function "name" and go on
+                name, path = missing[0]
+                raise doc.error(path, f"function '{name}' is not exported by the JavaScript processor "
+                                f"{processor.path.name} (and JavaScript cannot run in perfgate: "
+                                "port the processor to Python, docs/processors.md)",
+                                suggest(name, exported))  # fmt: skip
             name, path = refs[0]
             raise doc.error(path, f"calls function '{name}' of the JavaScript processor {processor.path.name}; "
                             "JavaScript cannot run in perfgate: port it to a Python processor (docs/processors.md)")  # fmt: skip
@@ -376,6 +457,8 @@ def _build(
     config = doc.expect_mapping(top.get("config"), "config")
     if environment is not None:
         config = _apply_environment(doc, config, environment)
+    config_vars = config_time_vars(environment, source)
+    config = render_config(doc, config, config_vars, skip=("environments",))
     doc.check_keys(config, "config", CONFIG_KEYS, strict=False)
     http = _http(doc, config)
     variables = doc.expect_mapping(config.get("variables"), "config.variables")
@@ -391,13 +474,8 @@ def _build(
         time_scale=float(time_scale),
     )
     _plugins(doc, config, script)
-    defaults = doc.expect_mapping(config.get("defaults"), "config.defaults")
-    think_defaults = doc.expect_mapping(defaults.get("think"), "config.defaults.think")
     ctx = FlowContext(doc=doc, target=script.target, default_headers=http.default_headers)
-    if "jitter" in think_defaults:
-        from perfgate.script._flow import _jitter
-
-        ctx.think_jitter = _jitter(doc, think_defaults["jitter"], "config.defaults.think.jitter")
+    _flow_defaults(doc, config, ctx)
     script.scenarios = parse_scenarios(ctx, top.get("scenarios"))
     for section in ("before", "after"):
         if top.get(section) is not None:
@@ -414,6 +492,10 @@ def _build(
             raise doc.error("config.processor", exc.message) from None
     _check_functions(doc, ctx, processor)
     script.processor = processor
+    script.context_vars = {
+        "target": script.target,
+        **{k: config_vars[k] for k in ("$environment", "$testId", "$dirname", "$scenarioFile")},
+    }
     script.warnings = list(doc.warnings)
     return script
 

@@ -12,7 +12,9 @@ the YAML again.
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +26,12 @@ if TYPE_CHECKING:
     from perfgate.script.processor import Processor
 
 __all__ = [
+    "EXPECT_KINDS",
     "HTTP_METHODS",
     "CaptureSpec",
     "EndpointMetricsSettings",
     "EnsureSpec",
+    "ExpectOptions",
     "ExpectSpec",
     "FunctionStep",
     "HttpSettings",
@@ -41,6 +45,7 @@ __all__ = [
     "Script",
     "Step",
     "ThinkStep",
+    "aimed_at",
     "load_script",
     "load_script_text",
     "pick_scenario",
@@ -92,6 +97,25 @@ class CaptureSpec:
     flags: str | None = None
     path: str = ""
     expr_template: Template | None = None
+    # A (deprecated) ``match`` entry: compare the value with this, set no var.
+    match_value: Template | None = None
+
+
+# The checks artillery-plugin-expect knows (engine/expect.py implements each).
+EXPECT_KINDS = (
+    "statusCode",
+    "notStatusCode",
+    "contentType",
+    "hasProperty",
+    "notHasProperty",
+    "equals",
+    "hasHeader",
+    "headerEquals",
+    "matchesRegexp",
+    "cdnHit",
+    "jmespath",
+    "jpath",
+)
 
 
 @dataclass
@@ -150,7 +174,7 @@ class RequestStep:
     auth: dict[str, Any] | None = None
     follow_redirect: bool = True
     name: str | None = None
-    capture: list[CaptureSpec] = field(default_factory=list)
+    capture: list[CaptureSpec] = field(default_factory=list)  # ``match`` entries last
     expect: list[ExpectSpec] = field(default_factory=list)
     if_true: str | None = None
     before_request: list[str] = field(default_factory=list)
@@ -159,10 +183,13 @@ class RequestStep:
     if_true_function: str | None = None
     has_json: bool = False
     templates: dict[str, Template] = field(default_factory=dict)
+    # Artillery's isProbableEnough: sent when randint(0, 100) < probability.
+    probability: float | None = None
 
     def render(self, context: Mapping[str, Any]) -> RenderedRequest:
-        """Render url (target already prefixed), qs, headers (config default
-        headers merged in, names lower-cased) and bodies for one user's vars."""
+        """Render url (as written: the engine joins it to the target), qs, headers
+        (config default headers merged in, names lower-cased) and bodies for one
+        user's vars."""
         t = self.templates
 
         def r(key: str) -> Any:
@@ -189,12 +216,15 @@ class RequestStep:
 class ThinkStep:
     """Pause the virtual user ``seconds``, with Artillery's jitter: ``jitter`` is
     a fraction of the think time (``"10%"`` -> 0.10), ``jitter_ms`` an absolute
-    ± in ms (a bare number in the script, as Artillery reads it)."""
+    ± in ms (a bare number in the script, as Artillery reads it).
+    ``seconds_template``: a templated think (``"{{ t }}"``), rendered per user
+    and read as ``seconds`` is (a bad value fails the user)."""
 
     seconds: float
     jitter: float | None = None
     path: str = ""
     jitter_ms: float | None = None
+    seconds_template: Template | None = None
 
 
 @dataclass
@@ -210,13 +240,19 @@ class LoopStep:
     """
 
     steps: list[Step]
-    count: int | None = None
+    count: int | None = None  # passes; with count_from, the range's end
     over: Any = None
     while_true: str | None = None
     path: str = ""
     over_template: Template | None = None
     while_condition: Condition | None = None
     while_function: str | None = None
+    # Artillery's parseLoopCount: count "2-4" runs $loopCount 2, 3 (from..to-1).
+    count_from: int = 0
+    count_template: Template | None = None
+    # loopValue / loopElement: the names of $loopCount / $loopElement
+    index_var: str = "$loopCount"
+    element_var: str = "$loopElement"
 
 
 @dataclass
@@ -267,6 +303,8 @@ class HttpSettings:
     default_headers: dict[str, Any] = field(default_factory=dict)
     reject_unauthorized: bool = True
     max_sockets: int | None = None
+    # config.http.defaults.cookie || config.defaults.cookie: sent with every request
+    default_cookie: dict[str, Any] | None = None
 
 
 @dataclass
@@ -282,20 +320,38 @@ class EndpointMetricsSettings:
 
 
 @dataclass
+class ExpectOptions:
+    """``config.plugins.expect`` options perfgate honours (the plugin's meaning).
+
+    ``report_failures_as_errors``: a failed expectation ends the virtual user
+    with ``errors.Failed expectations for request <url>`` (``<name>`` with
+    ``use_only_request_names``); ``expect_default_200``: a request without
+    ``expect`` expects status 200.
+    """
+
+    report_failures_as_errors: bool = False
+    expect_default_200: bool = False
+    use_only_request_names: bool = False
+
+
+@dataclass
 class EnsureSpec:
     """``config.ensure`` / ``plugins.ensure``.
 
-    ``thresholds``: (metric name, max value) — legacy ``p95: 200`` becomes
-    ("http.response_time.p95", 200). ``conditions``: (expression, strict);
-    ``compiled`` holds the compiled predicates in the same order (evaluate
-    over a mapping from metric names like ``http.response_time.p99`` to
-    numbers). ``max_error_rate`` is a percentage (Artillery's meaning).
+    ``thresholds``: (metric name, limit), checked as ``metric < limit`` —
+    legacy ``p95: 200`` becomes ("http.response_time.p95", 200).
+    ``conditions``: (expression, strict); ``compiled`` holds the compiled
+    predicates in the same order (evaluate over a mapping from metric names
+    like ``http.response_time.p99`` to numbers). ``max_error_rate`` is a
+    percentage (Artillery's meaning). ``apdex``: the apdex score is a name
+    conditions may use (``config.apdex`` set, as the apdex plugin does).
     """
 
     thresholds: list[tuple[str, float]] = field(default_factory=list)
     conditions: list[tuple[str, bool]] = field(default_factory=list)
     max_error_rate: float | None = None
     compiled: list[Condition] = field(default_factory=list)
+    apdex: bool = False
 
 
 @dataclass
@@ -332,12 +388,18 @@ class Script:
     after: list[Step] = field(default_factory=list)
     processor: Processor | None = None
     expect_enabled: bool = False
+    expect_options: ExpectOptions = field(default_factory=lambda: ExpectOptions())
+    # config.plugins' names in order: plugins' afterResponse hooks run in this order
+    plugin_order: tuple[str, ...] = ()
     metrics_by_endpoint: EndpointMetricsSettings = field(default_factory=EndpointMetricsSettings)
     ensure: EnsureSpec | None = None
     apdex_threshold_ms: float | None = None
     environment: str | None = None
     warnings: list[str] = field(default_factory=list)
     time_scale: float = 1.0
+    # What Artillery's runner puts in every user's vars: target, $environment,
+    # $testId, $dirname, $scenarioFile (plus a $uuid per user, see pick_variables).
+    context_vars: dict[str, Any] = field(default_factory=dict)
 
 
 def pick_scenario(script: Script, rng: random.Random) -> Scenario:
@@ -351,11 +413,16 @@ def pick_scenario(script: Script, rng: random.Random) -> Scenario:
 def pick_variables(script: Script, rng: random.Random, vuser_index: int = 0) -> dict[str, Any]:
     """The starting vars of one virtual user.
 
+    Artillery's context vars (``target``, ``$environment``, ``$testId``,
+    ``$dirname``, ``$scenarioFile``, a ``$uuid`` per user), then
     ``config.variables`` (a list value: one element picked at random), then
     payload fields (one row per user: random, or row ``vuser_index`` modulo
     the row count for ``order: sequence``), then ``loadAll`` tables.
     """
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {
+        **script.context_vars,
+        "$uuid": str(uuid.uuid4()),
+    }
     for key, value in script.variables.items():
         out[key] = rng.choice(value) if isinstance(value, list) and value else value
     for payload in script.payloads:
@@ -383,6 +450,21 @@ def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def aimed_at(script: Script, url: str) -> Script:
+    """The same script sent to ``url`` (each A/B arm has its own port).
+
+    Request URLs are joined to the target when they are sent, so nothing is
+    re-read. A Python processor is imported afresh: each arm's module state
+    (a cached token, a counter) stays its own.
+    """
+    from perfgate.script.processor import load_processor
+
+    proc = script.processor
+    if proc is not None and proc.language == "python":
+        proc = load_processor(proc.path)
+    return dataclasses.replace(script, target=url, processor=proc)
 
 
 def load_script(

@@ -112,8 +112,34 @@ def _js_names(path: Path) -> list[str]:
     start = text.find("module.exports")
     if start >= 0:
         names.update(_JS_EXPORT.findall(text[start:]))
+        names.update(_object_keys(text, start))
     names.discard("module")
     return sorted(names)
+
+
+def _object_keys(text: str, start: int) -> list[str]:
+    """The keys of the object literal after ``module.exports =`` (``{ a, b: f, c() {} }``)."""
+    m = re.compile(r"module\.exports\s*=\s*\{").search(text, start)
+    if m is None:
+        return []
+    depth = 0
+    item: list[str] = []
+    items: list[str] = []
+    for ch in text[m.end() :]:
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            if depth == 0:
+                break
+            depth -= 1
+        if ch == "," and depth == 0:
+            items.append("".join(item))
+            item = []
+        else:
+            item.append(ch)
+    items.append("".join(item))
+    keys = (re.match(r"\s*(?:async\s+)?([A-Za-z_$][\w$]*)", i) for i in items)
+    return [k.group(1) for k in keys if k is not None]
 
 
 def load_processor(

@@ -2,12 +2,19 @@
 
 - :class:`Store` — save, read, query history, prune, export/import JSON lines
 - :func:`environment_fingerprint` — what a run is matched on
-- :func:`fetch_baseline` / :func:`push_run` — the database on a git branch
+- :func:`fetch_baseline` / :func:`push_run` / :func:`prune_branch` — the database on a git branch
 """
 
 from perfgate.store._db import DEFAULT_PATH, HistoryPoint, Store
 from perfgate.store._fingerprint import MATCH_KEYS, environment_fingerprint
-from perfgate.store._sync import DEFAULT_BRANCH, DEFAULT_FILE, PushOutcome, fetch_baseline, push_run
+from perfgate.store._sync import (
+    DEFAULT_BRANCH,
+    DEFAULT_FILE,
+    PushOutcome,
+    fetch_baseline,
+    prune_branch,
+    push_run,
+)
 
 __all__ = [
     "DEFAULT_BRANCH",
@@ -19,5 +26,6 @@ __all__ = [
     "Store",
     "environment_fingerprint",
     "fetch_baseline",
+    "prune_branch",
     "push_run",
 ]

@@ -9,6 +9,13 @@ plumbing (``hash-object``, ``mktree``, ``commit-tree``) and pushes it by
 ref. When two runs race (two merges to main), the loser's push is rejected
 as non-fast-forward; it re-fetches, re-appends its run onto the fresh
 database and pushes again, so no run is lost.
+
+The branch stays small: fetches are shallow (one commit to read, at most
+``max_commits`` to write), every push prunes the database by policy
+(``keep_runs``/``keep_days``, then VACUUM), and once the branch holds
+``max_commits`` commits the push replaces its history with one squashed
+commit (``--force-with-lease`` on the fetched tip, so a concurrent push
+still wins and this one retries).
 """
 
 from __future__ import annotations
@@ -18,13 +25,25 @@ import random
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfgate.errors import StoreError
 from perfgate.result import RunResult
 
-__all__ = ["DEFAULT_BRANCH", "DEFAULT_FILE", "PushOutcome", "fetch_baseline", "push_run"]
+if TYPE_CHECKING:
+    from perfgate.store._db import Store
+
+__all__ = [
+    "DEFAULT_BRANCH",
+    "DEFAULT_FILE",
+    "PushOutcome",
+    "fetch_baseline",
+    "prune_branch",
+    "push_run",
+]
 
 DEFAULT_BRANCH = "perfgate-baselines"
 DEFAULT_FILE = "perfgate.sqlite"
@@ -69,14 +88,17 @@ def _git(
     return proc
 
 
-def _fetch(repo_dir: Path, branch: str, remote: str) -> str | None:
-    """Fetch the branch into its remote-tracking ref; its commit, or None if absent."""
+def _fetch(repo_dir: Path, branch: str, remote: str, depth: int | None = 1) -> str | None:
+    """Fetch the branch (``depth`` commits deep) into its remote-tracking ref;
+    its commit, or None if absent."""
     tracking = f"refs/remotes/{remote}/{branch}"
+    shallow = [f"--depth={depth}"] if depth else []
     proc = _git(
         repo_dir,
         "fetch",
         "--quiet",
         "--no-tags",
+        *shallow,
         remote,
         f"+refs/heads/{branch}:{tracking}",
         check=False,
@@ -167,6 +189,14 @@ def _commit_database(
     return _git(repo_dir, *args, env=_identity_env(repo_dir)).stdout.decode().strip()
 
 
+def _history_full(repo_dir: Path, parent: str | None, max_commits: int) -> bool:
+    """Whether the fetched branch already holds ``max_commits`` commits (or more)."""
+    if parent is None:
+        return False
+    count = _git(repo_dir, "rev-list", "--count", parent).stdout.decode().strip()
+    return int(count or 0) >= max_commits
+
+
 def push_run(
     repo_dir: str | Path,
     run: RunResult,
@@ -175,36 +205,98 @@ def push_run(
     retries: int = 5,
     *,
     file: str = DEFAULT_FILE,
+    keep_runs: int | None = None,
+    keep_days: float | None = None,
+    max_commits: int | None = None,
 ) -> PushOutcome:
     """Append ``run`` to the database on ``branch`` and push it.
 
-    Each attempt starts from a fresh fetch; a non-fast-forward rejection (a
-    concurrent push won) retries after a short jittered pause. Git failures
-    become StoreError carrying git's message.
+    Each attempt starts from a fresh (shallow) fetch; a non-fast-forward
+    rejection (a concurrent push won) retries after a short jittered pause.
+    ``keep_runs``/``keep_days`` prune the database before it is committed;
+    ``max_commits`` bounds the branch's history (see the module docstring).
+    Git failures become StoreError carrying git's message.
     """
+
+    def add(store: Store) -> str:
+        store.save_run(run)
+        if keep_runs is not None:
+            store.prune(keep_last=keep_runs, older_than_days=keep_days)
+        return f"perfgate: add run {run.run_id}" + (f" ({run.commit[:12]})" if run.commit else "")
+
+    return _rewrite_branch(Path(repo_dir), branch, remote, retries, file, add, max_commits, True)
+
+
+def prune_branch(
+    repo_dir: str | Path,
+    branch: str = DEFAULT_BRANCH,
+    remote: str = "origin",
+    *,
+    keep_runs: int,
+    keep_days: float | None = None,
+    max_commits: int | None = None,
+    retries: int = 5,
+    file: str = DEFAULT_FILE,
+) -> tuple[PushOutcome, int]:
+    """Prune the database on ``branch`` by policy and push it; (outcome, runs deleted).
+
+    Raises StoreError when the branch (or its database) does not exist.
+    """
+    deleted = 0
+
+    def prune(store: Store) -> str:
+        nonlocal deleted
+        deleted = store.prune(keep_last=keep_runs, older_than_days=keep_days)
+        return f"perfgate: prune {deleted} run(s) (keep {keep_runs}, days {keep_days})"
+
+    outcome = _rewrite_branch(
+        Path(repo_dir), branch, remote, retries, file, prune, max_commits, False
+    )
+    return outcome, deleted
+
+
+def _rewrite_branch(
+    repo: Path,
+    branch: str,
+    remote: str,
+    retries: int,
+    file: str,
+    change: Callable[[Store], str],
+    max_commits: int | None,
+    create: bool,
+) -> PushOutcome:
+    """Fetch the database, ``change`` it (returns the commit message), commit, push; retry races."""
     from perfgate.store._db import Store
 
     _check_file(file)
-    repo = Path(repo_dir)
     last_error = ""
     for attempt in range(1, max(1, retries) + 1):
-        parent = _fetch(repo, branch, remote)
+        parent = _fetch(repo, branch, remote, depth=max_commits)
+        if parent is None and not create:
+            raise StoreError(f"{remote} has no branch {branch!r} to change")
+        squash = max_commits is not None and _history_full(repo, parent, max_commits)
         with tempfile.TemporaryDirectory(prefix="perfgate-push-") as tmp:
             db_path = Path(tmp) / file
             if parent is not None:
                 data = _read_file(repo, parent, file)
                 if data is not None:
                     db_path.write_bytes(data)
+                elif not create:
+                    raise StoreError(f"{remote}/{branch} holds no {file}")
             store = Store(db_path)
             try:
-                store.save_run(run)
+                message = change(store)
             finally:
                 store.close()
-            message = f"perfgate: add run {run.run_id}" + (
-                f" ({run.commit[:12]})" if run.commit else ""
-            )
-            commit = _commit_database(repo, db_path, parent, file, message)
-        proc = _git(repo, "push", "--quiet", remote, f"{commit}:refs/heads/{branch}", check=False)
+            if squash:
+                message += f"\n\nHistory squashed: the branch had reached {max_commits} commits."
+            commit = _commit_database(repo, db_path, None if squash else parent, file, message)
+        refspec = f"{commit}:refs/heads/{branch}"
+        if squash:
+            lease = f"--force-with-lease=refs/heads/{branch}:{parent}"
+            proc = _git(repo, "push", "--quiet", lease, remote, refspec, check=False)
+        else:
+            proc = _git(repo, "push", "--quiet", remote, refspec, check=False)
         if proc.returncode == 0:
             _git(repo, "update-ref", f"refs/remotes/{remote}/{branch}", commit, check=False)
             return PushOutcome(commit, attempt)

@@ -11,8 +11,9 @@ from perfgate.stress._breaking import BreakingPoint, Slo
 from perfgate.stress._checks import CRITERIA, stress_checks
 from perfgate.stress._find_limit import LimitResult, find_limit
 from perfgate.stress._leak import LeakThresholds
-from perfgate.stress._orchestrate import run_stress, stress_run_result
+from perfgate.stress._orchestrate import recovery_probe, run_stress, stress_run_result
 from perfgate.stress._recovery import RecoveryTolerance
+from perfgate.stress._series import seconds_of, window
 
 __all__ = [
     "CRITERIA",
@@ -26,7 +27,10 @@ __all__ = [
     "analyse",
     "find_limit",
     "phase_rows",
+    "recovery_probe",
     "run_stress",
+    "seconds_of",
     "stress_checks",
     "stress_run_result",
+    "window",
 ]

@@ -11,9 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import FailurePolicy, Histogram, MetricSet, failures, names
 from perfgate.result import SuiteResult
 from perfgate.stress._breaking import (
     BreakingPoint,
@@ -38,7 +36,7 @@ from perfgate.stress._leak import (
 )
 from perfgate.stress._recovery import Recovery, RecoveryTolerance, recovery
 from perfgate.stress._series import GeneratorLimits, Second, generator_limits, seconds_of
-from perfgate.target.monitor import CleanupVerdict
+from perfgate.target import CleanupVerdict
 
 __all__ = ["StressConfig", "StressReport", "analyse", "phase_rows"]
 
@@ -54,6 +52,8 @@ class StressConfig:
     answered_share: float = 0.95  # graceful degradation: answered (any status) after the break
     recovery: RecoveryTolerance = field(default_factory=RecoveryTolerance)
     leak: LeakThresholds = field(default_factory=LeakThresholds)
+    # which answers fail beyond "5xx or no response" (None: what the suite records)
+    failures: FailurePolicy | None = None
 
 
 @dataclass
@@ -124,7 +124,10 @@ def analyse(
     if limits is None:  # flagged as a whole, not per window: every second is suspect
         limits = GeneratorLimits({}, {int(r["t"]) for r in suite.series} | set(offered or {}))
     limited = limits.seconds
-    seconds = seconds_of(suite, offered=offered, histograms=histograms, limits=limits)
+    policy = cfg.failures or failures.policy_of(suite)
+    seconds = seconds_of(
+        suite, offered=offered, histograms=histograms, limits=limits, policy=policy
+    )
     breaking = find_breaking_point(
         seconds,
         cfg.slo,

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
+from perfgate.metrics import Histogram, failures, names
 from perfgate.result import SuiteResult
 from perfgate.stress._series import Second, WindowStat, window
 
@@ -73,19 +72,31 @@ class BreakingPoint:
 
 def window_verdict(w: WindowStat, slo: Slo) -> str | None:
     """Why ``w`` is over the SLO (None: within it, or too few samples to say)."""
-    attempts = w.samples + w.errors
+    attempts = w.attempts
     if w.samples >= slo.min_samples and w.percentile_ms >= slo.p95_ms:
         q = f"p{round(slo.quantile * 100):d}"
         return f"{q} {w.percentile_ms:.0f} ms ≥ {slo.p95_ms:g} ms"
     if attempts >= slo.min_samples and w.error_rate >= slo.error_rate:
-        return f"error rate {w.error_rate:.1%} ≥ {slo.error_rate:.0%}"
+        return (
+            f"error rate {w.error_rate:.1%} ≥ {slo.error_rate:.0%} "
+            f"({w.failed} of {attempts} failed: {_how(w)})"
+        )
     if w.requests >= slo.min_samples and attempts < slo.backlog_ratio * w.requests:
         return f"only {attempts} of {w.requests} requests answered (backlog)"
     return None
 
 
+def _how(w: WindowStat) -> str:
+    """How a window's requests failed (see ``metrics.failures``)."""
+    answered = w.failed - w.no_response
+    parts = [f"{answered} answered with a failing status"] if answered else []
+    if w.no_response:
+        parts.append(f"{w.no_response} no response")
+    return ", ".join(parts) or "none"
+
+
 def _enough(w: WindowStat, slo: Slo) -> bool:
-    return w.samples + w.errors >= slo.min_samples
+    return w.attempts >= slo.min_samples
 
 
 def rolling_windows(seconds: Sequence[Second], slo: Slo) -> list[WindowStat]:
@@ -104,6 +115,7 @@ def aligned_windows(
     quantile: float = 0.95,
 ) -> list[WindowStat]:
     """The engine's 10-s intermediate windows (fallback without per-second histograms)."""
+    policy = failures.policy_of(suite)
     sets = [w for w in suite.intermediate if w.period_ms is not None]
     if not sets:
         return []
@@ -112,6 +124,7 @@ def aligned_windows(
     out = []
     for w in sorted(sets, key=lambda m: m.period_ms or 0):
         s = round(((w.period_ms or 0) - base) / 1000.0)
+        counted = failures.count(w, policy)
         h = (
             w.histograms.get(names.TOTAL)
             or w.histograms.get(names.HTTP_RESPONSE_TIME)
@@ -128,7 +141,8 @@ def aligned_windows(
                 end=s + 10,
                 samples=h.count,
                 requests=w.counter(names.HTTP_REQUESTS),
-                errors=w.error_count(),
+                no_response=counted.no_response,
+                failed=counted.failed,
                 percentile_ms=h.quantile(quantile) if h.count else math.nan,
                 offered_rate=rate,
                 generator_limited=bool(limited and any(t in limited for t in range(s, s + 10))),

@@ -10,9 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
+from perfgate.metrics import Histogram, MetricSet, failures, names
 from perfgate.result import Check, SuiteResult
 from perfgate.stress._analyse import StressConfig, StressReport, status_5xx
 
@@ -31,6 +29,10 @@ CRITERIA = {
     "stress.database_connections": "Database connections managed properly",
     "stress.resource_cleanup": "Resource cleanup occurs",
 }
+
+
+def _policy(suite: SuiteResult, cfg: StressConfig) -> failures.FailurePolicy:
+    return cfg.failures or failures.policy_of(suite)
 
 
 def _check(name: str, status: str, detail: str, **figures: object) -> Check:
@@ -92,9 +94,15 @@ def _sustained_rate(suite: SuiteResult, report: StressReport, cfg: StressConfig)
         return _check(name, "inconclusive", why, threshold=rate, unit="req/s")
     planned = sum(offered_by_t.get(t, 0.0) for s, _ in wins for t in range(s, s + 10))
     merged = MetricSet.merged([w for _, w in wins])
-    # Not completed without error: failed users, 5xx answers, arrivals never launched.
+    # Not completed without error: failed users, failed answers, arrivals never launched.
     created = merged.counter(names.VUSERS_CREATED)
-    not_ok = merged.counter(names.VUSERS_FAILED) + status_5xx(merged) + max(0.0, planned - created)
+    counted = failures.count(merged, _policy(suite, cfg))
+    not_ok = (
+        merged.counter(names.VUSERS_FAILED)
+        + counted.status_5xx
+        + counted.declared_4xx
+        + max(0.0, planned - created)
+    )
     share = max(0.0, 1.0 - not_ok / planned) if planned else 0.0
     achieved = merged.counter(names.HTTP_REQUESTS) / (10.0 * len(wins))
     detail = (
@@ -136,8 +144,8 @@ def _under_load(suite: SuiteResult, report: StressReport, cfg: StressConfig) -> 
             threshold=cfg.slo.p95_ms,
             unit="ms",
         )
-    requests = merged.counter(names.HTTP_REQUESTS)
-    failed = merged.error_count() + status_5xx(merged)
+    counted = failures.count(merged, _policy(suite, cfg))
+    requests = counted.requests
     if requests < cfg.slo.min_samples:
         err = _check(
             "load.error_rate",
@@ -147,11 +155,11 @@ def _under_load(suite: SuiteResult, report: StressReport, cfg: StressConfig) -> 
             unit="%",
         )
     else:
-        rate = failed / requests
+        rate = counted.failed / requests
         err = _check(
             "load.error_rate",
             "pass" if rate < cfg.slo.error_rate else "fail",
-            f"{failed} of {requests} requests failed (no response or 5xx), {where}",
+            f"{counted.detail()}, {where}",
             measured=round(rate * 100, 3),
             threshold=cfg.slo.error_rate * 100,
             unit="%",
@@ -191,7 +199,7 @@ def _degradation(report: StressReport, cfg: StressConfig) -> Check:
         return _check(name, "inconclusive", why, threshold=cfg.answered_share * 100, unit="%")
     after = [s for s in report.seconds if s.t >= bp.at_s]
     answered = sum(s.responses for s in after)
-    failed = sum(s.errors for s in after)
+    failed = sum(s.no_response for s in after)
     share = answered / (answered + failed) if answered + failed else 0.0
     return _check(
         name,

@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from perfgate.metrics import names
-from perfgate.metrics.metricset import MetricSet
-from perfgate.target.monitor import CleanupVerdict, idle_connections_returned
+from perfgate.metrics import MetricSet, names
+from perfgate.target import CleanupVerdict, idle_connections_returned
 
 __all__ = [
     "CONNECTION_ERROR_CODES",

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from perfgate.stats.robust import theil_sen
+from perfgate.stats import theil_sen
 
 __all__ = ["LeakResult", "LeakThresholds", "leak_verdict", "memory_points", "steady_windows"]
 

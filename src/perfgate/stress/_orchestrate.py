@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from perfgate.engine.runner import ProgressSink
-from perfgate.engine.workers import Merged
-from perfgate.metrics.histogram import Histogram
+from perfgate.engine import Merged, ProgressSink
+from perfgate.metrics import Histogram
 from perfgate.result import RunResult, SuiteResult
-from perfgate.script.model import Phase, Script
+from perfgate.script import Phase, Script
 from perfgate.stress._analyse import StressConfig, analyse, phase_rows
 from perfgate.stress._checks import stress_checks
 from perfgate.stress._series import offered_per_second
-from perfgate.target.service import Service, ServiceSpec
+from perfgate.target import Service, ServiceSpec
 
 __all__ = ["CaptureProgress", "recovery_probe", "run_stress", "stress_run_result"]
 
@@ -126,7 +125,7 @@ class _Watcher:
         asyncio.run(self._run())
 
     async def _run(self) -> None:
-        from perfgate.target.monitor import TargetMonitor
+        from perfgate.target import TargetMonitor
 
         port = self.port
         # Open connections are counted before and after the load only (count_now): reading
@@ -161,11 +160,11 @@ class _Watcher:
 
     def count_now(self) -> None:
         """One open-connection sample of the target's port (monitor clock)."""
-        from perfgate.target import process as _process
+        from perfgate.target import tcp_counts
 
         if self.port is None:
             return
-        counts = _process.tcp_counts(self.port)
+        counts = tcp_counts(self.port)
         if counts is not None:
             self.connections.append(
                 {
@@ -230,7 +229,8 @@ def _local_port(base_url: str, service: Service | None) -> int | None:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def _service_spec(start: str, ready: str | None, target: str) -> ServiceSpec:
+def command_service_spec(start: str, ready: str | None, target: str) -> ServiceSpec:
+    """The spec of a target started by ``perfgate stress --start`` (ready at ``--ready``)."""
     parts = urlsplit(target)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return ServiceSpec(
@@ -261,8 +261,8 @@ def run_stress(
     the appended recovery probe (0: none; None: automatic). The monitor's
     record is in ``extra["monitor"]`` (see :func:`stress_run_result`).
     """
-    from perfgate.engine.runner import run_script
-    from perfgate.script.model import load_script
+    from perfgate.engine import run_script
+    from perfgate.script import load_script
 
     if not isinstance(script, Script):
         script = load_script(script, environment=environment, target=target, time_scale=time_scale)
@@ -270,7 +270,7 @@ def run_stress(
     if probe is not None:
         script = dataclasses.replace(script, phases=[*script.phases, probe])
     if service is None and start:
-        service = _service_spec(start, ready, script.target)
+        service = command_service_spec(start, ready, script.target)
     svc = Service(service).start() if service is not None else None
     try:
         if svc is not None:
@@ -323,6 +323,8 @@ def _run_watched(
     offered = offered_per_second(script.phases, seed=seed or 0)
     phases = phase_rows(script.phases)
     suite.extra["start_epoch_ms"] = start_wall * 1000.0
+    if config is not None and config.failures is not None:
+        suite.extra["failure_policy"] = config.failures.to_dict()
     report = analyse(
         suite,
         monitor={**monitor, "death": None},  # the crash is judged on its own clock below

@@ -115,7 +115,7 @@ def recovery(
             window(seconds, s, s + tol.window_s, tol.quantile)
             for s in range(drop, end - tol.window_s + 1)
         )
-        if w.samples + w.errors >= tol.min_samples
+        if w.attempts >= tol.min_samples
     ]
     if not windows:
         return Recovery(

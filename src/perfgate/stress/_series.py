@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
+from perfgate.metrics import Histogram, failures, names
 from perfgate.result import SuiteResult
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "generator_limited_seconds",
     "generator_limits",
     "offered_per_second",
+    "second_of_bucket",
     "seconds_of",
     "window",
 ]
@@ -50,11 +51,16 @@ class Second:
     offered: float  # arrivals the schedule asked for in this second
     requests: int = 0
     responses: int = 0
-    errors: int = 0  # requests that got no response (timeouts, resets, refused)
+    no_response: int = 0  # requests that got no response (timeouts, resets, refused)
     hist: Histogram | None = None  # total time of this second's responses (ms)
     generator_limited: bool = False  # arrival lag over its bound, or the generator's CPU saturated
     lag_p99_ms: float = 0.0  # arrival lag p99 of the 10-s window holding this second
     cpu_limited: bool = False
+    failed: int = -1  # failed requests (metrics.failures); -1: the no-response count alone
+
+    def __post_init__(self) -> None:
+        if self.failed < 0:
+            self.failed = self.no_response
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,8 @@ class WindowStat:
     end: int  # exclusive
     samples: int  # responses with a latency
     requests: int
-    errors: int
+    no_response: int  # requests that got no answer
+    failed: int  # no response, 5xx and declared 4xx (metrics.failures)
     percentile_ms: float  # NaN when there is no sample
     offered_rate: float  # mean arrivals per second offered
     generator_limited: bool
@@ -85,9 +92,14 @@ class WindowStat:
         )
 
     @property
+    def attempts(self) -> int:
+        """Requests that ended (answered or not) in the window."""
+        return self.samples + self.no_response
+
+    @property
     def error_rate(self) -> float:
-        attempts = self.samples + self.errors
-        return self.errors / attempts if attempts else 0.0
+        """Failed requests over the requests that ended (see ``metrics.failures``)."""
+        return self.failed / self.attempts if self.attempts else 0.0
 
 
 def offered_per_second(phases: Sequence[object], seed: int = 0) -> dict[int, int]:
@@ -171,13 +183,16 @@ def seconds_of(
     histograms: Mapping[int, Histogram] | None = None,
     limited: set[int] | None = None,
     limits: GeneratorLimits | None = None,
+    policy: failures.FailurePolicy | None = None,
 ) -> list[Second]:
     """Every second of the run, from its series (and the schedule when given).
 
     ``histograms`` defaults to ``suite.extra["second_histograms"]``; seconds
     the schedule offered arrivals in but no row covers (nothing answered)
-    appear with zero counts.
+    appear with zero counts. Failures are counted under ``policy`` (default:
+    the one the suite records).
     """
+    policy = policy or failures.policy_of(suite)
     if histograms is None:
         encoded = suite.extra.get("second_histograms")
         histograms = decode_second_histograms(encoded) if isinstance(encoded, dict) else {}
@@ -186,6 +201,7 @@ def seconds_of(
     out: list[Second] = []
     for t in sorted(times):
         row = rows.get(t, {})
+        counted = failures.count_second(row, policy)
         out.append(
             Second(
                 t=t,
@@ -194,7 +210,8 @@ def seconds_of(
                 else float(row.get("requests", 0)),
                 requests=int(row.get("requests", 0)),
                 responses=int(row.get("responses", 0)),
-                errors=int(row.get("errors", 0)),
+                no_response=counted.no_response,
+                failed=counted.failed,
                 hist=histograms.get(t),
                 generator_limited=bool(limited and t in limited)
                 or bool(limits and t in limits.seconds),
@@ -208,14 +225,15 @@ def seconds_of(
 def window(seconds: Sequence[Second], start: int, end: int, quantile: float = 0.95) -> WindowStat:
     """Merge the seconds in [start, end): the percentile from the merged histogram."""
     merged = Histogram()
-    requests = errors = samples = 0
+    requests = no_response = failed = samples = 0
     offered = 0.0
     limited = cpu = False
     lag = 0.0
     for s in seconds:
         if start <= s.t < end:
             requests += s.requests
-            errors += s.errors
+            no_response += s.no_response
+            failed += s.failed
             offered += s.offered
             limited = limited or s.generator_limited
             cpu = cpu or s.cpu_limited
@@ -228,10 +246,27 @@ def window(seconds: Sequence[Second], start: int, end: int, quantile: float = 0.
         end=end,
         samples=samples,
         requests=requests,
-        errors=errors,
+        no_response=no_response,
+        failed=failed,
         percentile_ms=merged.quantile(quantile) if samples else math.nan,
         offered_rate=offered / max(1, end - start),
         generator_limited=limited,
         lag_p99_ms=lag,
         cpu_limited=cpu,
+    )
+
+
+def second_of_bucket(
+    t: int, offered: float, bucket: Any, policy: failures.FailurePolicy = failures.DEFAULT_POLICY
+) -> Second:
+    """A :class:`Second` from the engine's live per-second bucket (``engine.recorder.SecondBucket``)."""
+    declared = sum(n for c, n in bucket.codes_4xx.items() if policy.fails(c))
+    return Second(
+        t,
+        offered,
+        requests=bucket.requests,
+        responses=bucket.responses,
+        no_response=bucket.no_response,
+        hist=bucket.total,
+        failed=bucket.no_response + bucket.status_5xx + declared,
     )

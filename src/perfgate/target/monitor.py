@@ -27,7 +27,7 @@ import aiohttp
 from perfgate.target import process as _process
 
 if TYPE_CHECKING:
-    from perfgate.config.project import MonitorConfig
+    from perfgate.config import MonitorConfig
     from perfgate.target.sampler import ProcessSampler
     from perfgate.target.service import Service, ServiceDeath
 

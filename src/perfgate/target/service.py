@@ -31,16 +31,9 @@ from perfgate.errors import ServiceError
 from perfgate.target import process as _process
 from perfgate.target.probe import probe_http, probe_tcp
 from perfgate.target.sampler import ProcessSampler
-from perfgate.target.spec import ServiceSpec, mask_text, placeholders, substitute
+from perfgate.target.spec import ServiceSpec, mask_text
 
-__all__ = [
-    "ProcessSampler",
-    "Service",
-    "ServiceDeath",
-    "ServiceSpec",
-    "placeholders",
-    "substitute",
-]
+__all__ = ["Service", "ServiceDeath"]
 
 log = logging.getLogger("perfgate.target.service")
 

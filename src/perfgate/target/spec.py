@@ -1,49 +1,36 @@
-"""ServiceSpec (how to run the API under test) and its tiny ``{{ name }}`` substitution.
+"""ServiceSpec: how to run one copy of the API under test, already templated.
 
-The substitution is deliberately minimal — ``{{ port }}``, ``{{ workdir }}``,
-``{{ arm }}``, ``{{ root }}`` and ``{{ env.NAME }}`` — so that two copies of
-a service (A/B arms) get their own ports, databases and temp dirs.
+:func:`service_for` renders perfgate.yml's ``service:`` section for one arm
+(the ``{{ name }}`` language lives in :mod:`perfgate.config.placeholders`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["ServiceSpec", "mask_text", "placeholders", "substitute"]
+from perfgate.config import ProjectConfig, substitute
+from perfgate.errors import ConfigError
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
+#: The runner's own credentials: never inherited by the API under test (the
+#: pull request's code), only passed when ``service.env`` names one explicitly.
+RUNNER_CREDENTIALS = (
+    "GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_RUNTIME_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_CACHE_URL",
+    "ACTIONS_RESULTS_URL",
+    "PERFGATE_INPUT_GITHUB_TOKEN",
+)
 
-
-def placeholders(text: str) -> list[str]:
-    """The variable names used in ``text`` (``{{ port }}`` -> ``port``)."""
-    return [m.group(1) for m in _PLACEHOLDER.finditer(text)]
-
-
-def substitute(
-    text: str, variables: Mapping[str, object], env: Mapping[str, str] | None = None
-) -> str:
-    """Replace ``{{ name }}`` by ``variables[name]`` and ``{{ env.NAME }}`` by ``env[NAME]``.
-
-    An unknown name raises KeyError naming it (an unset env var renders as "").
-    """
-    environ = os.environ if env is None else env
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name.startswith("env."):
-            return environ.get(name[4:], "")
-        if name not in variables:
-            raise KeyError(name)
-        return str(variables[name])
-
-    return _PLACEHOLDER.sub(replace, text)
+__all__ = ["RUNNER_CREDENTIALS", "ServiceSpec", "mask_text", "service_for"]
 
 
 def mask_text(text: str, secrets: Iterable[str]) -> str:
@@ -73,6 +60,9 @@ class ServiceSpec:
     name: str = "service"
     mask: list[str] = field(default_factory=list)  # secret values hidden in logs
     inherit_env: bool = True
+    # inherited variables the service must not see (the GitHub token's
+    # variable, e.g. github.token_env); RUNNER_CREDENTIALS always
+    withhold_env: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.start or (isinstance(self.start, list) and not all(self.start)):
@@ -125,12 +115,15 @@ class ServiceSpec:
         return Path(tempfile.gettempdir()) / f"perfgate-{self.name}-{uuid.uuid4().hex[:8]}.log"
 
     def full_env(self) -> dict[str, str]:
-        """The service's environment: ours (unless not inherited), then defaults, then ``env``."""
+        """The service's environment: ours (unless not inherited) less the runner's
+        credentials, then defaults, then ``env`` (which may pass one back explicitly)."""
         env = (
             dict(os.environ)
             if self.inherit_env
             else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         )
+        for name in (*RUNNER_CREDENTIALS, *self.withhold_env):
+            env.pop(name, None)
         env.setdefault(
             "PYTHONUNBUFFERED", "1"
         )  # so a crashing Python service's last words reach the log
@@ -138,3 +131,70 @@ class ServiceSpec:
             env["TMPDIR"] = str(self.workdir / "tmp")
         env.update(self.env)
         return env
+
+
+def service_for(
+    cfg: ProjectConfig,
+    arm: str,
+    port: int,
+    workdir: Path,
+    *,
+    root: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> ServiceSpec:
+    """The service spec of one arm of ``cfg``, every ``{{ }}`` rendered.
+
+    ``root`` is the checkout the arm runs from (the base arm's git worktree;
+    default: perfgate.yml's directory); ``cwd`` resolves against it.
+    """
+    if cfg.service is None:
+        raise ConfigError(
+            "perfgate.yml has no 'service:' section", file=str(cfg.path) if cfg.path else None
+        )
+    svc = cfg.service
+    base = (root or cfg.root).resolve()
+    workdir = Path(workdir).resolve()
+    variables = {"port": port, "workdir": workdir, "arm": arm, "root": base}
+
+    def r(text: str) -> str:
+        return substitute(text, variables, env)
+
+    def cmd(c: str | list[str] | None) -> str | list[str] | None:
+        if c is None:
+            return None
+        return r(c) if isinstance(c, str) else [r(a) for a in c]
+
+    ready_port = None
+    if svc.ready.port is not None:
+        text = r(svc.ready.port)
+        try:
+            ready_port = int(text)
+        except ValueError:
+            raise ConfigError(
+                f"ready.port rendered to {text!r}, not a port number",
+                file=str(cfg.path),
+                key_path="service.ready.port",
+            ) from None
+    ready_url = r(svc.ready.url) if svc.ready.url else None
+    if ready_url is None and ready_port is None:
+        ready_port = port
+    start = cmd(svc.start)
+    assert start is not None
+    return ServiceSpec(
+        name=f"service[{arm}]",
+        start=start,
+        setup=cmd(svc.setup),
+        cwd=(base / r(svc.cwd)) if svc.cwd else base,
+        env={k: r(v) for k, v in svc.env.items()},
+        ready_url=ready_url,
+        ready_port=ready_port,
+        ready_timeout=svc.ready.timeout,
+        setup_timeout=svc.setup_timeout,
+        stop_timeout=svc.stop_timeout,
+        cpus=svc.cpus,
+        log=(workdir / r(svc.log)) if svc.log else workdir / "service.log",
+        port=port,
+        workdir=workdir,
+        mask=cfg.secret_values(env),
+        withhold_env=[cfg.github.token_env],
+    )

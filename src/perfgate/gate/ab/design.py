@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from perfgate.stats import pocock_level
 
 if TYPE_CHECKING:
-    from perfgate.config.project import ProjectConfig
+    from perfgate.config import AbConfig
 
 __all__ = [
     "Arm",
@@ -132,14 +132,13 @@ def settling_drift(window_medians: Sequence[float], tail: int = 4) -> float | No
     return late / early - 1.0
 
 
-def look_level(cfg: ProjectConfig) -> float:
+def look_level(ab: AbConfig, alpha: float) -> float:
     """The level each look of the A/B test spends: ``compare.alpha`` over one or two looks.
 
     With ``ab.extend_pairs`` the gate may look after ``ab.pairs`` pairs and
     again after the extension; Pocock's level keeps the chance of a false
     alarm at either look at ``compare.alpha`` (docs/statistics.md).
     """
-    alpha = cfg.compare.alpha
-    if cfg.ab.extend_pairs <= 0:
+    if ab.extend_pairs <= 0:
         return alpha
-    return pocock_level(alpha, cfg.ab.pairs, cfg.ab.pairs + cfg.ab.extend_pairs)
+    return pocock_level(alpha, ab.pairs, ab.pairs + ab.extend_pairs)

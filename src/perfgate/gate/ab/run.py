@@ -1,4 +1,4 @@
-"""Same-runner A/B: base and candidate on one machine, interleaved (issue 7).
+"""Same-runner A/B: base and candidate on one machine, interleaved (docs/ab.md).
 
 Both copies of the API are up at once, each on its own port, work dir and
 database, both pinned to the arms' CPU (``ab.cpus.arms``) while the load
@@ -20,7 +20,7 @@ import dataclasses
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,18 +30,29 @@ from perfgate.errors import PerfgateError, ServiceError
 from perfgate.gate.ab.design import new_seed
 from perfgate.gate.ab.stats import MAX_PRIMARY
 from perfgate.gate.ab.suite import run_bench_pair, run_load_suite
+from perfgate.gate.ab.trace import arm_process_rows, clock_origin
+from perfgate.gate.console import Log
 from perfgate.gate.session import ArmSession
+from perfgate.metrics import FailurePolicy
 from perfgate.result import RunResult
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
-    from perfgate.config.project import AbConfig, MonitorConfig, ProjectConfig
+    from perfgate.config import AbConfig, CompareConfig, MonitorConfig, ProjectConfig
     from perfgate.gate.plan import PlannedSuite
-    from perfgate.target.service import ServiceSpec
+    from perfgate.target import ServiceSpec
 
 __all__ = ["AbOutcome", "run_ab"]
 
-Log = Callable[[str], None]
+#: XORed into the run's seed ("START" in hex-speak) so the arms' launch order
+#: is its own random stream: drawn from the seed, independent of the arrivals.
+_LAUNCH_ORDER_SALT = 0x57A27
+#: Each load suite's seed is the run's plus this prime times its index, so
+#: two suites of one run never share arrival times or picks.
+_SUITE_SEED_STRIDE = 7919
+#: Primary metrics over all load suites of a run: the family Holm corrects
+#: for (each suite spends what its comparisons use).
+_RUN_PRIMARY_BUDGET = 10
 
 
 @dataclass
@@ -117,7 +128,7 @@ def _arm_session(
     label: str,
     spec: ServiceSpec,
     cpus: tuple[list[int] | None, list[int] | None],
-    cfg: ProjectConfig,
+    monitor: MonitorConfig,
     log: Log,
 ) -> ArmSession:
     arm_cpus, gen_cpus = cpus
@@ -126,7 +137,7 @@ def _arm_session(
     return ArmSession(
         label,
         spec=spec,
-        monitor_config=_quiet_monitor(cfg.monitor),
+        monitor_config=_quiet_monitor(monitor),
         monitor_cpus=list(gen_cpus) if gen_cpus else None,
         log=log,
     )
@@ -166,7 +177,7 @@ def run_ab(
     starts = [("candidate", candidate_spec)]
     if base_spec is not None:
         starts.append(("base", base_spec))
-        if random.Random(seed ^ 0x57A27).random() < 0.5:
+        if random.Random(seed ^ _LAUNCH_ORDER_SALT).random() < 0.5:
             starts.reverse()
     out.details["started_first"] = starts[0][0]
 
@@ -182,7 +193,7 @@ def run_ab(
 
     try:
         for label, spec in starts:
-            sessions[label] = _arm_session(label, spec, (arm_cpus, gen_cpus), cfg, log)
+            sessions[label] = _arm_session(label, spec, (arm_cpus, gen_cpus), cfg.monitor, log)
         # Setup first, both arms at once (a build, an install): then the
         # launches are milliseconds apart, not one setup apart.
         with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
@@ -222,7 +233,18 @@ def run_ab(
         with _pinned(gen_cpus):
             if "base" in sessions:
                 try:
-                    asyncio.run(_experiment(cfg, planned, sessions, out, seed, log))
+                    asyncio.run(
+                        _experiment(
+                            cfg.ab,
+                            cfg.compare,
+                            planned,
+                            sessions,
+                            out,
+                            seed,
+                            log,
+                            cfg.slo.failure_policy(),
+                        )
+                    )
                 except KeyboardInterrupt:  # Ctrl-C: keep the suites finished so far
                     out.details["interrupted"] = True
                 for p in planned:
@@ -240,23 +262,40 @@ def run_ab(
             except Exception as exc:  # stopping must not cost the results
                 out.warnings.append(f"[{label}] stop: {exc}")
             out.warnings.extend(session.warnings)
+        if sessions:  # both arms' target RSS/CPU on one clock, for the report
+            origin = clock_origin(sessions)
+            out.details["process"] = {
+                label: arm_process_rows(
+                    s, (out.base if label == "base" else out.candidate).monitor, origin
+                )
+                for label, s in sessions.items()
+            }
     return out
 
 
 async def _experiment(
-    cfg: ProjectConfig,
+    ab: AbConfig,
+    compare: CompareConfig,
     planned: list[PlannedSuite],
     sessions: dict[str, ArmSession],
     out: AbOutcome,
     seed: int,
     log: Log,
+    policy: FailurePolicy,
 ) -> None:
     rng = random.Random(seed)
     suites: dict[str, Any] = {}
     for index, p in enumerate(x for x in planned if x.kind == "load"):
         try:
             outcome = await run_load_suite(
-                p, sessions, cfg, seed=seed + 7919 * index, primary_budget=MAX_PRIMARY, log=log
+                p,
+                sessions,
+                ab,
+                compare,
+                seed=seed + _SUITE_SEED_STRIDE * index,
+                primary_budget=MAX_PRIMARY,
+                log=log,
+                policy=policy,
             )
         except ServiceError as exc:
             out.errors.append(f"{p.name}: {exc}")

@@ -10,20 +10,21 @@ from __future__ import annotations
 import math
 import random
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perfgate.engine import scheduler
-from perfgate.engine.cpu_share import endpoint_cpu_ms, process_cpu_seconds
-from perfgate.engine.rounds import (
+from perfgate.engine import (
     ChunkRecord,
     RoundRecord,
-    aimed,
     closed_loop_chunk,
+    endpoint_cpu_ms,
     merge_rounds,
+    process_cpu_seconds,
     run_before,
     run_round,
+    scheduler,
 )
 from perfgate.errors import ConfigError
 from perfgate.gate.ab.design import (
@@ -41,23 +42,23 @@ from perfgate.gate.ab.stats import (
     bench_comparisons,
     round_figures,
 )
+from perfgate.gate.ab.trace import AbTrace, clock_origin
 from perfgate.gate.compare import undecided
+from perfgate.gate.console import Log
 from perfgate.gate.plan import steady_phase
-from perfgate.metrics import names
-from perfgate.metrics.histogram import Histogram
-from perfgate.metrics.metricset import MetricSet
-from perfgate.result import Check, SuiteResult
+from perfgate.metrics import DEFAULT_POLICY, FailurePolicy, Histogram, MetricSet, names
+from perfgate.result import SuiteResult
+from perfgate.script import aimed_at
 from perfgate.verdict import MetricComparison
 
 if TYPE_CHECKING:
-    from perfgate.config.project import AbConfig, ProjectConfig
+    from perfgate.config import AbConfig, CompareConfig
     from perfgate.gate.plan import PlannedSuite
     from perfgate.gate.session import ArmSession
-    from perfgate.script.model import Script
+    from perfgate.script import Script
 
 __all__ = ["SuiteOutcome", "run_bench_pair", "run_load_suite"]
 
-Log = Callable[[str], None]
 ARMS = ("base", "candidate")
 #: Warm-up chunk length and closed-loop concurrency.
 CHUNK_S = 0.5
@@ -107,12 +108,11 @@ def _script_rate(script: Script) -> float | None:
 async def _warm_up(
     scripts: dict[str, Script],
     initial: dict[str, dict[str, Any]],
-    cfg: ProjectConfig,
+    ab: AbConfig,
     rng: random.Random,
     sessions: dict[str, ArmSession],
 ) -> dict[str, list[ChunkRecord]]:
     """Closed-loop chunks, alternating arms, until each had its time and its requests."""
-    ab = cfg.ab
     chunks: dict[str, list[ChunkRecord]] = {arm: [] for arm in ARMS}
     limit = max(4, math.ceil(3 * max(ab.warmup_s, 2.0) / CHUNK_S))
 
@@ -148,25 +148,6 @@ async def _warm_up(
 def _capacity(chunks: list[ChunkRecord]) -> float | None:
     tail = [c.arrivals_per_s for c in chunks[-3:] if c.arrivals_per_s > 0]
     return statistics.median(tail) if tail else None
-
-
-def _crash_check(result: SuiteResult, session: ArmSession) -> str:
-    crash = session.crash or {}
-    message = (
-        f"the API under test ({session.label}) died during suite {result.name!r}: "
-        f"{crash.get('description', 'exited')}"
-    )
-    result.errors.append(message)
-    result.checks.append(
-        Check(
-            name="no crash",
-            status="fail",
-            detail=message + "\n" + str(crash.get("log_tail", ""))[-2000:],
-            criterion="No crashes or unhandled errors",
-            suite=result.name,
-        )
-    )
-    return message
 
 
 def _suite_result(
@@ -237,6 +218,8 @@ class _Rounds:
     pairs: list[PairFigures] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     dead: str | None = None  # the arm that crashed: no further rounds
+    policy: FailurePolicy = DEFAULT_POLICY  # what a failed request is (metrics.failures)
+    trace: AbTrace | None = None  # every slice as it ran, for the report's charts
 
     async def run(self, plan: list[PairPlan]) -> None:
         ab = self.ab
@@ -245,11 +228,12 @@ class _Rounds:
             if self.dead is not None:
                 return
             parts: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
-            for order, slice_seed in slice_plan(pp, ab.slices):
+            for k, (order, slice_seed) in enumerate(slice_plan(pp, ab.slices)):
                 for arm in order:
                     if self.sessions[arm].crashed:
                         self.dead = arm
                         return
+                    started = time.monotonic()
                     parts[arm].append(
                         await run_round(
                             arm,
@@ -263,6 +247,8 @@ class _Rounds:
                             pids=self.pids[arm],
                         )
                     )
+                    if self.trace is not None:
+                        self.trace.add(pp.index, k, started, parts[arm][-1])
             crashed = [a for a in ARMS if self.sessions[a].crashed]
             if crashed:
                 self.dead = crashed[0]
@@ -277,6 +263,7 @@ class _Rounds:
                 cpu_s=rec[a].measured_cpu_s,
                 duration_s=rec[a].measured_s,
                 endpoint_cpu=endpoint_cpu_ms(rec[a].busy),
+                policy=self.policy,
             )
             for a in ARMS
         }
@@ -291,29 +278,77 @@ class _Rounds:
         self.rows.append(_pair_row(pp, rec, figs))
 
 
+@dataclass
+class _WarmUp:
+    """What the warm-up chunks said: each arm's capacity, and the rate the rounds run at."""
+
+    chunks: dict[str, list[ChunkRecord]]
+    capacity: dict[str, float | None]
+    rate: float
+    reason: str
+    warnings: list[str]
+
+
 async def run_load_suite(
     planned: PlannedSuite,
     sessions: dict[str, ArmSession],
-    cfg: ProjectConfig,
+    ab: AbConfig,
+    compare: CompareConfig,
     *,
     seed: int,
     primary_budget: int,
     log: Log,
+    policy: FailurePolicy = DEFAULT_POLICY,
 ) -> SuiteOutcome:
     """Warm up, pick the rate, run the pairs, compare one load suite."""
     assert planned.script is not None
-    ab = cfg.ab
     name = planned.name
     rng = random.Random(seed)
-    scripts = {a: aimed(planned.script, sessions[a].base_url) for a in ARMS}
+    scripts = {a: aimed_at(planned.script, sessions[a].base_url) for a in ARMS}
     initial = {a: await run_before(scripts[a]) for a in ARMS}
     cpu = {a: _cpu_reader(sessions[a]) for a in ARMS}
     pids = {a: _pids(sessions[a]) for a in ARMS}
-    warnings: list[str] = []
+    trace = AbTrace(clock_origin(sessions), warmup=[time.monotonic()])
+    warm = await _warm_up_and_rate(planned, scripts, initial, ab, rng, sessions, log)
+    trace.warmup.append(time.monotonic())
+    plan = pair_plan(ab.pairs + ab.extend_pairs, seed)
+    sliced = f" in {ab.slices} alternating slices" if ab.slices > 1 else ""
+    log(
+        f"[{name}] {ab.pairs} pairs of {ab.round_s:g}s rounds{sliced} at {warm.rate:.1f} "
+        f"arrivals/s ({warm.reason}); seed {seed}"
+    )
+    rounds = _Rounds(
+        name, scripts, initial, cpu, pids, sessions, ab, warm.rate, policy=policy, trace=trace
+    )
+    level = look_level(ab, compare.alpha)
+    comparisons, extended = await _run_looks(
+        rounds, plan, compare, level=level, primary_budget=primary_budget, log=log
+    )
+    details = _details(rounds, warm, ab, seed=seed, level=level, extended=extended)
+    out = _outcome(planned, sessions, rounds, comparisons, details, warm.warnings)
+    # every slice as it ran and the arms' latency distributions, for the report's charts
+    out.details["trace"] = trace.to_dict(
+        {"base": out.base.aggregate, "candidate": out.candidate.aggregate}
+    )
+    out.details["wall_s"] = round(time.monotonic() - trace.warmup[0], 1)
+    return out
 
+
+async def _warm_up_and_rate(
+    planned: PlannedSuite,
+    scripts: dict[str, Script],
+    initial: dict[str, dict[str, Any]],
+    ab: AbConfig,
+    rng: random.Random,
+    sessions: dict[str, ArmSession],
+    log: Log,
+) -> _WarmUp:
+    assert planned.script is not None
+    name = planned.name
     log(f"[{name}] warm-up: both arms, interleaved, closed loop ({WARMUP_USERS} users)")
-    chunks = await _warm_up(scripts, initial, cfg, rng, sessions)
+    chunks = await _warm_up(scripts, initial, ab, rng, sessions)
     capacity = {a: _capacity(chunks[a]) for a in ARMS}
+    warnings: list[str] = []
     for a in ARMS:
         # Throughput of the closed-loop chunks, not their medians: a chunk's
         # median swings with its scenario mix (a sign-in is 20x a health check).
@@ -327,47 +362,67 @@ async def run_load_suite(
     rate, reason = capped_rate(
         _script_rate(planned.script), ab.rate, min(known) if known else None, ab.capacity_fraction
     )
-    plan = pair_plan(ab.pairs + ab.extend_pairs, seed)
-    discard_s = ab.round_s * ab.discard_fraction
-    sliced = f" in {ab.slices} alternating slices" if ab.slices > 1 else ""
-    log(
-        f"[{name}] {ab.pairs} pairs of {ab.round_s:g}s rounds{sliced} at {rate:.1f} "
-        f"arrivals/s ({reason}); seed {seed}"
-    )
-    rounds = _Rounds(name, scripts, initial, cpu, pids, sessions, ab, rate)
-    out = SuiteOutcome(
-        base=SuiteResult(name=name, kind="ab"), candidate=SuiteResult(name=name, kind="ab")
-    )
-    level = look_level(cfg)
-    await rounds.run(plan[: ab.pairs])
+    return _WarmUp(chunks, capacity, rate, reason, warnings)
 
-    def compare() -> list[MetricComparison]:
+
+async def _run_looks(
+    rounds: _Rounds,
+    plan: list[PairPlan],
+    compare: CompareConfig,
+    *,
+    level: float,
+    primary_budget: int,
+    log: Log,
+) -> tuple[list[MetricComparison], str | None]:
+    """The planned pairs, compared; the extension pairs too when the first look is undecided.
+
+    Returns the comparisons and why the run was extended (None: it was not).
+    """
+    ab = rounds.ab
+
+    def judged() -> list[MetricComparison]:
         return ab_comparisons(
-            name,
+            rounds.name,
             rounds.pairs,
-            min_effect=cfg.compare.min_effect,
-            declared_primary=cfg.compare.primary,
-            primary_mode=cfg.compare.primary_mode,
+            min_effect=compare.min_effect,
+            declared_primary=compare.primary,
+            primary_mode=compare.primary_mode,
             primary_budget=primary_budget,
             min_pairs=MIN_PAIRS,
             alpha=level,
         )
 
-    comparisons = compare()
+    await rounds.run(plan[: ab.pairs])
+    comparisons = judged()
     extended: str | None = None
     if rounds.dead is None and len(plan) > ab.pairs:
         extended = undecided(comparisons, level)
         if extended is not None:
-            log(f"[{name}] undecided after {ab.pairs} pairs ({extended}): {ab.extend_pairs} more")
+            log(
+                f"[{rounds.name}] undecided after {ab.pairs} pairs ({extended}): "
+                f"{ab.extend_pairs} more"
+            )
             await rounds.run(plan[ab.pairs :])
-            comparisons = compare()
-    kept, pairs, rows, dead = rounds.kept, rounds.pairs, rounds.rows, rounds.dead
-    dropped = sum(p.dropped is not None for p in pairs)
-    used = len(pairs) - dropped
-    details = {
-        "rate": round(rate, 3),
-        "rate_reason": reason,
-        "capacity": {a: None if c is None else round(c, 1) for a, c in capacity.items()},
+            comparisons = judged()
+    return comparisons, extended
+
+
+def _details(
+    rounds: _Rounds,
+    warm: _WarmUp,
+    ab: AbConfig,
+    *,
+    seed: int,
+    level: float,
+    extended: str | None,
+) -> dict[str, Any]:
+    """The suite's A/B record: rate, warm-up, pairs (the report's and the studies' reading)."""
+    chunks = warm.chunks
+    dropped = sum(p.dropped is not None for p in rounds.pairs)
+    return {
+        "rate": round(warm.rate, 3),
+        "rate_reason": warm.reason,
+        "capacity": {a: None if c is None else round(c, 1) for a, c in warm.capacity.items()},
         "requests_per_arrival": _requests_per_arrival(chunks),
         "warmup": {
             a: {
@@ -384,18 +439,35 @@ async def run_load_suite(
         "pairs_planned": ab.pairs + (ab.extend_pairs if extended else 0),
         "extended": extended,
         "alpha_per_look": round(level, 5),
-        "pairs_used": used,
+        "pairs_used": len(rounds.pairs) - dropped,
         "pairs_dropped": dropped,
         "round_s": ab.round_s,
         "slices": ab.slices,
-        "discard_s": discard_s,
+        "discard_s": ab.round_s * ab.discard_fraction,
         "max_lag_ms": ab.max_lag_ms,
-        "pairs": rows,
+        "pairs": rounds.rows,
     }
+
+
+def _outcome(
+    planned: PlannedSuite,
+    sessions: dict[str, ArmSession],
+    rounds: _Rounds,
+    comparisons: list[MetricComparison],
+    details: dict[str, Any],
+    warnings: list[str],
+) -> SuiteOutcome:
+    """Both arms' suite results, and what makes the suite inconclusive or stopped."""
+    assert planned.script is not None
+    name, ab = planned.name, rounds.ab
+    pairs, dead = rounds.pairs, rounds.dead
+    dropped, used = details["pairs_dropped"], details["pairs_used"]
     extra = {"ab": {k: details[k] for k in ("rate", "seed", "pairs_used", "pairs_dropped")}}
     source = str(planned.script.source)
-    out.base = _suite_result(name, source, kept["base"], extra)
-    out.candidate = _suite_result(name, source, kept["candidate"], extra)
+    out = SuiteOutcome(
+        base=_suite_result(name, source, rounds.kept["base"], extra),
+        candidate=_suite_result(name, source, rounds.kept["candidate"], extra),
+    )
     if dropped:
         warnings.append(
             f"{name}: {dropped} of {len(pairs)} round pairs dropped (scheduler lag p99 over "
@@ -408,24 +480,30 @@ async def run_load_suite(
         )
     if dead is not None:
         out.stopped = True
-        message = _crash_check(getattr(out, dead), sessions[dead])
+        message = sessions[dead].record_crash(getattr(out, dead))
         if dead == "base":
             out.inconclusive.append(f"the base died during the A/B rounds: {message}")
     out.comparisons = comparisons
-    # The per-pair figures behind each gating comparison, for the report's
-    # reader and for judging decision rules on recorded runs (bench/detection.py).
-    details["primary_pairs"] = {
+    details["primary_pairs"] = _primary_pairs(pairs, comparisons)
+    out.details = details
+    out.warnings = warnings
+    return out
+
+
+def _primary_pairs(
+    pairs: list[PairFigures], comparisons: list[MetricComparison]
+) -> dict[str, list[list[float | None]]]:
+    """The per-pair figures behind each gating comparison, for the report's reader
+    and for judging decision rules on recorded runs (studies/detection.py)."""
+    return {
         c.metric: [
             [_rounded(p.base.value(c.metric)), _rounded(p.candidate.value(c.metric))]
             for p in pairs
             if p.dropped is None
         ]
-        for c in out.comparisons
+        for c in comparisons
         if c.family == "primary" and c.unit != "ratio" and c.state != "new"
     }
-    out.details = details
-    out.warnings = warnings
-    return out
 
 
 def _rounded(value: float | None) -> float | None:
