@@ -94,7 +94,13 @@ def _config(work: Path, args: argparse.Namespace) -> ProjectConfig:
             (work / name).write_bytes((Path(seed) / name).read_bytes())
     lag = f"\n  max_lag: {args.max_lag}" if args.max_lag is not None else ""
     declared = ", ".join(f'"{m}"' for m in JUDGED[:2])
-    family = f"\ncompare:\n  primary: [{declared}]" if args.family == "declared" else ""
+    # "declared": the route's two metrics are the whole core (the issue's claim;
+    # replace, since declaring now extends the default core)
+    family = (
+        f"\ncompare:\n  primary: [{declared}]\n  primary_mode: replace"
+        if args.family == "declared"
+        else ""
+    )
     text = f"""
 service:
   start: [{sys.executable}, -m, perfgate, demo-api, --port, "{{{{ port }}}}",
