@@ -185,3 +185,9 @@ def test_non_positive_figures_are_reported_not_dropped_silently() -> None:
     )
     assert c.samples == 10
     assert "1 pair(s) with a non-positive figure left out" in c.detail
+
+
+def test_a_configured_percentile_slo_is_remembered(tmp_path: Path) -> None:
+    cfg = load_project(_project(tmp_path, "  alpha: 0.05\nslo:\n  p99: 400\n"))
+    assert cfg.slo.default.configured == frozenset({"p99"})
+    assert load_project(_project(tmp_path, "  alpha: 0.05\n")).slo.default.configured == frozenset()
