@@ -32,6 +32,7 @@ from perfgate.gate.ab.design import (
     capped_rate,
     look_level,
     pair_plan,
+    plan_samples,
     settling_drift,
     slice_plan,
 )
@@ -45,6 +46,7 @@ from perfgate.gate.ab.stats import (
 from perfgate.gate.ab.trace import AbTrace, clock_origin
 from perfgate.gate.compare import undecided
 from perfgate.gate.console import Log
+from perfgate.gate.metric_names import requests_per_arrival
 from perfgate.gate.plan import steady_phase
 from perfgate.metrics import DEFAULT_POLICY, FailurePolicy, Histogram, MetricSet, names
 from perfgate.result import SuiteResult
@@ -362,7 +364,24 @@ async def _warm_up_and_rate(
     rate, reason = capped_rate(
         _script_rate(planned.script), ab.rate, min(known) if known else None, ab.capacity_fraction
     )
-    return _WarmUp(chunks, capacity, rate, reason, warnings)
+    # Plan the samples before measuring: a median needs 50 per round.
+    plan = plan_samples(
+        rate,
+        reason,
+        requests_per_arrival=requests_per_arrival(planned.script),
+        round_s=ab.round_s,
+        ceiling=ab.capacity_fraction * min(known) if known else None,
+        may_raise=not ab.rate,
+    )
+    if plan.short:
+        log(f"[{name}] too few samples per round for {len(plan.short)} metric(s):")
+        for line in plan.short[:8]:
+            log(f"[{name}]   {line}")
+        warnings.append(
+            f"{name}: {len(plan.short)} metric(s) will have too few samples per round to compare "
+            f"(first: {plan.short[0]})"
+        )
+    return _WarmUp(chunks, capacity, plan.rate, plan.reason, warnings)
 
 
 async def _run_looks(
