@@ -41,6 +41,7 @@ from perfgate.gate.ab.stats import (
     RoundFigures,
     ab_comparisons,
     bench_comparisons,
+    choose_families,
     round_figures,
 )
 from perfgate.gate.ab.trace import AbTrace, clock_origin
@@ -398,20 +399,28 @@ async def _run_looks(
     Returns the comparisons and why the run was extended (None: it was not).
     """
     ab = rounds.ab
+    await rounds.run(plan[: ab.pairs])
+    # Chosen once, at the first look: the second look tests the same families.
+    families = choose_families(
+        rounds.name,
+        rounds.pairs,
+        declared_primary=compare.primary,
+        primary_mode=compare.primary_mode,
+        primary_budget=primary_budget,
+        min_pairs=MIN_PAIRS,
+        alpha=level,
+    )
 
     def judged() -> list[MetricComparison]:
         return ab_comparisons(
             rounds.name,
             rounds.pairs,
             min_effect=compare.min_effect,
-            declared_primary=compare.primary,
-            primary_mode=compare.primary_mode,
-            primary_budget=primary_budget,
             min_pairs=MIN_PAIRS,
             alpha=level,
+            families=families,
         )
 
-    await rounds.run(plan[: ab.pairs])
     comparisons = judged()
     extended: str | None = None
     if rounds.dead is None and len(plan) > ab.pairs:
