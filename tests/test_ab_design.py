@@ -76,3 +76,43 @@ def test_slices_alternate_the_arms_and_share_seeds_per_slice() -> None:
     assert slice_plan(pair, 1) == [(pair.order, pair.seed)]
     with pytest.raises(ValueError):
         slice_plan(pair, 0)
+
+
+def test_plan_samples_raises_the_rate_for_the_busiest_endpoints() -> None:
+    from perfgate.gate.ab.design import plan_samples
+
+    mix = {"/cheap": 0.6, "/list": 0.3, "/rare": 0.1}  # requests per arrival
+    # 40/s x 2 s: /cheap gets 48 per round, short of 50; the rate goes to 50/0.6/2.
+    plan = plan_samples(40.0, "the script's", requests_per_arrival=mix, round_s=2.0,
+                        ceiling=None, may_raise=True, needed_p95=0)  # fmt: skip
+    assert plan.rate == pytest.approx(50 / (2.0 * 0.6))
+    assert "raised to 41.7/s" in plan.reason
+    # /rare stays short: named, with the setting that fixes it.
+    assert len(plan.short) == 2 and plan.short[0].startswith("endpoint:/list total.p50: ~25")
+    assert "ab.round: 12" in plan.short[1]
+    capped = plan_samples(40.0, "x", requests_per_arrival=mix, round_s=2.0,
+                          ceiling=41.0, may_raise=True)  # fmt: skip
+    assert capped.rate == 41.0 and "capped by capacity" in capped.reason
+    # The suite's p95 needs 200 per round: one request per arrival wants 100/s.
+    p95 = plan_samples(40.0, "x", requests_per_arrival=mix, round_s=2.0,
+                       ceiling=None, may_raise=True)  # fmt: skip
+    assert p95.rate == pytest.approx(100.0)
+    fixed = plan_samples(40.0, "ab.rate", requests_per_arrival=mix, round_s=2.0,
+                         ceiling=None, may_raise=False)  # fmt: skip
+    assert fixed.rate == 40.0 and fixed.short[0].startswith("endpoint:/cheap total.p50: ~48")
+    assert fixed.short[-1].startswith("total.p95: ~80 samples per round < 200")
+
+
+def test_requests_per_arrival_follows_weights_and_loops() -> None:
+    from perfgate.gate.metric_names import requests_per_arrival
+    from perfgate.script import load_script_text
+
+    script = load_script_text(
+        "config: {target: 'http://127.0.0.1:1', phases: [{duration: 1, arrivalRate: 1}]}\n"
+        "scenarios:\n"
+        "  - weight: 3\n"
+        "    flow: [{get: {url: /a}}, {loop: [{get: {url: /b}}], count: 4}]\n"
+        "  - weight: 1\n"
+        "    flow: [{get: {url: /a}}]\n"
+    )
+    assert requests_per_arrival(script) == {"/a": 1.0, "/b": 3.0}

@@ -10,6 +10,7 @@ import pytest
 from perfgate.config.project import load_project_text
 from perfgate.gate.ab.run import run_ab
 from perfgate.gate.plan import plan_suites
+from perfgate.target import service_for
 from test_ab_e2e import PERFGATE_YML, SCRIPT, SERVER
 
 SETUP_S = 2.0
@@ -31,8 +32,8 @@ def test_setups_overlap_and_the_launch_gap_excludes_them(tmp_path: Path) -> None
     )
     yml = yml.replace("extend_pairs: 4", "extend_pairs: 0")
     cfg = load_project_text(yml, roots["candidate"])
-    base = cfg.service_for("base", free_port(), tmp_path / "base", root=roots["base"])
-    cand = cfg.service_for("candidate", free_port(), tmp_path / "cand")
+    base = service_for(cfg, "base", free_port(), tmp_path / "base", root=roots["base"])
+    cand = service_for(cfg, "candidate", free_port(), tmp_path / "cand")
     lines: list[str] = []
     out = run_ab(cfg, plan_suites(cfg, "pr"), base_spec=base, candidate_spec=cand, log=lines.append)
     assert not out.errors, out.errors

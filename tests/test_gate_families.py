@@ -185,3 +185,30 @@ def test_non_positive_figures_are_reported_not_dropped_silently() -> None:
     )
     assert c.samples == 10
     assert "1 pair(s) with a non-positive figure left out" in c.detail
+
+
+def test_a_configured_percentile_slo_is_remembered(tmp_path: Path) -> None:
+    cfg = load_project(_project(tmp_path, "  alpha: 0.05\nslo:\n  p99: 400\n"))
+    assert cfg.slo.default.configured == frozenset({"p99"})
+    assert load_project(_project(tmp_path, "  alpha: 0.05\n")).slo.default.configured == frozenset()
+
+
+def test_insufficient_says_whether_samples_or_pairs_were_short() -> None:
+    from perfgate.gate.compare import paired_comparison
+
+    starved = paired_comparison(
+        "load", "endpoint:/a total.p50", "ms", [None] * 12, [None] * 12, min_effect=0.05
+    )
+    assert starved.state == "insufficient"
+    assert "too few samples per round in 12 of 12 pairs (50 needed)" in starved.detail
+    assert undecided([_as_primary(starved)], 0.03) is None  # more pairs would not help
+    dropped = paired_comparison(
+        "load", "endpoint:/a total.p50", "ms", [1.0] * 5, [1.0] * 5, min_effect=0.05
+    )
+    assert "5 usable round pairs < 6" in dropped.detail
+    assert undecided([_as_primary(dropped)], 0.03) is not None
+
+
+def _as_primary(c: MetricComparison) -> MetricComparison:
+    c.family = "primary"
+    return c

@@ -276,9 +276,17 @@ def test_slo_checks_pass_fail_and_inconclusive() -> None:
     assert slow["load total p95 < 200 ms"].status == "fail"
     assert slow["load error rate < 1.0%"].status == "fail"
     few = {c.name: c for c in suite_slo_checks(load_suite(20.0, 120), slo)}
-    assert few["load total p95 < 200 ms"].status == "inconclusive"
-    assert few["load total p99 < 500 ms"].status == "inconclusive"
+    # The seed's default percentiles, too few samples: not evaluated (no verdict).
+    assert few["load total p95 < 200 ms"].status == "skipped"
+    assert few["load total p99 < 500 ms"].status == "skipped"
+    assert few["load total p99 < 500 ms"].detail.startswith("not evaluated: 120 samples < 1000")
     assert few["load total p50 < 100 ms"].status == "pass"
+    # A percentile the user configured: too few samples is inconclusive.
+    asked = SloConfig(
+        default=SloThresholds(p50_ms=100.0, p99_ms=500.0, configured=frozenset({"p99"}))
+    )
+    mine = {c.name: c for c in suite_slo_checks(load_suite(20.0, 120), asked)}
+    assert mine["load total p99 < 500 ms"].status == "inconclusive"
     dropped = {c.name: c for c in suite_slo_checks(load_suite(20.0, 2000, planned=2500), slo)}
     assert dropped["load: ≥ 99% of offered arrivals completed"].status == "fail"
     off = SloConfig(default=SloThresholds(p95_ms=200.0))

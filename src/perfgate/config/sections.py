@@ -78,6 +78,9 @@ class SloThresholds:
     max_lag_ms: float | None = None  # scheduler lag bound for the throughput check
     # 4xx answers that count as failed requests (True: all; a set: those); None: not declared
     fail_on_4xx: bool | frozenset[int] | None = None
+    # the keys perfgate.yml wrote itself: a default percentile SLO that lacks
+    # samples is "not evaluated", one the user asked for is inconclusive
+    configured: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -322,6 +325,8 @@ def _thresholds(f: Fields, base: SloThresholds) -> SloThresholds:
         else f.ratio("completed_ratio", base.completed_ratio),
         max_lag_ms=None if off("max_lag") else f.number("max_lag", base.max_lag_ms, minimum=0),
         fail_on_4xx=_fail_on_4xx(f, base.fail_on_4xx),
+        configured=base.configured
+        | frozenset(k for k in ("p50", "p95", "p99") if f.data.get(k) is not None),
     )
 
 

@@ -196,7 +196,17 @@ def paired_comparison(
         out.candidate = float(np.median([b for _, b in pairs]))
     if len(pairs) < min_pairs:
         out.state = "insufficient"
-        _add_detail(out, f"{len(pairs)} usable round pairs < {min_pairs}")
+        starved = len(base) - len(present)
+        if starved and starved >= len(base) - min_pairs:
+            # The kept pairs were there; their rounds lacked samples for this
+            # metric (more pairs would not help, more samples per round would).
+            _add_detail(
+                out,
+                f"too few samples per round in {starved} of {len(base)} pairs "
+                f"({min_samples(metric)} needed): raise ab.rate or ab.round",
+            )
+        else:
+            _add_detail(out, f"{len(pairs)} usable round pairs < {min_pairs}")
         return out
     d = np.log(np.array([b for _, b in pairs]) / np.array([a for a, _ in pairs]))
     shift = hodges_lehmann(d)

@@ -31,6 +31,7 @@ __all__ = [
     "SUITE_METRICS",
     "check_primary",
     "planned_metric_names",
+    "requests_per_arrival",
     "suite_metric_names",
 ]
 
@@ -48,23 +49,46 @@ def _requests(steps: Sequence[Step]) -> Iterator[RequestStep]:
             yield step
 
 
-def _endpoints(script: Script) -> list[str]:
+def _name(script: Script, step: RequestStep) -> str:
     s = script.metrics_by_endpoint
+    return endpoint_name(
+        step.url,
+        name=step.name,
+        strip_query_string=s.strip_query_string,
+        use_only_request_names=s.use_only_request_names,
+        group_dynamic_urls=s.group_dynamic_urls,
+        target=script.target,
+    )
+
+
+def _endpoints(script: Script) -> list[str]:
     steps: list[Step] = [*script.before, *script.after]
     for scenario in script.scenarios:
         steps += scenario.flow
-    names = {
-        endpoint_name(
-            step.url,
-            name=step.name,
-            strip_query_string=s.strip_query_string,
-            use_only_request_names=s.use_only_request_names,
-            group_dynamic_urls=s.group_dynamic_urls,
-            target=script.target,
-        )
-        for step in _requests(steps)
-    }
-    return sorted(names)
+    return sorted({_name(script, step) for step in _requests(steps)})
+
+
+def _expected(script: Script, steps: Sequence[Step], times: float, out: dict[str, float]) -> None:
+    for step in steps:
+        if isinstance(step, LoopStep):
+            passes = (step.count - step.count_from) if step.count else len(step.over or []) or 1
+            _expected(script, step.steps, times * max(1, passes), out)
+        elif isinstance(step, RequestStep):
+            name = _name(script, step)
+            out[name] = out.get(name, 0.0) + times
+
+
+def requests_per_arrival(script: Script) -> dict[str, float]:
+    """Endpoint -> requests of it one arrival makes on average (the scenario mix).
+
+    A dry estimate from the script (loops at their count, or once when it is
+    decided at run time), to plan the A/B rate before measuring.
+    """
+    total_weight = sum(sc.weight for sc in script.scenarios) or 1.0
+    out: dict[str, float] = {}
+    for scenario in script.scenarios:
+        _expected(script, scenario.flow, scenario.weight / total_weight, out)
+    return out
 
 
 def suite_metric_names(planned: PlannedSuite) -> list[str]:

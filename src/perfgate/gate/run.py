@@ -307,6 +307,7 @@ def judge(cfg: ProjectConfig, measured: Measured, store: Store | None, *, strict
                 + history_mismatch(run, store, cfg.compare)
             )
     checks = slo_checks(run, cfg.slo)
+    warnings += [f"{c.name}: {c.detail}" for c in checks if c.status == "skipped" and c.detail]
     if measured.base is not None:
         mark_pre_existing(checks, slo_checks(measured.base, cfg.slo))
     # A/B may look twice (ab.extend_pairs): each look spends Pocock's share of alpha

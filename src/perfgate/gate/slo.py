@@ -59,14 +59,20 @@ def _latency_checks(
         value = hist.quantile(q)
         needed = min_samples(stat)
         if hist.count < needed:
+            # A limit the user wrote makes too few samples inconclusive; the
+            # seed's default limits are not evaluated (a warning, no verdict).
+            asked = stat in limits.configured
+            detail = f"{hist.count} samples < {needed} needed for {stat}"
+            if not asked:
+                detail = f"not evaluated: {detail} (a default SLO; set slo.{stat} to require it)"
             out.append(
                 Check(
                     name,
-                    "inconclusive",
+                    "inconclusive" if asked else "skipped",
                     value,
                     limit,
                     "ms",
-                    f"{hist.count} samples < {needed} needed for {stat}",
+                    detail,
                     criterion,
                     suite,
                 )

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
 __all__ = [
     "Arm",
     "PairPlan",
+    "SamplePlan",
     "capped_rate",
     "look_level",
     "new_seed",
     "pair_plan",
+    "plan_samples",
     "settling_drift",
     "slice_plan",
 ]
@@ -113,6 +115,80 @@ def capped_rate(
                 f"({capacity_arrivals_s:.0f} arrivals/s)"
             )
     return wanted, source
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """The rounds' rate after planning for samples, and what will still be short."""
+
+    rate: float
+    reason: str
+    short: list[str]  # one line per metric that will lack samples, with the setting that fixes it
+
+
+def plan_samples(
+    rate: float,
+    reason: str,
+    *,
+    requests_per_arrival: dict[str, float],
+    round_s: float,
+    ceiling: float | None,
+    may_raise: bool,
+    needed_median: int = 50,
+    needed_p95: int = 200,
+    busy_share: float = 0.5,
+) -> SamplePlan:
+    """Raise the rate so the gated medians get their samples in each round, before measuring.
+
+    ``requests_per_arrival``: endpoint -> expected requests of it per arrival
+    (the script's scenario mix). The endpoints that together carry
+    ``busy_share`` of the requests (the core family's busiest) need
+    ``needed_median`` samples per round for a median, and the suite
+    ``needed_p95`` for its p95. When ``may_raise`` (no ``ab.rate`` set), the
+    rate goes up to what that takes, but never past ``ceiling`` (the
+    capacity fraction); every endpoint still short gets a line saying which
+    setting would fix it.
+    """
+    total = sum(requests_per_arrival.values())
+    if total <= 0 or round_s <= 0:
+        return SamplePlan(rate, reason, [])
+    busy: list[str] = []
+    carried = 0.0
+    for name in sorted(requests_per_arrival, key=lambda n: (-requests_per_arrival[n], n)):
+        if carried >= busy_share * total:
+            break
+        busy.append(name)
+        carried += requests_per_arrival[name]
+    wanted = max(
+        [needed_median / (round_s * requests_per_arrival[n]) for n in busy]
+        + [needed_p95 / (round_s * total)]
+    )
+    if may_raise and wanted > rate:
+        raised = min(wanted, ceiling) if ceiling else wanted
+        if raised > rate:
+            reason = (
+                f"{reason}, raised to {raised:.1f}/s so the busiest endpoints get "
+                f"{needed_median} samples per round"
+                + (" (capped by capacity)" if ceiling and wanted > ceiling else "")
+            )
+            rate = raised
+    short = []
+    for name in sorted(requests_per_arrival, key=lambda n: (-requests_per_arrival[n], n)):
+        per_round = rate * round_s * requests_per_arrival[name]
+        if per_round < needed_median:
+            fix = needed_median / (rate * requests_per_arrival[name])
+            short.append(
+                f"endpoint:{name} total.p50: ~{per_round:.0f} samples per round < "
+                f"{needed_median}, not compared; ab.round: {math.ceil(fix)} (or a higher "
+                "ab.rate) would give it enough"
+            )
+    if rate * round_s * total < needed_p95:
+        fix = needed_p95 / (rate * total)
+        short.append(
+            f"total.p95: ~{rate * round_s * total:.0f} samples per round < {needed_p95}, "
+            f"not compared; ab.round: {math.ceil(fix)} (or a higher ab.rate) would give it enough"
+        )
+    return SamplePlan(rate, reason, short)
 
 
 def settling_drift(window_medians: Sequence[float], tail: int = 4) -> float | None:

@@ -36,6 +36,7 @@ __all__ = [
     "RoundFigures",
     "ab_comparisons",
     "bench_comparisons",
+    "choose_families",
     "metric_families",
     "primary_metrics",
     "round_figures",
@@ -294,23 +295,23 @@ def _error_comparison(
     )
 
 
-def ab_comparisons(
+def choose_families(
     suite: str,
     pairs: Sequence[PairFigures],
     *,
-    min_effect: dict[str, float],
     declared_primary: Sequence[str] = (),
     primary_mode: str = "extend",
     primary_budget: int = MAX_PRIMARY,
     min_pairs: int = 6,
     alpha: float = 0.05,
-) -> list[MetricComparison]:
-    """Every metric of one suite, base against candidate, over the kept pairs."""
-    kept = [p for p in pairs if p.dropped is None]
-    # The families are fixed by what was measured, not by what survived: a
-    # gate whose pairs were all dropped must say "insufficient", not pass
-    # silently. A metric joins only with enough pairs to ever clear Holm in
-    # its family: one that cannot would make every other test stricter.
+) -> Families:
+    """The suite's families from the pairs measured so far (:func:`metric_families`).
+
+    Fixed by what was measured, not by what survived: a gate whose pairs were
+    all dropped must say "insufficient", not pass silently. A metric joins only
+    with enough pairs to ever clear Holm at its family's level: one that
+    cannot would make every other test stricter.
+    """
     draft = metric_families(
         suite,
         pairs,
@@ -320,7 +321,7 @@ def ab_comparisons(
         budget=max(0, primary_budget),
     )
     levels = family_levels(alpha, has_secondary=bool(draft.secondary))
-    families = metric_families(
+    return metric_families(
         suite,
         pairs,
         declared_primary,
@@ -331,6 +332,36 @@ def ab_comparisons(
         ),
         budget=max(0, primary_budget),
     )
+
+
+def ab_comparisons(
+    suite: str,
+    pairs: Sequence[PairFigures],
+    *,
+    min_effect: dict[str, float],
+    declared_primary: Sequence[str] = (),
+    primary_mode: str = "extend",
+    primary_budget: int = MAX_PRIMARY,
+    min_pairs: int = 6,
+    alpha: float = 0.05,
+    families: Families | None = None,
+) -> list[MetricComparison]:
+    """Every metric of one suite, base against candidate, over the kept pairs.
+
+    ``families``: chosen at the first look and kept for the second, so more
+    pairs never re-draw the family they are tested in.
+    """
+    kept = [p for p in pairs if p.dropped is None]
+    if families is None:
+        families = choose_families(
+            suite,
+            pairs,
+            declared_primary=declared_primary,
+            primary_mode=primary_mode,
+            primary_budget=primary_budget,
+            min_pairs=min_pairs,
+            alpha=alpha,
+        )
     base_seen: set[str] = set()
     cand_seen: set[str] = set()
     for p in pairs:

@@ -32,6 +32,7 @@ from perfgate.gate.ab.design import (
     capped_rate,
     look_level,
     pair_plan,
+    plan_samples,
     settling_drift,
     slice_plan,
 )
@@ -40,11 +41,13 @@ from perfgate.gate.ab.stats import (
     RoundFigures,
     ab_comparisons,
     bench_comparisons,
+    choose_families,
     round_figures,
 )
 from perfgate.gate.ab.trace import AbTrace, clock_origin
 from perfgate.gate.compare import undecided
 from perfgate.gate.console import Log
+from perfgate.gate.metric_names import requests_per_arrival
 from perfgate.gate.plan import steady_phase
 from perfgate.metrics import DEFAULT_POLICY, FailurePolicy, Histogram, MetricSet, names
 from perfgate.result import SuiteResult
@@ -362,7 +365,24 @@ async def _warm_up_and_rate(
     rate, reason = capped_rate(
         _script_rate(planned.script), ab.rate, min(known) if known else None, ab.capacity_fraction
     )
-    return _WarmUp(chunks, capacity, rate, reason, warnings)
+    # Plan the samples before measuring: a median needs 50 per round.
+    plan = plan_samples(
+        rate,
+        reason,
+        requests_per_arrival=requests_per_arrival(planned.script),
+        round_s=ab.round_s,
+        ceiling=ab.capacity_fraction * min(known) if known else None,
+        may_raise=not ab.rate,
+    )
+    if plan.short:
+        log(f"[{name}] too few samples per round for {len(plan.short)} metric(s):")
+        for line in plan.short[:8]:
+            log(f"[{name}]   {line}")
+        warnings.append(
+            f"{name}: {len(plan.short)} metric(s) will have too few samples per round to compare "
+            f"(first: {plan.short[0]})"
+        )
+    return _WarmUp(chunks, capacity, plan.rate, plan.reason, warnings)
 
 
 async def _run_looks(
@@ -379,20 +399,28 @@ async def _run_looks(
     Returns the comparisons and why the run was extended (None: it was not).
     """
     ab = rounds.ab
+    await rounds.run(plan[: ab.pairs])
+    # Chosen once, at the first look: the second look tests the same families.
+    families = choose_families(
+        rounds.name,
+        rounds.pairs,
+        declared_primary=compare.primary,
+        primary_mode=compare.primary_mode,
+        primary_budget=primary_budget,
+        min_pairs=MIN_PAIRS,
+        alpha=level,
+    )
 
     def judged() -> list[MetricComparison]:
         return ab_comparisons(
             rounds.name,
             rounds.pairs,
             min_effect=compare.min_effect,
-            declared_primary=compare.primary,
-            primary_mode=compare.primary_mode,
-            primary_budget=primary_budget,
             min_pairs=MIN_PAIRS,
             alpha=level,
+            families=families,
         )
 
-    await rounds.run(plan[: ab.pairs])
     comparisons = judged()
     extended: str | None = None
     if rounds.dead is None and len(plan) > ab.pairs:
