@@ -10,12 +10,12 @@ import pytest
 
 from perfgate.engine import build_request
 from perfgate.engine.ensure import evaluate_ensure
-from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
+from perfgate.engine.recorder import EndpointNames, Recorder
 from perfgate.engine.transport import RequestFailed, error_code_for, origin_of
 from perfgate.metrics import MetricSet
 from perfgate.report import artillery_report
 from perfgate.result import SuiteResult
-from perfgate.script import EnsureSpec, compile_condition
+from perfgate.script import EnsureSpec, compile_condition, endpoint_name
 
 
 @pytest.mark.parametrize(

@@ -19,12 +19,11 @@ from aiohttp import web
 from tests.conftest import free_port
 
 from perfgate.engine import run_script
-from perfgate.engine.recorder import endpoint_name
 from perfgate.engine.vuser import think_seconds
 from perfgate.metrics import names
 from perfgate.report.artillery_json import artillery_report, write_report
 from perfgate.result import SuiteResult
-from perfgate.script import RequestStep, ThinkStep, load_script, load_script_text
+from perfgate.script import RequestStep, ThinkStep, endpoint_name, load_script, load_script_text
 
 pytestmark = pytest.mark.timeout(120)
 

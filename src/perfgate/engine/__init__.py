@@ -12,7 +12,6 @@ from perfgate.engine import scheduler, transport
 from perfgate.engine.capture import apply_captures
 from perfgate.engine.cpu_share import endpoint_cpu_ms, process_cpu_seconds
 from perfgate.engine.progress import Progress
-from perfgate.engine.recorder import endpoint_name
 from perfgate.engine.response import ResponseView
 from perfgate.engine.rounds import (
     ChunkRecord,
@@ -38,7 +37,6 @@ __all__ = [
     "closed_loop_chunk",
     "default_workers",
     "endpoint_cpu_ms",
-    "endpoint_name",
     "merge_rounds",
     "process_cpu_seconds",
     "run_before",

@@ -9,56 +9,16 @@ windows. Memory is bounded: histograms, never lists of samples.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from perfgate.metrics import Histogram, MetricSet, names
 
-__all__ = ["WINDOW_S", "EndpointNames", "Recorder", "SecondBucket", "endpoint_name", "series_row"]
+__all__ = ["WINDOW_S", "EndpointNames", "Recorder", "SecondBucket", "series_row"]
 
 #: Artillery's intermediate report period.
 WINDOW_S = 10
-
-_TEMPLATE = re.compile(r"\{\{.*?\}\}")
-
-
-def endpoint_name(
-    url_template: str,
-    *,
-    name: str | None,
-    strip_query_string: bool,
-    use_only_request_names: bool,
-    group_dynamic_urls: bool,
-    rendered_url: str | None = None,
-    target: str | None = None,
-) -> str:
-    """The metrics-by-endpoint name of a request step.
-
-    With ``groupDynamicURLs`` (the default) the URL *template* names the
-    endpoint, so ``/api/bounties/{{ $randomString() }}`` is one endpoint, not
-    one per random string; otherwise the rendered URL does. As the plugin
-    does, an absolute URL to another host than ``target`` keeps its host (and
-    its port when that differs): ``other.example:8080/x``.
-    """
-    if use_only_request_names and name:
-        return name
-    url = url_template if group_dynamic_urls or rendered_url is None else rendered_url
-    if "://" in url and not _TEMPLATE.match(url):
-        parts = urlsplit(url)
-        prefix = ""
-        if target is not None:
-            base = urlsplit(target)
-            if parts.hostname and parts.hostname != base.hostname:
-                prefix += parts.hostname
-            if parts.port and parts.port != base.port:
-                prefix += f":{parts.port}"
-        url = prefix + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    if strip_query_string:
-        url = url.split("?", 1)[0]
-    return f"{url} ({name})" if name else url
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from perfgate.engine.apdex import APDEX_COUNTERS, classify
 from perfgate.engine.capture import apply_captures
 from perfgate.engine.cpu_share import BusyPeriodMeter
 from perfgate.engine.expect import check_expectations
-from perfgate.engine.recorder import EndpointNames, Recorder, endpoint_name
+from perfgate.engine.recorder import EndpointNames, Recorder
 from perfgate.engine.response import ResponseView
 from perfgate.engine.wire import build_request
 from perfgate.errors import PerfgateError
@@ -50,9 +50,11 @@ from perfgate.script import (
     Template,
     ThinkStep,
     call_hook,
+    endpoint_of,
     js_string,
     parse_duration,
     processor_context,
+    request_steps,
 )
 
 __all__ = [
@@ -166,26 +168,13 @@ class FlowContext:
         return self.base_url + url if url.startswith("/") else url
 
     def _plan(self, steps: list[Step]) -> None:
-        s = self.script.metrics_by_endpoint
-        for step in steps:
-            if isinstance(step, LoopStep):
-                self._plan(step.steps)
-            elif isinstance(step, RequestStep):
-                ep = endpoint_name(
-                    step.url,
-                    name=step.name,
-                    strip_query_string=s.strip_query_string,
-                    use_only_request_names=s.use_only_request_names,
-                    group_dynamic_urls=s.group_dynamic_urls,
-                    target=self.base_url,
-                )
-                method = step.method.upper()
-                static = (
-                    all(t.is_static for t in step.templates.values()) and not step.before_request
-                )
-                self.plans[id(step)] = StepPlan(
-                    step, EndpointNames.of(ep), method, method == "HEAD", static
-                )
+        for step in request_steps(steps):
+            ep = endpoint_of(self.script, step, target=self.base_url)
+            method = step.method.upper()
+            static = all(t.is_static for t in step.templates.values()) and not step.before_request
+            self.plans[id(step)] = StepPlan(
+                step, EndpointNames.of(ep), method, method == "HEAD", static
+            )
 
     def close(self) -> None:
         if self.pool is not None:

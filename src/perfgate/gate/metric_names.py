@@ -12,15 +12,14 @@ budget.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfgate.config import suggest
-from perfgate.engine import endpoint_name
 from perfgate.errors import ConfigError
 from perfgate.gate.ab.stats import MAX_PRIMARY
-from perfgate.script import LoopStep, RequestStep, Script, Step
+from perfgate.script import LoopStep, RequestStep, Script, Step, endpoint_of, request_steps
 
 if TYPE_CHECKING:
     from perfgate.config import CompareConfig
@@ -41,31 +40,11 @@ SUITE_METRICS = ("total.p50", "total.p95", "total.p99", "error_rate", "cpu_ms_pe
 ENDPOINT_STATS = ("total.p50", "total.p95", "total.p99", "cpu_ms_per_request", "error_rate")
 
 
-def _requests(steps: Sequence[Step]) -> Iterator[RequestStep]:
-    for step in steps:
-        if isinstance(step, LoopStep):
-            yield from _requests(step.steps)
-        elif isinstance(step, RequestStep):
-            yield step
-
-
-def _name(script: Script, step: RequestStep) -> str:
-    s = script.metrics_by_endpoint
-    return endpoint_name(
-        step.url,
-        name=step.name,
-        strip_query_string=s.strip_query_string,
-        use_only_request_names=s.use_only_request_names,
-        group_dynamic_urls=s.group_dynamic_urls,
-        target=script.target,
-    )
-
-
 def _endpoints(script: Script) -> list[str]:
     steps: list[Step] = [*script.before, *script.after]
     for scenario in script.scenarios:
         steps += scenario.flow
-    return sorted({_name(script, step) for step in _requests(steps)})
+    return sorted({endpoint_of(script, step) for step in request_steps(steps)})
 
 
 def _expected(script: Script, steps: Sequence[Step], times: float, out: dict[str, float]) -> None:
@@ -74,7 +53,7 @@ def _expected(script: Script, steps: Sequence[Step], times: float, out: dict[str
             passes = (step.count - step.count_from) if step.count else len(step.over or []) or 1
             _expected(script, step.steps, times * max(1, passes), out)
         elif isinstance(step, RequestStep):
-            name = _name(script, step)
+            name = endpoint_of(script, step)
             out[name] = out.get(name, 0.0) + times
 
 

@@ -19,7 +19,7 @@ from perfgate.errors import PerfgateError
 
 if TYPE_CHECKING:
     from perfgate.result import Check
-    from perfgate.script import Script, Step
+    from perfgate.script import Script
     from perfgate.verdict import MetricComparison
 
 __all__ = ["ScriptAnnotation", "endpoint_lines", "finding_annotations"]
@@ -33,40 +33,20 @@ class ScriptAnnotation:
     line: int | None = None
 
 
-def _requests(steps: Iterable[Step]) -> Iterable[Step]:
-    from perfgate.script import LoopStep, RequestStep
-
-    for step in steps:
-        if isinstance(step, LoopStep):
-            yield from _requests(step.steps)
-        elif isinstance(step, RequestStep):
-            yield step
-
-
 def endpoint_lines(script: Script) -> dict[str, int]:
     """Endpoint name -> line of its first request step in ``script.source``."""
     from perfgate.config import load_yaml
-    from perfgate.engine import endpoint_name
-    from perfgate.script import RequestStep
+    from perfgate.script import endpoint_of, request_steps
 
     try:
         doc = load_yaml(script.source)
     except (PerfgateError, OSError):
         return {}
-    settings = script.metrics_by_endpoint
     flows = [*(s.flow for s in script.scenarios), script.before, script.after]
     out: dict[str, int] = {}
     for flow in flows:
-        for step in _requests(flow):
-            assert isinstance(step, RequestStep)
-            name = endpoint_name(
-                step.url,
-                name=step.name,
-                strip_query_string=settings.strip_query_string,
-                use_only_request_names=settings.use_only_request_names,
-                group_dynamic_urls=settings.group_dynamic_urls,
-                target=script.target,
-            )
+        for step in request_steps(flow):
+            name = endpoint_of(script, step)
             line = doc.line_of(step.path)
             if line is not None:
                 out.setdefault(name, line)

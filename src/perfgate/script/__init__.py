@@ -7,6 +7,7 @@ only.
 
 from perfgate.script._values import parse_duration
 from perfgate.script.conditions import compile_condition, compile_expression, truthy
+from perfgate.script.endpoints import endpoint_name, endpoint_of, request_steps
 from perfgate.script.jsonpath import compile_jmespath, compile_jsonpath, jsonpath_query
 from perfgate.script.model import (
     EXPECT_KINDS,
@@ -71,6 +72,8 @@ __all__ = [
     "compile_expression",
     "compile_jmespath",
     "compile_jsonpath",
+    "endpoint_name",
+    "endpoint_of",
     "js_string",
     "jsonpath_query",
     "load_processor",
@@ -82,5 +85,6 @@ __all__ = [
     "pick_scenario",
     "pick_variables",
     "processor_context",
+    "request_steps",
     "truthy",
 ]
