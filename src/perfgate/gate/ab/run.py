@@ -181,55 +181,11 @@ def run_ab(
             starts.reverse()
     out.details["started_first"] = starts[0][0]
 
-    def failed(label: str, exc: PerfgateError) -> bool:
-        """Record an arm that could not start; True when the run cannot go on."""
-        sessions.pop(label, None)
-        if label == "candidate":
-            out.errors.append(f"the candidate could not start: {exc}")
-            return True
-        out.inconclusive.append(f"base could not be built: {exc}")
-        log(f"[base] could not start: {exc}")
-        return False
-
     try:
         for label, spec in starts:
             sessions[label] = _arm_session(label, spec, (arm_cpus, gen_cpus), cfg.monitor, log)
-        # Setup first, both arms at once (a build, an install): then the
-        # launches are milliseconds apart, not one setup apart.
-        with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
-            setups = {label: pool.submit(s.set_up) for label, s in sessions.items()}
-        for label, _ in starts:
-            exc = setups[label].exception()
-            if isinstance(exc, PerfgateError):
-                if failed(label, exc):
-                    return out
-            elif exc is not None:
-                raise exc
-        out.details["setup_s"] = {
-            label: None if s.setup_s is None else round(s.setup_s, 2)
-            for label, s in sessions.items()
-        }
-        launched: list[float] = []
-        for label, _ in starts:
-            if label not in sessions:
-                continue
-            try:
-                sessions[label].launch()
-            except PerfgateError as exc:
-                if failed(label, exc):
-                    return out
-            launched.append(time.monotonic())
-        if len(launched) == 2:  # seconds between the launches, setup excluded
-            out.details["launch_gap_s"] = round(launched[1] - launched[0], 3)
-            log(f"A/B: both arms launched {1000 * out.details['launch_gap_s']:.0f} ms apart")
-        for label, _ in starts:
-            if label not in sessions:
-                continue
-            try:
-                sessions[label].wait_ready()
-            except PerfgateError as exc:
-                if failed(label, exc):
-                    return out
+        if not _start_arms(sessions, [label for label, _ in starts], out, log):
+            return out
         with _pinned(gen_cpus):
             if "base" in sessions:
                 try:
@@ -255,22 +211,74 @@ def run_ab(
                 for p in planned:
                     out.candidate.suites.append(sessions["candidate"].run_suite(p))
     finally:
-        for label, session in sessions.items():
-            run = out.base if label == "base" else out.candidate
-            try:
-                run.monitor = session.stop()
-            except Exception as exc:  # stopping must not cost the results
-                out.warnings.append(f"[{label}] stop: {exc}")
-            out.warnings.extend(session.warnings)
-        if sessions:  # both arms' target RSS/CPU on one clock, for the report
-            origin = clock_origin(sessions)
-            out.details["process"] = {
-                label: arm_process_rows(
-                    s, (out.base if label == "base" else out.candidate).monitor, origin
-                )
-                for label, s in sessions.items()
-            }
+        _stop_arms(sessions, out)
     return out
+
+
+def _start_arms(
+    sessions: dict[str, ArmSession], order: list[str], out: AbOutcome, log: Log
+) -> bool:
+    """Set both arms up at once, launch both, wait for both; False when the run cannot go on.
+
+    Setup first, both arms in parallel (a build, an install): then the
+    launches are milliseconds apart, not one setup apart. An arm that fails
+    leaves ``sessions``; a base that fails leaves the outcome inconclusive.
+    """
+
+    def failed(label: str, exc: PerfgateError) -> bool:
+        sessions.pop(label, None)
+        if label == "candidate":
+            out.errors.append(f"the candidate could not start: {exc}")
+            return True
+        out.inconclusive.append(f"base could not be built: {exc}")
+        log(f"[base] could not start: {exc}")
+        return False
+
+    with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+        setups = {label: pool.submit(s.set_up) for label, s in sessions.items()}
+    for label in order:
+        exc = setups[label].exception()
+        if isinstance(exc, PerfgateError):
+            if failed(label, exc):
+                return False
+        elif exc is not None:
+            raise exc
+    out.details["setup_s"] = {
+        label: None if s.setup_s is None else round(s.setup_s, 2) for label, s in sessions.items()
+    }
+    launched: list[float] = []
+    for step in ("launch", "wait_ready"):
+        for label in [x for x in order if x in sessions]:
+            try:
+                getattr(sessions[label], step)()
+            except PerfgateError as exc:
+                if failed(label, exc):
+                    return False
+            if step == "launch":
+                launched.append(time.monotonic())
+        if step == "launch" and len(launched) == 2:  # seconds apart, setup excluded
+            out.details["launch_gap_s"] = round(launched[1] - launched[0], 3)
+            log(f"A/B: both arms launched {1000 * out.details['launch_gap_s']:.0f} ms apart")
+    return True
+
+
+def _stop_arms(sessions: dict[str, ArmSession], out: AbOutcome) -> None:
+    """Stop both arms (never losing the results); both arms' RSS/CPU on one clock."""
+    for label, session in sessions.items():
+        run = out.base if label == "base" else out.candidate
+        try:
+            run.monitor = session.stop()
+        except Exception as exc:  # stopping must not cost the results
+            out.warnings.append(f"[{label}] stop: {exc}")
+        out.warnings.extend(session.warnings)
+    if sessions:  # for the report
+        origin = clock_origin(sessions)
+        out.details["process"] = {
+            label: arm_process_rows(
+                s, (out.base if label == "base" else out.candidate).monitor, origin
+            )
+            for label, s in sessions.items()
+        }
 
 
 async def _experiment(
