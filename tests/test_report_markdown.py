@@ -97,7 +97,7 @@ def test_golden_ab_regression_on_one_route() -> None:
     # Everything else collapsed, with counts in the summaries; each check once.
     summaries = re.findall(r"<summary>(.*?)</summary>", text)
     assert summaries == [
-        "Information metrics: 3 · 0 moved",
+        "Other metrics: 3 · 0 moved",
         "Too little data: 3 metrics",
         "Suites: api-load, api-bench (endpoints, benchmarks)",
         "Checks: 4 passed",
@@ -115,7 +115,7 @@ def test_golden_ab_inconclusive() -> None:
     _check_golden("ab_inconclusive.md", text)
     lines = text.splitlines()
     assert lines[1].startswith("### ⚠️ Inconclusive — possible regression, undecided")
-    assert "**What moved:** 1 possible regression · primary family: 6 metrics" in text
+    assert "**What moved:** 1 possible regression · gated: 6 metrics (core and secondary families)" in text
     assert "🟡 possible regression (undecided)" in text
     assert "xychart-beta" in text
 

@@ -615,48 +615,62 @@ def _multi_suite(report: Report) -> bool:
 def _render(report: Report, marker: str, budget: _Budget, note: str, compact: bool = True) -> str:
     if compact and _compact(report):
         return _render_compact(report, marker, note)
-    rows = report.comparisons
-    multi = _multi_suite(report)
     out = [marker, _headline(report), "", _run_line(report), ""]
     if note:
         out.extend([f"> ✂️ {note}", ""])
     out.extend(_suite_line(s) for s in report.suites)
     out.append("")
+    rows = report.comparisons
     main = [c for c in rows if c.moved or (c.family == "primary" and c.state != "insufficient")]
     main.sort(key=lambda c: (not c.moved, not c.gated))
-    if main:
-        c = report.counts
-        moved = _count_summary(
-            [
-                (sum(r.display_state == "regression" for r in main), "regression"),
-                (sum(r.display_state == "unresolved" for r in main), "possible regression"),
-                (sum(r.display_state == "slower" for r in main), "slower (information)"),
-                (sum(r.display_state == "improvement" for r in main), "improvement"),
-            ]
-        )
-        out.append(
-            f"**What moved:** {moved if moved != 'none' else 'nothing'} · "
-            f"primary family: {c.primary} metrics"
-        )
-        out.extend(["", *_comparison_table(main, multi, main=True), ""])
+    out.extend(_moved_block(report, main))
     failing = [c for c in report.all_checks if c.status in ("fail", "inconclusive")]
     if failing:
         out.extend(["**Checks that did not pass**", "", *_checks_table(failing), ""])
     if budget.charts:
         out.extend(_ratio_chart(report) or _history_chart(report))
     out.extend(_warnings(report))
+    out.extend(_collapsed_blocks(report, main, budget))
+    out.extend(_info_block(report, budget))
+    return "\n".join(out).rstrip() + "\n"
 
+
+def _moved_block(report: Report, main: list[ComparisonRow]) -> list[str]:
+    """One table: what moved (regressions, possible regressions, improvements) and the core."""
+    if not main:
+        return []
+    moved = _count_summary(
+        [
+            (sum(r.display_state == "regression" for r in main), "regression"),
+            (sum(r.display_state == "unresolved" for r in main), "possible regression"),
+            (sum(r.display_state == "slower" for r in main), "slower (information)"),
+            (sum(r.display_state == "improvement" for r in main), "improvement"),
+        ]
+    )
+    return [
+        f"**What moved:** {moved if moved != 'none' else 'nothing'} · "
+        f"gated: {report.counts.primary} metrics (core and secondary families)",
+        "",
+        *_comparison_table(main, _multi_suite(report), main=True),
+        "",
+    ]
+
+
+def _collapsed_blocks(report: Report, main: list[ComparisonRow], budget: _Budget) -> list[str]:
+    """Everything else, inside <details> with counts in the summaries."""
+    rows, multi = report.comparisons, _multi_suite(report)
+    out: list[str] = []
     in_main = {id(c) for c in main}
     info = [c for c in rows if id(c) not in in_main and c.state != "insufficient"]
     if info:
         info.sort(key=lambda c: not c.moved)
-        summary = f"Information metrics: {len(info)} · {sum(c.moved for c in info)} moved"
+        summary = f"Other metrics: {len(info)} · {sum(c.moved for c in info)} moved"
         out.extend(_details(summary, _comparison_table(info, multi, budget.top_n)))
     short = [c for c in rows if c.state == "insufficient"]
     if short:
-        primary_short = sum(c.gated for c in short)
+        gated_short = sum(c.gated for c in short)
         summary = f"Too little data: {len(short)} metrics" + (
-            f" ({primary_short} primary)" if primary_short else ""
+            f" ({gated_short} gated)" if gated_short else ""
         )
         out.extend(_details(summary, _short_table(short, multi, budget.top_n)))
     suites = [line for s in report.suites for line in _suite_block(s, budget)]
@@ -674,8 +688,7 @@ def _render(report: Report, marker: str, budget: _Budget, note: str, compact: bo
             ]
         )
         out.extend(_details(summary, _checks_table(report.all_checks)))
-    out.extend(_info_block(report, budget))
-    return "\n".join(out).rstrip() + "\n"
+    return out
 
 
 _TRIM_STEPS: tuple[_Budget, ...] = (
