@@ -212,3 +212,15 @@ def test_insufficient_says_whether_samples_or_pairs_were_short() -> None:
 def _as_primary(c: MetricComparison) -> MetricComparison:
     c.family = "primary"
     return c
+
+
+def test_second_look_when_a_gated_metric_is_clearly_slower_but_short_of_holm() -> None:
+    """A rare route's error rate, wholly past +0.5 pp, but p too large for Holm over 14."""
+    rare = _comp("endpoint:/coupon error_rate", "secondary", 0.2, 0.4, p_value=0.004)
+    rare.unit, rare.min_effect, rare.state = "ratio", 0.005, "regression"
+    others = [_comp(f"endpoint:/r{i} error_rate", "secondary", 0.0, 0.0) for i in range(13)]
+    for c in others:
+        c.unit, c.min_effect = "ratio", 0.005
+    core = [_comp("total.p50", "primary", -0.01, 0.01)]
+    reason = undecided([rare, *others, *core], 0.0304)
+    assert reason == "clearly slower, short of Holm: endpoint:/coupon error_rate"

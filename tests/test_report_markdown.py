@@ -115,7 +115,10 @@ def test_golden_ab_inconclusive() -> None:
     _check_golden("ab_inconclusive.md", text)
     lines = text.splitlines()
     assert lines[1].startswith("### ⚠️ Inconclusive — possible regression, undecided")
-    assert "**What moved:** 1 possible regression · gated: 6 metrics (core and secondary families)" in text
+    assert (
+        "**What moved:** 1 possible regression · gated: 6 metrics (core and secondary families)"
+        in text
+    )
     assert "🟡 possible regression (undecided)" in text
     assert "xychart-beta" in text
 

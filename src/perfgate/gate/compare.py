@@ -450,6 +450,11 @@ def undecided(comparisons: Sequence[MetricComparison], alpha: float) -> str | No
     unresolved = [c.metric for c in gated if c.state == "unresolved"]
     if unresolved:
         return "possible regression: " + ", ".join(unresolved)
+    # Wholly beyond the minimum effect but short of Holm (a rare route: few
+    # requests per round, some pairs with none failing): more pairs decide.
+    beyond = [c.metric for c in gated if c.state == "within-noise" and clearly_slower(c)]
+    if beyond:
+        return "clearly slower, short of Holm: " + ", ".join(beyond)
     if short:
         return "too few round pairs for Holm"
     dropped = [c.metric for c in gated if c.state == "insufficient" and _short_of_pairs(c)]
