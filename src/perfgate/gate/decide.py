@@ -71,16 +71,7 @@ def decide(
         verdict.exit_code = EXIT_INCONCLUSIVE_STRICT if strict else EXIT_PASS
         verdict.reasons = inconclusive[:2]
     else:
-        # Counted by state, so the headline agrees with the rows below it.
-        states = [("improvement", "improved"), ("within-noise", "within noise")]
-        states += [("insufficient", "with too little data"), ("new", "new")]
-        counts = [(sum(c.state == s for c in gated), label) for s, label in states]
-        described = ", ".join(f"{n} {label}" for n, label in counts if n)
-        verdict.reasons = [
-            f"{len(gated)} gated metrics"
-            + (f" ({described})" if described else "")
-            + f", {sum(c.status == 'pass' for c in checks)} checks passed"
-        ]
+        verdict.reasons = [_pass_reason(gated, checks)]
     if regressions and breaches:
         verdict.reasons = [*verdict.reasons[:1], _check_reason(breaches[0])]
     extra_regressions = len(regressions) - 2
@@ -88,6 +79,19 @@ def decide(
         verdict.reasons.append(f"and {extra_regressions} more regression(s)")
     verdict.details["inconclusive"] = inconclusive
     return verdict
+
+
+def _pass_reason(gated: list[MetricComparison], checks: list[Check]) -> str:
+    """Counted by state, so the headline agrees with the rows below it."""
+    states = [("improvement", "improved"), ("within-noise", "within noise")]
+    states += [("insufficient", "with too little data"), ("new", "new")]
+    counts = [(sum(c.state == s for c in gated), label) for s, label in states]
+    described = ", ".join(f"{n} {label}" for n, label in counts if n)
+    return (
+        f"{len(gated)} gated metrics"
+        + (f" ({described})" if described else "")
+        + f", {sum(c.status == 'pass' for c in checks)} checks passed"
+    )
 
 
 def _why_not_gated(c: MetricComparison) -> str:
