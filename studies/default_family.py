@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,46 +36,14 @@ import numpy as np
 
 from perfgate.stats import clopper_pearson
 
-APPS = Path(__file__).resolve().parent.parent / "tests" / "apps"
-CHANGES: dict[str, tuple[str, str] | None] = {
-    "aa": None,
-    "cheap15": ("PRODUCT_EXTRA_QUERIES = 0", "PRODUCT_EXTRA_QUERIES = 1"),
-    "rare30": ("COUPON_FAIL_RATE = 0.0", "COUPON_FAIL_RATE = 0.3"),
-}
-PERFGATE_YML = """\
-service:
-  start: [{python}, shop_api.py, "{{{{ port }}}}", "{{{{ workdir }}}}/shop.sqlite"]
-  ready: {{url: /health, timeout: 30}}
-suites:
-  - {{name: load, script: shop-load.yml}}
-"""
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=60)
+# The shop and its throwaway repository live beside the tests that use them too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "apps"))
+from shop_repo import CHANGES, make_shop_repo
 
 
 def _repo(work: Path, row: str, max_lag: float | None) -> Path:
-    repo = work / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "config", "user.email", "s@example.com")
-    _git(repo, "config", "user.name", "study")
-    shutil.copy(APPS / "shop_api.py", repo / "shop_api.py")
-    shutil.copy(APPS / "shop-load.yml", repo / "shop-load.yml")
-    yml = PERFGATE_YML.format(python=sys.executable)
-    if max_lag is not None:
-        yml += f"ab: {{max_lag: {max_lag:g}}}\n"
-    (repo / "perfgate.yml").write_text(yml)
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "shop")
-    _git(repo, "checkout", "-q", "-b", "feature")
-    change = CHANGES[row]
-    if change is not None:
-        source = (repo / "shop_api.py").read_text()
-        (repo / "shop_api.py").write_text(source.replace(*change))
-        _git(repo, "commit", "-q", "-am", row)
-    return repo
+    extra = f"ab: {{max_lag: {max_lag:g}}}\n" if max_lag is not None else ""
+    return make_shop_repo(work, CHANGES[row], extra)
 
 
 def one_run(row: str, max_lag: float | None) -> dict[str, Any]:

@@ -18,9 +18,10 @@ PALETTE = ("#1f77b4", "#d62728", "#9467bd", "#2ca02c", "#ff7f0e", "#8c564b")
 MAX_SVG_POINTS = 400
 
 
-def _nice_step(span: float, ticks: int = 5) -> float:
+def nice_step(span: float, ticks: int = 5) -> float:
+    """A round axis step (1, 2, 2.5, 5 × 10^k) giving about ``ticks`` ticks over ``span``."""
     raw = span / max(ticks, 1)
-    if raw <= 0:
+    if raw <= 0 or not math.isfinite(raw):
         return 1.0
     mag = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):
@@ -29,7 +30,7 @@ def _nice_step(span: float, ticks: int = 5) -> float:
     return 10 * mag
 
 
-def _tick(v: float) -> str:
+def tick_label(v: float) -> str:
     if v == 0:
         return "0"
     if abs(v) >= 100:
@@ -56,7 +57,7 @@ def svg_line_chart(chart: Chart, width: int = 560, height: int = 240) -> str:
     t0, t1 = c.t[0], c.t[-1]
     tspan = (t1 - t0) or 1.0
     vmax = max(values)
-    ystep = _nice_step(vmax if vmax > 0 else 1.0)
+    ystep = nice_step(vmax if vmax > 0 else 1.0)
     ymax = ystep * math.ceil((vmax if vmax > 0 else 1.0) / ystep)
 
     def x(t: float) -> float:
@@ -73,15 +74,15 @@ def svg_line_chart(chart: Chart, width: int = 560, height: int = 240) -> str:
             f'<line x1="{left}" y1="{yy:.1f}" x2="{left + pw}" y2="{yy:.1f}" class="grid"/>'
         )
         parts.append(
-            f'<text x="{left - 6}" y="{yy + 4:.1f}" class="ytick">{_tick(k * ystep)}</text>'
+            f'<text x="{left - 6}" y="{yy + 4:.1f}" class="ytick">{tick_label(k * ystep)}</text>'
         )
         k += 1
-    xstep = _nice_step(tspan, 6)
+    xstep = nice_step(tspan, 6)
     k = 0
     while k * xstep <= tspan + 1e-9:
         xx = x(t0 + k * xstep)
         parts.append(
-            f'<text x="{xx:.1f}" y="{top + ph + 16}" class="xtick">{_tick(k * xstep)}</text>'
+            f'<text x="{xx:.1f}" y="{top + ph + 16}" class="xtick">{tick_label(k * xstep)}</text>'
         )
         k += 1
     parts.append(f'<text x="{left + pw}" y="{height - 4}" class="xlabel">seconds</text>')

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from perfgate.report._ab_data import ArmSeries, Distribution, RoundSpan
 from perfgate.report._format import short_endpoint
+from perfgate.report._svg import nice_step, tick_label
 
 __all__ = [
     "ARM_COLOURS",
@@ -38,27 +39,6 @@ _FG = "#1b1f24"
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _nice_step(span: float, ticks: int = 5) -> float:
-    raw = span / max(ticks, 1)
-    if raw <= 0 or not math.isfinite(raw):
-        return 1.0
-    mag = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
-        if raw <= m * mag:
-            return m * mag
-    return 10 * mag
-
-
-def _tick(v: float) -> str:
-    if v == 0:
-        return "0"
-    if abs(v) >= 100:
-        return f"{v:,.0f}"
-    if abs(v) >= 1:
-        return f"{v:.3g}"
-    return f"{v:.2g}"
 
 
 @dataclass
@@ -102,7 +82,7 @@ class _Frame:
         return self.top + self.ph - (v - self.y0) / ((self.y1 - self.y0) or 1.0) * self.ph
 
     def axes(self, y_ticks: list[float] | None = None, y_fmt: str = "") -> None:
-        step = _nice_step(self.y1 - self.y0)
+        step = nice_step(self.y1 - self.y0)
         ticks = y_ticks
         if ticks is None:
             start = math.ceil(self.y0 / step - 1e-9)
@@ -113,7 +93,7 @@ class _Frame:
                 f'<line x1="{self.left}" y1="{yy:.1f}" x2="{self.left + self.pw:.1f}" '
                 f'y2="{yy:.1f}" class="grid" stroke="#e1e4e8"/>'
                 f'<text x="{self.left - 6}" y="{yy + 4:.1f}" class="ytick">'
-                f"{_e(_tick(v) + y_fmt)}</text>"
+                f"{_e(tick_label(v) + y_fmt)}</text>"
             )
         if self.log_x:
             k = math.floor(math.log10(self.x0))
@@ -123,16 +103,16 @@ class _Frame:
                     if self.x0 <= v <= self.x1:
                         self.parts.append(
                             f'<text x="{self.x(v):.1f}" y="{self.top + self.ph + 16:.1f}" '
-                            f'class="xtick">{_e(_tick(v))}</text>'
+                            f'class="xtick">{_e(tick_label(v))}</text>'
                         )
                 k += 1
         else:
-            xs = _nice_step(self.x1 - self.x0, 6)
+            xs = nice_step(self.x1 - self.x0, 6)
             k = math.ceil(self.x0 / xs - 1e-9)
             while k * xs <= self.x1 + 1e-9:
                 self.parts.append(
                     f'<text x="{self.x(k * xs):.1f}" y="{self.top + self.ph + 16:.1f}" '
-                    f'class="xtick">{_e(_tick(k * xs))}</text>'
+                    f'class="xtick">{_e(tick_label(k * xs))}</text>'
                 )
                 k += 1
         self.parts.append(
@@ -207,7 +187,7 @@ def svg_arm_chart(
     if not values or len(times) < 2:
         return _empty(key, title)
     vmax = max(values) or 1.0
-    step = _nice_step(vmax)
+    step = nice_step(vmax)
     frame = _Frame(
         key, title, x_label, unit, min(times), max(times), 0.0, step * math.ceil(vmax / step)
     )
@@ -441,7 +421,7 @@ def svg_rate_latency(
         return _empty("stress-rate-latency", title)
     rmax = max([p[1] for p in points] + [break_rate or 0.0, sustained_rate or 0.0])
     lmax = max(p[2] for p in points)
-    xs, ys = _nice_step(rmax), _nice_step(lmax)
+    xs, ys = nice_step(rmax), nice_step(lmax)
     frame = _Frame(
         "stress-rate-latency",
         title,
