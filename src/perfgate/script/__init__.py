@@ -9,6 +9,7 @@ from perfgate.script._values import parse_duration
 from perfgate.script.conditions import compile_condition, compile_expression, truthy
 from perfgate.script.endpoints import endpoint_name, endpoint_of, request_steps
 from perfgate.script.jsonpath import compile_jmespath, compile_jsonpath, jsonpath_query
+from perfgate.script.loader import load_script, load_script_text
 from perfgate.script.model import (
     EXPECT_KINDS,
     HTTP_METHODS,
@@ -29,8 +30,6 @@ from perfgate.script.model import (
     Step,
     ThinkStep,
     aimed_at,
-    load_script,
-    load_script_text,
     pick_scenario,
     pick_variables,
 )

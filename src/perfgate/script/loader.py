@@ -509,6 +509,8 @@ def load_script_text(
     time_scale: float = 1.0,
     base_dir: Path | None = None,
 ) -> Script:
+    """Like :func:`load_script`, from text (payload/processor paths resolve
+    against ``base_dir``, default the current directory)."""
     doc = load_yaml_text(text, file)
     base = base_dir if base_dir is not None else Path.cwd()
     return _build(
@@ -528,6 +530,12 @@ def load_script(
     target: str | None = None,
     time_scale: float = 1.0,
 ) -> Script:
+    """Load and validate an Artillery script file; raises ConfigError.
+
+    ``environment`` (``-e``) merges ``config.environments[env]`` over
+    config; ``target`` (``-t``) overrides ``config.target``; ``time_scale``
+    multiplies every phase's duration and pause.
+    """
     p = Path(path)
     doc = load_yaml(p)
     return _build(

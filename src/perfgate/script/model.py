@@ -1,6 +1,6 @@
 """The Artillery script model: what a script means, as typed records.
 
-``load_script`` parses and validates a script (Artillery 2.0.x semantics,
+:func:`perfgate.script.loader.load_script` parses and validates a script (Artillery 2.0.x semantics,
 differences listed in docs/artillery-compat.md) into a :class:`Script`.
 Everything a virtual user renders per request is compiled once here:
 request steps carry :class:`~perfgate.script.template.Template` objects and
@@ -46,8 +46,6 @@ __all__ = [
     "Step",
     "ThinkStep",
     "aimed_at",
-    "load_script",
-    "load_script_text",
     "pick_scenario",
     "pick_variables",
 ]
@@ -465,39 +463,3 @@ def aimed_at(script: Script, url: str) -> Script:
     if proc is not None and proc.language == "python":
         proc = load_processor(proc.path)
     return dataclasses.replace(script, target=url, processor=proc)
-
-
-def load_script(
-    path: str | Path,
-    *,
-    environment: str | None = None,
-    target: str | None = None,
-    time_scale: float = 1.0,
-) -> Script:
-    """Load and validate an Artillery script file; raises ConfigError.
-
-    ``environment`` (``-e``) merges ``config.environments[env]`` over
-    config; ``target`` (``-t``) overrides ``config.target``; ``time_scale``
-    multiplies every phase's duration and pause.
-    """
-    from perfgate.script.loader import load_script as _load
-
-    return _load(path, environment=environment, target=target, time_scale=time_scale)
-
-
-def load_script_text(
-    text: str,
-    file: str = "<string>",
-    *,
-    environment: str | None = None,
-    target: str | None = None,
-    time_scale: float = 1.0,
-    base_dir: Path | None = None,
-) -> Script:
-    """Like :func:`load_script`, from text (payload/processor paths resolve
-    against ``base_dir``, default the current directory)."""
-    from perfgate.script.loader import load_script_text as _load_text
-
-    return _load_text(
-        text, file, environment=environment, target=target, time_scale=time_scale, base_dir=base_dir
-    )
