@@ -50,9 +50,6 @@ _LAUNCH_ORDER_SALT = 0x57A27
 #: Each load suite's seed is the run's plus this prime times its index, so
 #: two suites of one run never share arrival times or picks.
 _SUITE_SEED_STRIDE = 7919
-#: Primary metrics over all load suites of a run: the family Holm corrects
-#: for (each suite spends what its comparisons use).
-_RUN_PRIMARY_BUDGET = 10
 
 
 @dataclass

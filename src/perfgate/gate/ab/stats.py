@@ -29,7 +29,6 @@ from perfgate.verdict import MetricComparison
 
 __all__ = [
     "CORE_SHARE",
-    "MAX_ENDPOINTS",
     "MAX_PRIMARY",
     "Families",
     "PairFigures",
@@ -49,9 +48,6 @@ MAX_PRIMARY = 12
 #: The core takes the busiest endpoints until they carry this share of the
 #: suite's requests, and the costliest until they carry this share of its CPU.
 CORE_SHARE = 0.5
-#: Busiest endpoints whose median (and CPU per request, when measured) join
-#: the primary family, as far as MAX_PRIMARY allows (4 with CPU, 5 without).
-MAX_ENDPOINTS = 5
 #: Endpoint latency medians under this in both arms are shown, not gated.
 #: In A/A runs of the demo, /health (~0.45 ms) differed by 4-6% between two
 #: processes of one build while 2.4 ms routes stayed within 1-2% (the first A/B
