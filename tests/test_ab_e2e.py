@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 
-from perfgate.config import load_project_text
+from perfgate.config import AbConfig, load_project_text
 from perfgate.errors import ConfigError
 from perfgate.gate.ab.design import look_level
 from perfgate.gate.ab.run import run_ab
 from perfgate.gate.compare import apply_holm
 from perfgate.gate.plan import plan_suites
 from perfgate.gate.worktree import merge_base, prepare_base_worktree, remove_worktree
-from perfgate.stats import pocock_level
 from perfgate.target import service_for
 from perfgate.verdict import MetricComparison
 
@@ -194,7 +193,7 @@ def test_an_undecided_first_look_runs_the_extension_pairs(
     assert suite["extended"] == "forced by the test"
     assert suite["pairs_planned"] == 12
     assert [row["pair"] for row in suite["pairs"]] == list(range(12))
-    assert suite["alpha_per_look"] == pytest.approx(pocock_level(0.05, 8, 12), abs=1e-5)
+    assert suite["alpha_per_look"] == pytest.approx(0.025)  # Bonferroni over two looks
     cpu = next(c for c in comps if c.metric == "cpu_ms_per_request")
     assert looks[0] < (cpu.samples or 0) <= 12  # the comparison counts the extension's pairs
 
@@ -234,12 +233,11 @@ def test_shallow_clone_names_fetch_depth(
 
 
 def _seed_starting(first: str) -> int:
-    # run_ab draws the start order from the seed (see gate/_ab.py).
-    import random
+    # run_ab draws the start order of each launch from the seed (gate/ab/run.py).
+    from perfgate.gate.ab.run import _launch_order
 
     for seed in range(1, 1000):
-        base_first = random.Random(seed ^ 0x57A27).random() < 0.5
-        if (first == "base") == base_first:
+        if _launch_order(seed, 0, AbConfig().launches)[0] == first:
             return seed
     raise AssertionError("no seed found")
 

@@ -95,6 +95,9 @@ class MetricComparison:
     detail: str = ""
     # A/B: one-sided p of "the candidate is slower at all" (no minimum effect)
     p_slower: float | None = None
+    # A/B: the launch-level variance behind the interval (perfgate.stats.clustered):
+    # launches, sd_between (pooled with the prior), sd_between_observed, inflation
+    launch: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MetricComparison:

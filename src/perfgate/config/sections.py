@@ -119,6 +119,11 @@ class CompareConfig:
             "p99": 0.15,
             "cpu_per_request": 0.05,
             "error_rate_pp": 0.005,
+            # A/B only: the share of candidate requests above the base's p95/p99
+            # (percentage points), saturated time per arrival, RSS growth
+            "tail_share_pp": 0.01,
+            "capacity": 0.10,
+            "rss_kib_per_request": 0.5,
         }
     )
     primary: list[str] = field(default_factory=list)  # empty: the gate's default family
@@ -140,6 +145,13 @@ class AbConfig:
     # pairs added once when the first look cannot decide (0: never); both looks
     # then test at Pocock's level, so the run's false-alarm rate stays alpha
     extend_pairs: int = 12
+    # each arm's process is started this many times (a fresh pair of processes
+    # per launch, pairs split between them): the launch-level offset is then
+    # measured, not only assumed (perfgate.stats.clustered)
+    launches: int = 2
+    # paired closed-loop chunks (both arms saturated in turn), split between
+    # the launches: the capacity comparison; 0 skips it
+    capacity_pairs: int = 12
     round_s: float = 2.0
     slices: int = 4  # each round is cut into slices that alternate between the arms
     warmup_s: float = 5.0
@@ -350,7 +362,11 @@ def parse_compare(f: Fields) -> CompareConfig:
     m = c.sub("min_effect")
     m.check_keys(list(out.min_effect))
     for key in out.min_effect:
-        out.min_effect[key] = m.ratio(key, out.min_effect[key]) or 0.0
+        if key == "rss_kib_per_request":  # KiB, not a fraction
+            value = m.number(key, out.min_effect[key], minimum=0)
+        else:
+            value = m.ratio(key, out.min_effect[key])
+        out.min_effect[key] = value or 0.0
     out.primary = c.texts("primary", [])
     out.primary_at = [
         (c.doc.file, c.doc.line_of(child_path(c.at("primary"), i))) for i in range(len(out.primary))
@@ -380,6 +396,8 @@ def parse_ab(f: Fields) -> AbConfig:
             "capacity_fraction",
             "pairs",
             "extend_pairs",
+            "launches",
+            "capacity_pairs",
             "round",
             "slices",
             "warmup",
@@ -399,6 +417,8 @@ def parse_ab(f: Fields) -> AbConfig:
         # primary metrics needs n >= 8 before any regression can be significant
         pairs=a.integer("pairs", d.pairs, minimum=8) or d.pairs,
         extend_pairs=a.integer("extend_pairs", d.extend_pairs, minimum=0) or 0,
+        launches=a.integer("launches", d.launches, minimum=1) or d.launches,
+        capacity_pairs=a.integer("capacity_pairs", d.capacity_pairs, minimum=0) or 0,
         round_s=a.number("round", d.round_s, minimum=0, exclusive_min=True) or d.round_s,
         slices=a.integer("slices", d.slices, minimum=1) or d.slices,
         warmup_s=a.number("warmup", d.warmup_s, minimum=0) or 0.0,

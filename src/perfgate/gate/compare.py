@@ -18,10 +18,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from perfgate.figures import Figure, min_samples
+from perfgate.gate.ab.launches import PRIOR_LAUNCHES, launch_min_effect
 from perfgate.stats import (
     exact_two_proportion_test,
     hodges_lehmann,
     holm,
+    inflate_interval,
+    launch_variance,
     prediction_interval_log,
     t_cdf,
     wilcoxon_ci,
@@ -39,6 +42,7 @@ __all__ = [
     "holm_min_pairs",
     "min_effect_for",
     "paired_comparison",
+    "paired_difference_comparison",
     "paired_rate_comparison",
     "proportion_comparison",
     "undecided",
@@ -53,6 +57,12 @@ SECONDARY_ALPHA_SHARE = 0.3
 def min_effect_for(metric: str, min_effect: dict[str, float]) -> float:
     """The minimum relative effect that may count as a regression for ``metric``."""
     stat = metric.rsplit(" ", 1)[-1]
+    if stat.startswith("above_base_"):
+        return min_effect.get("tail_share_pp", 0.01)
+    if stat == "rss_kib_per_request":
+        return min_effect.get("rss_kib_per_request", 0.5)
+    if stat == "saturated_ms_per_arrival":
+        return min_effect.get("capacity", 0.10)
     if metric.endswith("cpu_ms_per_request"):
         return min_effect.get("cpu_per_request", 0.05)
     if stat.endswith(("p50", "median", "mean")):
@@ -166,6 +176,8 @@ def paired_comparison(
     conf: float = 0.95,
     family: str = "info",
     min_pairs: int = 6,
+    launches: Sequence[int] | None = None,
+    launch_sd: float | None = None,
 ) -> MetricComparison:
     """A/B: one log(B/A) per round pair; Hodges–Lehmann with its Wilcoxon interval.
 
@@ -173,6 +185,12 @@ def paired_comparison(
     its pair is left out. The p-value tests "the shift is at most the
     minimum effect" (one-sided), so Holm over the family controls false
     alarms of *meaningful* regressions.
+
+    ``launches`` (the launch of each pair) and ``launch_sd`` (the metric's
+    calibrated launch-level SD) make the pairs nested in launches
+    (:mod:`perfgate.stats.clustered`): the interval and both p-values are
+    widened by the launch-level variance, and the minimum effect is at
+    least :data:`~perfgate.gate.ab.launches.LAUNCH_K` launch-level SDs.
     """
     out = MetricComparison(
         suite=suite,
@@ -182,10 +200,14 @@ def paired_comparison(
         min_effect=min_effect,
         method="ab",
     )
+    groups = list(launches) if launches is not None else [0] * len(base)
     present = [
-        (a, b) for a, b in zip(base, candidate, strict=True) if a is not None and b is not None
+        (a, b, g)
+        for a, b, g in zip(base, candidate, groups, strict=True)
+        if a is not None and b is not None
     ]
-    pairs = [(a, b) for a, b in present if a > 0 and b > 0]
+    kept = [(a, b, g) for a, b, g in present if a > 0 and b > 0]
+    pairs = [(a, b) for a, b, _ in kept]
     out.samples = len(pairs)
     if len(pairs) < len(present):
         # A ratio needs two positive figures (a CPU fit can come out at 0):
@@ -211,13 +233,51 @@ def paired_comparison(
     d = np.log(np.array([b for _, b in pairs]) / np.array([a for a, _ in pairs]))
     shift = hodges_lehmann(d)
     ci = wilcoxon_ci(d, conf)
+    low, high = ci.low, ci.high
     threshold = math.log1p(min_effect)
-    out.change = math.expm1(shift)
-    out.ci_low = math.expm1(ci.low)
-    out.ci_high = math.expm1(ci.high)
     out.p_value = wilcoxon_signed_rank(d - threshold).p_greater
     out.p_slower = wilcoxon_signed_rank(d).p_greater
-    out.state = _state(ci.low, ci.high, threshold)  # type: ignore[assignment]
+    if launch_sd is not None:
+        # The Wilcoxon interval's own standard error: the inflation is relative to it.
+        se = (ci.high - ci.low) / (2.0 * 1.959964) if math.isfinite(ci.high - ci.low) else None
+        lv = launch_variance(
+            d.tolist(),
+            [g for _, _, g in kept],
+            prior_sd=launch_sd,
+            prior_df=PRIOR_LAUNCHES,
+            se_within=se or None,
+        )
+        inflation = lv.inflation
+        min_effect = launch_min_effect(min_effect, lv.sd_between)
+        out.min_effect = min_effect
+        threshold = math.log1p(min_effect)
+        low, high = inflate_interval(shift, ci.low, ci.high, inflation)
+        # the exact rank test's p cannot carry the launch-level variance: a t
+        # statistic on the total standard error does (perfgate.stats.clustered)
+        out.p_value = lv.p_greater(shift, threshold)
+        out.p_slower = lv.p_greater(shift)
+        observed = (
+            f", {lv.sd_between_observed:.2%} over this run's {lv.launches} launches"
+            if lv.sd_between_observed is not None
+            else ""
+        )
+        out.launch = {
+            "launches": lv.launches,
+            "sd_between": round(lv.sd_between, 5),
+            "sd_between_observed": None
+            if lv.sd_between_observed is None
+            else round(lv.sd_between_observed, 5),
+            "inflation": round(inflation, 3),
+        }
+        if inflation > 1.0:
+            _add_detail(
+                out,
+                f"launch-level SD {lv.sd_between:.2%}{observed}: interval widened x{inflation:.2f}",
+            )
+    out.change = math.expm1(shift)
+    out.ci_low = math.expm1(low)
+    out.ci_high = math.expm1(high)
+    out.state = _state(low, high, threshold)  # type: ignore[assignment]
     return out
 
 
@@ -260,6 +320,58 @@ def proportion_comparison(
     return out
 
 
+def paired_difference_comparison(
+    suite: str,
+    metric: str,
+    unit: str,
+    base: Sequence[float | None],
+    candidate: Sequence[float | None],
+    *,
+    margin: float,
+    conf: float = 0.95,
+    family: str = "info",
+    min_pairs: int = 6,
+) -> MetricComparison:
+    """A/B on the absolute scale: one difference (candidate − base) per round pair.
+
+    For figures that may be 0 or negative (a share of requests, RSS growth):
+    Hodges–Lehmann shift with its Wilcoxon interval (a sign-flip test on the
+    ranks of the per-pair differences); the p-value tests "the candidate
+    exceeds the base by more than ``margin``" (one-sided). ``None`` marks a
+    round without the figure; its pair is left out, and the detail says how many.
+    """
+    out = MetricComparison(
+        suite=suite,
+        metric=metric,
+        unit=unit,
+        family=family if family in GATED_FAMILIES else "info",  # type: ignore[arg-type]
+        min_effect=margin,
+        method="ab",
+    )
+    pairs = [
+        (a, b) for a, b in zip(base, candidate, strict=True) if a is not None and b is not None
+    ]
+    out.samples = len(pairs)
+    if len(pairs) < len(base):
+        _add_detail(out, f"{len(base) - len(pairs)} pair(s) without the figure left out")
+    if pairs:
+        out.base = float(np.median([a for a, _ in pairs]))
+        out.candidate = float(np.median([b for _, b in pairs]))
+        out.change = out.candidate - out.base
+    if len(pairs) < min_pairs:
+        out.state = "insufficient"
+        _add_detail(out, f"{len(pairs)} usable round pairs < {min_pairs}")
+        return out
+    d = np.array([b - a for a, b in pairs])
+    out.change = hodges_lehmann(d)
+    ci = wilcoxon_ci(d, conf)
+    out.ci_low, out.ci_high = ci.low, ci.high
+    out.p_value = wilcoxon_signed_rank(d - margin).p_greater
+    out.p_slower = wilcoxon_signed_rank(d).p_greater
+    out.state = _state(ci.low, ci.high, margin)  # type: ignore[assignment]
+    return out
+
+
 def paired_rate_comparison(
     suite: str,
     metric: str,
@@ -276,39 +388,31 @@ def paired_rate_comparison(
     ``base``/``candidate``: (failed, requests) of each round, ``None`` where
     the round had no request. Failures come in bursts (a restart, a pool
     exhausted), so requests are not independent; the round pair is the
-    unit, as for latency. Hodges–Lehmann shift of the rate differences with
-    its Wilcoxon interval; the p-value tests "the candidate's rate exceeds
-    the base's by more than ``margin``" (one-sided).
+    unit, as for latency (:func:`paired_difference_comparison` on the rates).
+    ``base``/``candidate`` of the result are the summed rates.
     """
-    out = MetricComparison(
-        suite=suite,
-        metric=metric,
-        unit="ratio",
-        family=family if family in GATED_FAMILIES else "info",  # type: ignore[arg-type]
-        min_effect=margin,
-        method="ab",
-    )
     pairs = [
         (a, b)
         for a, b in zip(base, candidate, strict=True)
         if a is not None and b is not None and a[1] > 0 and b[1] > 0
     ]
-    out.samples = len(pairs)
+    out = paired_difference_comparison(
+        suite,
+        metric,
+        "ratio",
+        [a[0] / a[1] for a, _ in pairs],
+        [b[0] / b[1] for _, b in pairs],
+        margin=margin,
+        conf=conf,
+        family=family,
+        min_pairs=min_pairs,
+    )
     failed_a, total_a = sum(a[0] for a, _ in pairs), sum(a[1] for a, _ in pairs)
     failed_b, total_b = sum(b[0] for _, b in pairs), sum(b[1] for _, b in pairs)
     if total_a and total_b:
         out.base, out.candidate = failed_a / total_a, failed_b / total_b
-        out.change = out.candidate - out.base
-    if len(pairs) < min_pairs:
-        out.state = "insufficient"
-        out.detail = f"{len(pairs)} usable round pairs < {min_pairs}"
-        return out
-    d = np.array([b[0] / b[1] - a[0] / a[1] for a, b in pairs])
-    ci = wilcoxon_ci(d, conf)
-    out.ci_low, out.ci_high = ci.low, ci.high
-    out.p_value = wilcoxon_signed_rank(d - margin).p_greater
-    out.p_slower = wilcoxon_signed_rank(d).p_greater
-    out.state = _state(ci.low, ci.high, margin)  # type: ignore[assignment]
+        if out.ci_low is None:  # insufficient: the summed difference, for the reader
+            out.change = out.candidate - out.base
     return out
 
 

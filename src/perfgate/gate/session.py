@@ -301,6 +301,30 @@ class ArmSession:
                 self._monitor = None
         return self
 
+    def relaunch(self) -> dict[str, Any]:
+        """Stop the process and spawn a fresh one of the same build (setup not repeated).
+
+        A/B's replicate launches (``ab.launches``); :meth:`wait_ready` next
+        (both arms are spawned before either is waited for). Returns the
+        monitor record of the launch that ended. Raises ServiceError when the
+        service had died or cannot be spawned.
+        """
+        record: dict[str, Any] = {}
+        if self._monitor is not None:
+            record = self._monitor.stop()
+            self._monitor = None
+            if "error" in record:
+                self.warnings.append(f"[{self.label}] monitor: {record.pop('error')}")
+        if self.service is None:
+            return record
+        self._stop.set()
+        if self._watch is not None:
+            self._watch.join(timeout=2)
+            self._watch = None
+        self.service.respawn()  # raises on an earlier death (kept in .crash by the watch)
+        self._stop = threading.Event()
+        return record
+
     def _watch_death(self) -> None:
         assert self.service is not None
         while not self._stop.is_set():

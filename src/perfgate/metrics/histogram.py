@@ -146,6 +146,13 @@ class Histogram:
                 return min(max(self._bucket_value(key), self.min), self.max)
         return self.max
 
+    def count_above(self, value: float) -> int:
+        """Samples above ``value``, at the buckets' resolution (within ``accuracy``)."""
+        if self.count == 0 or value >= self.max:
+            return 0
+        above = sum(n for key, n in self._buckets.items() if self._bucket_value(key) > value)
+        return above + (self.zeros if value < 0 else 0)
+
     def quantiles(self, qs: Iterable[float]) -> list[float]:
         """Several quantiles in one pass over the sorted buckets."""
         wanted = list(qs)

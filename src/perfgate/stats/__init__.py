@@ -6,6 +6,7 @@
 - :mod:`~perfgate.stats.proportions` — Clopper–Pearson, exact two-proportion test
 - :mod:`~perfgate.stats.multiple` — Holm adjustment
 - :mod:`~perfgate.stats.sequential` — Pocock's level for a second look
+- :mod:`~perfgate.stats.clustered` — round pairs nested in launches (variance components)
 - :mod:`~perfgate.stats.robust` — Theil–Sen slope, Mann–Whitney U
 - :mod:`~perfgate.stats.regression` — median (least-absolute-deviations) regression
 
@@ -14,6 +15,11 @@ docs/statistics.md explains each method, why it was chosen and its reference.
 
 from perfgate.stats._special import normal_cdf, normal_ppf, t_cdf, t_ppf
 from perfgate.stats._types import ConfidenceInterval
+from perfgate.stats.clustered import (
+    LaunchVariance,
+    inflate_interval,
+    launch_variance,
+)
 from perfgate.stats.descriptive import (
     bootstrap_median_ci,
     coefficient_of_variation,
@@ -43,6 +49,7 @@ from perfgate.stats.sequential import pocock_level
 
 __all__ = [
     "ConfidenceInterval",
+    "LaunchVariance",
     "MannWhitneyResult",
     "PredictionInterval",
     "ProportionTest",
@@ -56,6 +63,8 @@ __all__ = [
     "hodges_lehmann",
     "holm",
     "huber_regression",
+    "inflate_interval",
+    "launch_variance",
     "mad",
     "mad_outliers",
     "mann_whitney_u",

@@ -125,6 +125,33 @@ class Service:
             raise
         return self
 
+    def respawn(self) -> Service:
+        """Stop the running process and start the command again, setup not repeated.
+
+        A/B's replicate launches: a fresh process of the same build (its own
+        memory layout, hash seed, start order), same port, work dir and log.
+        Raises ServiceError when the service had died (its death stays recorded).
+        """
+        proc = self._require_started()
+        dead = self.death()
+        if dead is not None:
+            raise ServiceError(
+                f"{self.spec.name} died {dead.at_s:.1f}s after start ({dead.describe()})",
+                log_tail=dead.log_tail,
+                exit_code=dead.exit_code,
+                signal=dead.signal,
+            )
+        if self._sampler is not None:
+            self._sampler.stop()
+            self._sampler = None
+        self.killed_after_grace = self._terminate(proc, self.spec.stop_timeout)
+        _untrack(self)
+        self._write_log("--- perfgate: stopped for a new launch (A/B replicate)\n")
+        self.proc = None
+        self._root = None
+        self._known = {}
+        return self.spawn()
+
     def wait_ready(self) -> float:
         """Block until ready; returns seconds since start. Raises ServiceError.
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from perfgate.errors import PerfgateError, ServiceError
 from perfgate.gate.ab.design import new_seed
 from perfgate.gate.ab.stats import MAX_PRIMARY
-from perfgate.gate.ab.suite import run_bench_pair, run_load_suite
+from perfgate.gate.ab.suite import LoadSuiteRun, run_bench_pair
 from perfgate.gate.ab.trace import arm_process_rows, clock_origin
 from perfgate.gate.console import Log
 from perfgate.gate.session import ArmSession
@@ -174,7 +174,7 @@ def run_ab(
     starts = [("candidate", candidate_spec)]
     if base_spec is not None:
         starts.append(("base", base_spec))
-        if random.Random(seed ^ _LAUNCH_ORDER_SALT).random() < 0.5:
+        if _launch_order(seed, 0, ab.launches)[0] == "base":
             starts.reverse()
     out.details["started_first"] = starts[0][0]
 
@@ -278,6 +278,37 @@ def _stop_arms(sessions: dict[str, ArmSession], out: AbOutcome) -> None:
         }
 
 
+def _relaunch(sessions: dict[str, ArmSession], order: list[str], out: AbOutcome, log: Log) -> bool:
+    """Both arms afresh for the next launch: both spawned, then both waited for.
+
+    False when an arm could not come back (the run keeps what it measured).
+    """
+    records = out.details.setdefault("earlier_launch_monitors", {})
+    for step in ("relaunch", "wait_ready"):
+        for label in order:
+            try:
+                result = getattr(sessions[label], step)()
+            except PerfgateError as exc:
+                if label == "candidate":
+                    out.errors.append(f"the candidate could not be launched again: {exc}")
+                else:
+                    out.inconclusive.append(f"the base could not be launched again: {exc}")
+                return False
+            if step == "relaunch":
+                records.setdefault(label, []).append(result)
+    log(f"A/B: both arms launched afresh ({order[0]} first)")
+    return True
+
+
+def _launch_order(seed: int, launch: int, launches: int) -> list[str]:
+    """Which arm is (re)started first in each launch: as often one as the other, in an
+    order drawn from the seed (independent of the arrivals)."""
+    rng = random.Random(seed ^ _LAUNCH_ORDER_SALT)
+    firsts = [k % 2 == 0 for k in range(max(launches, launch + 1) + 1)]
+    rng.shuffle(firsts)
+    return ["base", "candidate"] if firsts[launch] else ["candidate", "base"]
+
+
 async def _experiment(
     ab: AbConfig,
     compare: CompareConfig,
@@ -289,29 +320,52 @@ async def _experiment(
     policy: FailurePolicy,
 ) -> None:
     rng = random.Random(seed)
-    suites: dict[str, Any] = {}
-    for index, p in enumerate(x for x in planned if x.kind == "load"):
-        try:
-            outcome = await run_load_suite(
-                p,
-                sessions,
-                ab,
-                compare,
-                seed=seed + _SUITE_SEED_STRIDE * index,
-                primary_budget=MAX_PRIMARY,
-                log=log,
-                policy=policy,
-            )
-        except ServiceError as exc:
-            out.errors.append(f"{p.name}: {exc}")
+    runs = [
+        LoadSuiteRun(
+            p,
+            ab,
+            compare,
+            seed=seed + _SUITE_SEED_STRIDE * index,
+            primary_budget=MAX_PRIMARY,
+            log=log,
+            policy=policy,
+        )
+        for index, p in enumerate(x for x in planned if x.kind == "load")
+    ]
+    started: list[LoadSuiteRun] = []
+    stopped = False
+    for launch in range(ab.launches):
+        if launch and (
+            stopped
+            or not runs
+            or not _relaunch(sessions, _launch_order(seed, launch, ab.launches), out, log)
+        ):
             break
+        for run in runs:
+            try:
+                await run.run_launch(sessions, launch)
+            except ServiceError as exc:
+                out.errors.append(f"{run.name}: {exc}")
+                stopped = True
+                break
+            if run not in started:
+                started.append(run)
+            if run.rounds is not None and run.rounds.dead is not None:
+                stopped = True
+                break
+        if stopped:
+            break
+    out.details["launches"] = ab.launches
+    suites: dict[str, Any] = {}
+    for run in started:
+        outcome = await run.finish(sessions)
         out.base.suites.append(outcome.base)
         out.candidate.suites.append(outcome.candidate)
         out.comparisons += outcome.comparisons
         out.warnings += outcome.warnings
         out.errors += outcome.errors
         out.inconclusive += outcome.inconclusive
-        suites[p.name] = outcome.details
+        suites[run.name] = outcome.details
         if outcome.stopped:
             break
     for p in planned:

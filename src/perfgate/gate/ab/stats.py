@@ -16,27 +16,34 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from perfgate.figures import Figure, run_figures
+from perfgate.gate.ab.launches import launch_sd_prior
 from perfgate.gate.compare import (
     family_levels,
     holm_min_pairs,
     min_effect_for,
     paired_comparison,
+    paired_difference_comparison,
     paired_rate_comparison,
 )
-from perfgate.metrics import FailurePolicy, MetricSet
+from perfgate.metrics import FailurePolicy, Histogram, MetricSet, names
 from perfgate.result import RunResult, SuiteResult
 from perfgate.verdict import MetricComparison
 
 __all__ = [
+    "CAPACITY_METRIC",
     "CORE_SHARE",
     "MAX_PRIMARY",
+    "PAIRED_EXTRAS",
     "Families",
     "PairFigures",
     "RoundFigures",
     "ab_comparisons",
     "bench_comparisons",
+    "capacity_comparison",
     "choose_families",
+    "exceedance_series",
     "metric_families",
+    "paired_extra_comparisons",
     "primary_metrics",
     "round_figures",
 ]
@@ -48,11 +55,6 @@ MAX_PRIMARY = 12
 #: The core takes the busiest endpoints until they carry this share of the
 #: suite's requests, and the costliest until they carry this share of its CPU.
 CORE_SHARE = 0.5
-#: Endpoint latency medians under this in both arms are shown, not gated.
-#: In A/A runs of the demo, /health (~0.45 ms) differed by 4-6% between two
-#: processes of one build while 2.4 ms routes stayed within 1-2% (the first A/B
-#: prototype: sub-millisecond routes "cannot be gated on latency in 60 s").
-MIN_GATED_MEDIAN_MS = 1.0
 _SUITE_PRIMARY = ("total.p50", "total.p95", "error_rate", "cpu_ms_per_request")
 
 
@@ -83,6 +85,9 @@ class PairFigures:
     base: RoundFigures
     candidate: RoundFigures
     dropped: str | None = None  # why, when the pair is left out
+    launch: int = 0  # which launch of both arms' processes it ran in
+    # both rounds' measured metrics (histograms), for the tail-exceedance shares
+    metrics: dict[str, MetricSet] | None = None
 
 
 def round_figures(
@@ -117,15 +122,10 @@ class _EndpointLoad:
 
     requests: float = 0.0
     cpu_ms: list[float] = field(default_factory=list)
-    medians: dict[str, list[float]] = field(default_factory=dict)  # arm -> round medians
 
     def load(self) -> float:
         """CPU the target spent on it (requests x CPU per request), 0 when unmeasured."""
         return self.requests * float(np.median(self.cpu_ms)) if self.cpu_ms else 0.0
-
-    def median_ms(self) -> float:
-        """The slower arm's median: a sub-millisecond route stays out only if both are."""
-        return max(float(np.median(v)) for v in self.medians.values()) if self.medians else 0.0
 
 
 def _endpoint_loads(
@@ -135,7 +135,7 @@ def _endpoint_loads(
     loads: dict[str, _EndpointLoad] = {}
     usable: dict[str, int] = {}
     for p in pairs:
-        for arm, rounds in (("base", p.base), ("candidate", p.candidate)):
+        for rounds in (p.base, p.candidate):
             for metric, f in rounds.figures.items():
                 if not metric.startswith("endpoint:"):
                     continue
@@ -143,8 +143,6 @@ def _endpoint_loads(
                 ep = loads.setdefault(endpoint, _EndpointLoad())
                 if stat == "total.p50":
                     ep.requests += f.samples
-                    if f.sufficient:
-                        ep.medians.setdefault(arm, []).append(f.value)
                 elif stat == "cpu_ms_per_request" and f.value > 0:
                     ep.cpu_ms.append(f.value)
         for metric in p.candidate.figures:
@@ -180,19 +178,14 @@ def _covering(
 def _endpoint_stats(
     endpoint: str, ep: _EndpointLoad, usable: dict[str, int], min_pairs: int
 ) -> list[str]:
-    """An endpoint's gateable metrics: median (unless sub-millisecond in both arms), CPU per
-    request and error rate, each only with enough usable pairs."""
-    out = []
-    for stat in ("total.p50", "cpu_ms_per_request", "error_rate"):
-        metric = f"{endpoint} {stat}"
-        if usable.get(metric, 0) < min_pairs:
-            continue
-        # A sub-millisecond route's median moves several percent between two
-        # processes of the same build: information, unless an arm made it slow.
-        if stat == "total.p50" and ep.median_ms() < MIN_GATED_MEDIAN_MS:
-            continue
-        out.append(metric)
-    return out
+    """An endpoint's gateable metrics: median, CPU per request and error rate, each only
+    with enough usable pairs. A sub-millisecond median is gated too: its larger
+    launch-level SD gives it a larger minimum effect (:mod:`perfgate.gate.ab.launches`)."""
+    return [
+        f"{endpoint} {stat}"
+        for stat in ("total.p50", "cpu_ms_per_request", "error_rate")
+        if usable.get(f"{endpoint} {stat}", 0) >= min_pairs
+    ]
 
 
 @dataclass(frozen=True)
@@ -300,8 +293,12 @@ def choose_families(
     primary_budget: int = MAX_PRIMARY,
     min_pairs: int = 6,
     alpha: float = 0.05,
+    extras: Sequence[str] = (),
 ) -> Families:
     """The suite's families from the pairs measured so far (:func:`metric_families`).
+
+    ``extras``: the paired extras measured (tail exceedance, RSS growth,
+    capacity), always in the secondary family; they count in its size.
 
     Fixed by what was measured, not by what survived: a gate whose pairs were
     all dropped must say "insufficient", not pass silently. A metric joins only
@@ -316,18 +313,20 @@ def choose_families(
         min_pairs=max(min_pairs, holm_min_pairs(primary_budget, alpha)),
         budget=max(0, primary_budget),
     )
-    levels = family_levels(alpha, has_secondary=bool(draft.secondary))
-    return metric_families(
+    secondary_size = len(draft.secondary) + len(extras)
+    levels = family_levels(alpha, has_secondary=secondary_size > 0)
+    chosen = metric_families(
         suite,
         pairs,
         declared_primary,
         mode=primary_mode,
         min_pairs=max(min_pairs, holm_min_pairs(primary_budget, levels["primary"])),
         min_pairs_secondary=max(
-            min_pairs, holm_min_pairs(max(1, len(draft.secondary)), levels["secondary"] or alpha)
+            min_pairs, holm_min_pairs(max(1, secondary_size), levels["secondary"] or alpha)
         ),
         budget=max(0, primary_budget),
     )
+    return Families(core=chosen.core, secondary=chosen.secondary + list(extras))
 
 
 def ab_comparisons(
@@ -363,8 +362,9 @@ def ab_comparisons(
     for p in pairs:
         base_seen.update(p.base.figures)
         cand_seen.update(p.candidate.figures)
-    gated = families.core + families.secondary
-    ordered = gated + sorted(cand_seen - set(gated))
+    # the paired extras are compared on their own (paired_extra_comparisons)
+    gated = [m for m in families.core + families.secondary if not _is_extra(m)]
+    ordered = gated + sorted(m for m in cand_seen - set(gated) if not _is_extra(m))
     out: list[MetricComparison] = []
     for metric in ordered:
         family = families.family(metric)
@@ -388,19 +388,163 @@ def ab_comparisons(
         if unit == "ratio":
             out.append(_error_comparison(suite, metric, kept, effect, family, min_pairs))
             continue
+        base_values = [p.base.value(metric) for p in kept]
+        typical = [v for v in base_values if v is not None and v > 0]
         out.append(
             paired_comparison(
                 suite,
                 metric,
                 unit,
-                [p.base.value(metric) for p in kept],
+                base_values,
                 [p.candidate.value(metric) for p in kept],
                 min_effect=effect,
                 family=family,
                 min_pairs=min_pairs,
+                launches=[p.launch for p in kept],
+                launch_sd=launch_sd_prior(
+                    metric, float(np.median(typical)) if typical and unit == "ms" else None
+                ),
             )
         )
     return out
+
+
+#: Tail exceedance: the share of requests above the base's pooled percentile.
+#: (name, quantile, requests the pooled threshold needs, requests per round):
+#: a round's share needs only enough requests to expect a few above it.
+_EXCEEDANCE = (("above_base_p95", 0.95, 200, 100), ("above_base_p99", 0.99, 1000, 300))
+#: The paired metrics gated only in the secondary family (never the core).
+PAIRED_EXTRAS = ("above_base_p95", "above_base_p99", "rss_kib_per_request")
+#: Capacity: milliseconds per completed arrival with both arms saturated in turn
+#: (closed loop), so "higher is worse" like every other gated figure.
+CAPACITY_METRIC = "saturated_ms_per_arrival"
+
+
+def _is_extra(metric: str) -> bool:
+    return metric.rsplit(" ", 1)[-1] in PAIRED_EXTRAS or metric == CAPACITY_METRIC
+
+
+def _histograms(metrics: MetricSet) -> dict[str, Histogram]:
+    """Subject -> total-latency histogram: "" for the suite, "endpoint:<name> " per endpoint."""
+    out: dict[str, Histogram] = {}
+    total = metrics.histograms.get(names.TOTAL)
+    if total is not None and total.count:
+        out[""] = total
+    for ep in metrics.endpoints():
+        if ep.total is not None and ep.total.count:
+            out[f"endpoint:{ep.name} "] = ep.total
+    return out
+
+
+def exceedance_series(
+    pairs: Sequence[PairFigures],
+) -> dict[str, tuple[list[float | None], list[float | None]]]:
+    """Per pair, each arm's share of requests above the base's pooled p95 and p99.
+
+    Metric -> (base shares, candidate shares), one per kept pair (``None``
+    where a round had too few requests). The threshold pools every kept
+    base round, so a slowdown of a few percent of one route's requests (a
+    retry, a cold cache, a lock) moves the candidate's share past the base's
+    ~5% (~1%) even when no median or p95 moves.
+    """
+    kept = [p for p in pairs if p.dropped is None and p.metrics is not None]
+    per_pair = [
+        {arm: _histograms(p.metrics[arm]) for arm in ("base", "candidate")}
+        for p in kept
+        if p.metrics is not None
+    ]
+    pooled: dict[str, Histogram] = {}
+    for hs in per_pair:
+        for subject, h in hs["base"].items():
+            pooled.setdefault(subject, Histogram(h.accuracy)).merge(h)
+    out: dict[str, tuple[list[float | None], list[float | None]]] = {}
+    for subject, base_all in sorted(pooled.items()):
+        for stat, q, pooled_needed, needed in _EXCEEDANCE:
+            if base_all.count < pooled_needed:
+                continue
+            threshold = base_all.quantile(q)
+            series: dict[str, list[float | None]] = {"base": [], "candidate": []}
+            for hs in per_pair:
+                for arm in ("base", "candidate"):
+                    got = hs[arm].get(subject)
+                    series[arm].append(
+                        got.count_above(threshold) / got.count
+                        if got is not None and got.count >= needed
+                        else None
+                    )
+            out[f"{subject}{stat}"] = (series["base"], series["candidate"])
+    return out
+
+
+def paired_extra_comparisons(
+    suite: str,
+    pairs: Sequence[PairFigures],
+    *,
+    min_effect: dict[str, float],
+    min_pairs: int = 6,
+    only: Sequence[str] | None = None,
+) -> list[MetricComparison]:
+    """The secondary family's paired extras: tail exceedance shares and RSS growth.
+
+    ``only``: the extras chosen at the first look (the second tests the same).
+
+    Absolute-scale differences per pair (:func:`paired_difference_comparison`):
+    percentage points of requests above the base's p95/p99, KiB of resident
+    memory kept per request. Only metrics with enough usable pairs are gated.
+    """
+    kept = [p for p in pairs if p.dropped is None]
+    series = exceedance_series(pairs)
+    rss = (
+        [p.base.value("rss_kib_per_request") for p in kept],
+        [p.candidate.value("rss_kib_per_request") for p in kept],
+    )
+    if any(v is not None for v in rss[0]):
+        series["rss_kib_per_request"] = rss
+    out = []
+    for metric, (base, cand) in series.items():
+        usable = sum(a is not None and b is not None for a, b in zip(base, cand, strict=True))
+        if (only is not None and metric not in only) or (only is None and usable < min_pairs):
+            continue
+        unit = "KiB/req" if metric == "rss_kib_per_request" else "ratio"
+        out.append(
+            paired_difference_comparison(
+                suite,
+                metric,
+                unit,
+                base,
+                cand,
+                margin=min_effect_for(metric, min_effect),
+                family="secondary",
+                min_pairs=min_pairs,
+            )
+        )
+    return out
+
+
+def capacity_comparison(
+    suite: str,
+    pairs: Sequence[tuple[float, float, int]],
+    *,
+    min_effect: dict[str, float],
+    min_pairs: int = 6,
+) -> MetricComparison:
+    """Saturated time per arrival, base against candidate: (base, candidate, launch) per pair.
+
+    A lock held across an await, a pool too small: the rate the rounds run
+    at stays under capacity, so only a saturated measurement shows them.
+    """
+    return paired_comparison(
+        suite,
+        CAPACITY_METRIC,
+        "ms",
+        [b for b, _, _ in pairs],
+        [c for _, c, _ in pairs],
+        min_effect=min_effect_for(CAPACITY_METRIC, min_effect),
+        family="secondary",
+        min_pairs=min_pairs,
+        launches=[launch for _, _, launch in pairs],
+        launch_sd=launch_sd_prior(CAPACITY_METRIC),
+    )
 
 
 def bench_comparisons(base: SuiteResult, candidate: SuiteResult) -> list[MetricComparison]:

@@ -8,6 +8,7 @@ both arms up. Pure parts (order, rate, settling, statistics) live in
 from __future__ import annotations
 
 import math
+import os
 import random
 import statistics
 import time
@@ -27,6 +28,7 @@ from perfgate.engine import (
     scheduler,
 )
 from perfgate.errors import ConfigError
+from perfgate.figures import Figure
 from perfgate.gate.ab.design import (
     PairPlan,
     capped_rate,
@@ -37,11 +39,14 @@ from perfgate.gate.ab.design import (
     slice_plan,
 )
 from perfgate.gate.ab.stats import (
+    CAPACITY_METRIC,
     PairFigures,
     RoundFigures,
     ab_comparisons,
     bench_comparisons,
+    capacity_comparison,
     choose_families,
+    paired_extra_comparisons,
     round_figures,
 )
 from perfgate.gate.ab.trace import AbTrace, clock_origin
@@ -60,7 +65,7 @@ if TYPE_CHECKING:
     from perfgate.gate.session import ArmSession
     from perfgate.script import Script
 
-__all__ = ["SuiteOutcome", "run_bench_pair", "run_load_suite"]
+__all__ = ["LoadSuiteRun", "SuiteOutcome", "run_bench_pair", "split_pairs"]
 
 ARMS = ("base", "candidate")
 #: Warm-up chunk length and closed-loop concurrency.
@@ -70,6 +75,9 @@ WARMUP_USERS = 16
 SETTLED_DRIFT = 0.15
 #: Fewer kept pairs than this cannot be compared.
 MIN_PAIRS = 6
+#: Capacity chunks: closed loop at the warm-up's concurrency, this long each.
+CAPACITY_CHUNK_S = 0.4
+_PAGE_KIB = (os.sysconf("SC_PAGE_SIZE") // 1024) if hasattr(os, "sysconf") else 4
 
 
 @dataclass
@@ -94,6 +102,18 @@ def _cpu_reader(session: ArmSession) -> Callable[[], float | None]:
 
 def _pids(session: ArmSession) -> list[int]:
     return session.service.pids() if session.service is not None else []
+
+
+def rss_kib(pids: list[int]) -> int:
+    """Resident memory of the processes, KiB (0 for those gone or unreadable)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * _PAGE_KIB
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def _script_rate(script: Script) -> float | None:
@@ -223,6 +243,13 @@ class _Rounds:
     dead: str | None = None  # the arm that crashed: no further rounds
     policy: FailurePolicy = DEFAULT_POLICY  # what a failed request is (metrics.failures)
     trace: AbTrace | None = None  # every slice as it ran, for the report's charts
+    launch: int = 0  # the launch the next pairs run in
+
+    def aim(self, sessions: dict[str, ArmSession]) -> None:
+        """Follow a new launch's processes (new pids, new CPU clocks)."""
+        self.sessions = sessions
+        self.cpu = {a: _cpu_reader(sessions[a]) for a in ARMS}
+        self.pids = {a: _pids(sessions[a]) for a in ARMS}
 
     async def run(self, plan: list[PairPlan]) -> None:
         ab = self.ab
@@ -231,12 +258,14 @@ class _Rounds:
             if self.dead is not None:
                 return
             parts: dict[str, list[RoundRecord]] = {a: [] for a in ARMS}
+            grown = {a: 0 for a in ARMS}  # resident KiB gained over the arm's slices
             for k, (order, slice_seed) in enumerate(slice_plan(pp, ab.slices)):
                 for arm in order:
                     if self.sessions[arm].crashed:
                         self.dead = arm
                         return
                     started = time.monotonic()
+                    rss_before = rss_kib(self.pids[arm])
                     parts[arm].append(
                         await run_round(
                             arm,
@@ -250,15 +279,16 @@ class _Rounds:
                             pids=self.pids[arm],
                         )
                     )
+                    grown[arm] += rss_kib(self.pids[arm]) - rss_before
                     if self.trace is not None:
                         self.trace.add(pp.index, k, started, parts[arm][-1])
             crashed = [a for a in ARMS if self.sessions[a].crashed]
             if crashed:
                 self.dead = crashed[0]
                 return
-            self._add(pp, {a: merge_rounds(parts[a]) for a in ARMS})
+            self._add(pp, {a: merge_rounds(parts[a]) for a in ARMS}, grown)
 
-    def _add(self, pp: PairPlan, rec: dict[str, RoundRecord]) -> None:
+    def _add(self, pp: PairPlan, rec: dict[str, RoundRecord], grown: dict[str, int]) -> None:
         per_arm = {
             a: round_figures(
                 self.name,
@@ -270,7 +300,19 @@ class _Rounds:
             )
             for a in ARMS
         }
-        figs = PairFigures(pp.index, per_arm["base"], per_arm["candidate"])
+        for a in ARMS:
+            sent = rec[a].requests_all
+            if sent:
+                per_arm[a].figures["rss_kib_per_request"] = Figure(
+                    self.name, "rss_kib_per_request", grown[a] / sent, "KiB/req", sent
+                )
+        figs = PairFigures(
+            pp.index,
+            per_arm["base"],
+            per_arm["candidate"],
+            launch=self.launch,
+            metrics={a: rec[a].metrics for a in ARMS},
+        )
         worst = max(rec[a].lag_p99_ms for a in ARMS)
         if worst > self.ab.max_lag_ms:
             figs.dropped = f"scheduler lag p99 {worst:.2f} ms > {self.ab.max_lag_ms:g} ms"
@@ -292,49 +334,169 @@ class _WarmUp:
     warnings: list[str]
 
 
-async def run_load_suite(
-    planned: PlannedSuite,
-    sessions: dict[str, ArmSession],
-    ab: AbConfig,
-    compare: CompareConfig,
-    *,
-    seed: int,
-    primary_budget: int,
-    log: Log,
-    policy: FailurePolicy = DEFAULT_POLICY,
-) -> SuiteOutcome:
-    """Warm up, pick the rate, run the pairs, compare one load suite."""
-    assert planned.script is not None
-    name = planned.name
-    rng = random.Random(seed)
-    scripts = {a: aimed_at(planned.script, sessions[a].base_url) for a in ARMS}
-    initial = {a: await run_before(scripts[a]) for a in ARMS}
-    cpu = {a: _cpu_reader(sessions[a]) for a in ARMS}
-    pids = {a: _pids(sessions[a]) for a in ARMS}
-    trace = AbTrace(clock_origin(sessions), warmup=[time.monotonic()])
-    warm = await _warm_up_and_rate(planned, scripts, initial, ab, rng, sessions, log)
-    trace.warmup.append(time.monotonic())
-    plan = pair_plan(ab.pairs + ab.extend_pairs, seed)
-    sliced = f" in {ab.slices} alternating slices" if ab.slices > 1 else ""
-    log(
-        f"[{name}] {ab.pairs} pairs of {ab.round_s:g}s rounds{sliced} at {warm.rate:.1f} "
-        f"arrivals/s ({warm.reason}); seed {seed}"
-    )
-    rounds = _Rounds(
-        name, scripts, initial, cpu, pids, sessions, ab, warm.rate, policy=policy, trace=trace
-    )
-    level = look_level(ab, compare.alpha)
-    comparisons, extended = await _run_looks(
-        rounds, plan, compare, level=level, primary_budget=primary_budget, log=log
-    )
-    details = _details(rounds, warm, ab, seed=seed, level=level, extended=extended)
-    out = _outcome(planned, sessions, rounds, comparisons, details, warm.warnings)
-    # every slice as it ran and the arms' latency distributions, for the report's charts
-    out.details["trace"] = trace.to_dict(
-        {"base": out.base.aggregate, "candidate": out.candidate.aggregate}
-    )
-    out.details["wall_s"] = round(time.monotonic() - trace.warmup[0], 1)
-    return out
+class LoadSuiteRun:
+    """One load suite under A/B, across launches: warm-up, pairs and capacity per launch,
+    then the looks (:meth:`finish`).
+
+    The first launch's warm-up sets the rate every launch runs at; the
+    planned pairs are split between the launches, and a second look's
+    pairs run in the last launch (its processes are still up).
+    """
+
+    def __init__(
+        self,
+        planned: PlannedSuite,
+        ab: AbConfig,
+        compare: CompareConfig,
+        *,
+        seed: int,
+        primary_budget: int,
+        log: Log,
+        policy: FailurePolicy = DEFAULT_POLICY,
+    ) -> None:
+        assert planned.script is not None
+        self.planned, self.ab, self.compare = planned, ab, compare
+        self.name = planned.name
+        self.seed, self.primary_budget, self.log, self.policy = seed, primary_budget, log, policy
+        self.rng = random.Random(seed)
+        self.plan = pair_plan(ab.pairs + ab.extend_pairs, seed)
+        self.first_look = split_pairs(ab.pairs, ab.launches)
+        self.capacity_split = split_pairs(ab.capacity_pairs, ab.launches)
+        self.rounds: _Rounds | None = None
+        self.warm: _WarmUp | None = None
+        self.trace: AbTrace | None = None
+        self.capacity: list[tuple[float, float, int]] = []  # (base, candidate, launch) ms/arrival
+        self.launch_rows: list[dict[str, Any]] = []
+        self.started = time.monotonic()
+
+    async def run_launch(self, sessions: dict[str, ArmSession], launch: int) -> None:
+        """Warm this launch's processes up, run its share of the pairs and capacity chunks."""
+        assert self.planned.script is not None
+        scripts = {a: aimed_at(self.planned.script, sessions[a].base_url) for a in ARMS}
+        initial = {a: await run_before(scripts[a]) for a in ARMS}
+        if self.trace is None:
+            self.trace = AbTrace(clock_origin(sessions), warmup=[time.monotonic()])
+        warm = await _warm_up_and_rate(
+            self.planned, scripts, initial, self.ab, self.rng, sessions, self.log
+        )
+        if self.warm is None:
+            self.warm = warm
+            self.trace.warmup.append(time.monotonic())
+            sliced = f" in {self.ab.slices} alternating slices" if self.ab.slices > 1 else ""
+            per_launch = (
+                f" over {self.ab.launches} launches of both arms" if self.ab.launches > 1 else ""
+            )
+            self.log(
+                f"[{self.name}] {self.ab.pairs} pairs of {self.ab.round_s:g}s rounds{sliced}"
+                f"{per_launch} at {warm.rate:.1f} arrivals/s ({warm.reason}); seed {self.seed}"
+            )
+            self.rounds = _Rounds(
+                self.name,
+                scripts,
+                initial,
+                {a: _cpu_reader(sessions[a]) for a in ARMS},
+                {a: _pids(sessions[a]) for a in ARMS},
+                sessions,
+                self.ab,
+                warm.rate,
+                policy=self.policy,
+                trace=self.trace,
+            )
+        else:
+            self.warm.warnings += [w for w in warm.warnings if w not in self.warm.warnings]
+        rounds = self.rounds
+        assert rounds is not None
+        rounds.aim(sessions)
+        rounds.scripts, rounds.initial, rounds.launch = scripts, initial, launch
+        start = sum(self.first_look[:launch])
+        await rounds.run(self.plan[start : start + self.first_look[launch]])
+        if rounds.dead is None and self.capacity_split[launch]:
+            await self._capacity_pairs(scripts, initial, sessions, launch)
+        self.launch_rows.append(
+            {
+                "launch": launch,
+                "capacity_warmup": {
+                    a: None if c is None else round(c, 1) for a, c in warm.capacity.items()
+                },
+                "peak_rss_kib": {a: peak_rss_kib(_pids(sessions[a])) for a in ARMS},
+            }
+        )
+
+    async def _capacity_pairs(
+        self,
+        scripts: dict[str, Script],
+        initial: dict[str, dict[str, Any]],
+        sessions: dict[str, ArmSession],
+        launch: int,
+    ) -> None:
+        """Closed-loop chunks, both arms saturated in turn (ABBA), one pair per seed."""
+        for index in range(self.capacity_split[launch]):
+            order = list(ARMS) if index % 2 == self.rng.randrange(2) else list(reversed(ARMS))
+            seed = self.rng.randrange(2**31)
+            got: dict[str, float] = {}
+            for arm in order:
+                if sessions[arm].crashed:
+                    return
+                chunk = await closed_loop_chunk(
+                    arm,
+                    scripts[arm],
+                    seed=seed,
+                    duration_s=CAPACITY_CHUNK_S,
+                    concurrency=WARMUP_USERS,
+                    initial_vars=initial[arm],
+                )
+                got[arm] = chunk.arrivals_per_s
+            if all(got[a] > 0 for a in ARMS):
+                self.capacity.append((1000.0 / got["base"], 1000.0 / got["candidate"], launch))
+
+    async def finish(self, sessions: dict[str, ArmSession]) -> SuiteOutcome:
+        """The looks (a second one in the running launch when the first cannot decide)."""
+        rounds, warm, trace = self.rounds, self.warm, self.trace
+        assert rounds is not None and warm is not None and trace is not None
+        rounds.aim(sessions)
+        level = look_level(self.ab, self.compare.alpha)
+        comparisons, extended = await _run_looks(
+            rounds,
+            self.plan,
+            self.compare,
+            first_look=sum(self.first_look),
+            level=level,
+            primary_budget=self.primary_budget,
+            capacity=self.capacity,
+            log=self.log,
+        )
+        details = _details(rounds, warm, self.ab, seed=self.seed, level=level, extended=extended)
+        details["launches"] = self.launch_rows
+        details["capacity_pairs"] = [[round(b, 4), round(c, 4), k] for b, c, k in self.capacity]
+        out = _outcome(self.planned, sessions, rounds, comparisons, details, warm.warnings)
+        # every slice as it ran and the arms' latency distributions, for the report's charts
+        out.details["trace"] = trace.to_dict(
+            {"base": out.base.aggregate, "candidate": out.candidate.aggregate}
+        )
+        out.details["wall_s"] = round(time.monotonic() - self.started, 1)
+        return out
+
+
+def split_pairs(pairs: int, launches: int) -> list[int]:
+    """``pairs`` split between ``launches`` as evenly as possible (earlier launches get more)."""
+    launches = max(1, launches)
+    return [pairs // launches + (1 if k < pairs % launches else 0) for k in range(launches)]
+
+
+def peak_rss_kib(pids: list[int]) -> int | None:
+    """Peak resident memory of the processes so far (VmHWM), KiB; None where unreadable."""
+    total, seen = 0, False
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+                        seen = True
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total if seen else None
 
 
 async def _warm_up_and_rate(
@@ -390,17 +552,26 @@ async def _run_looks(
     plan: list[PairPlan],
     compare: CompareConfig,
     *,
+    first_look: int,
     level: float,
     primary_budget: int,
+    capacity: list[tuple[float, float, int]],
     log: Log,
 ) -> tuple[list[MetricComparison], str | None]:
-    """The planned pairs, compared; the extension pairs too when the first look is undecided.
+    """The pairs run so far, compared; the extension pairs too when the first look is undecided.
 
     Returns the comparisons and why the run was extended (None: it was not).
     """
     ab = rounds.ab
-    await rounds.run(plan[: ab.pairs])
     # Chosen once, at the first look: the second look tests the same families.
+    extras = [
+        c.metric
+        for c in paired_extra_comparisons(
+            rounds.name, rounds.pairs, min_effect=compare.min_effect, min_pairs=MIN_PAIRS
+        )
+    ]
+    if len(capacity) >= MIN_PAIRS:
+        extras.append(CAPACITY_METRIC)
     families = choose_families(
         rounds.name,
         rounds.pairs,
@@ -409,10 +580,11 @@ async def _run_looks(
         primary_budget=primary_budget,
         min_pairs=MIN_PAIRS,
         alpha=level,
+        extras=extras,
     )
 
     def judged() -> list[MetricComparison]:
-        return ab_comparisons(
+        out = ab_comparisons(
             rounds.name,
             rounds.pairs,
             min_effect=compare.min_effect,
@@ -420,17 +592,31 @@ async def _run_looks(
             alpha=level,
             families=families,
         )
+        out += paired_extra_comparisons(
+            rounds.name,
+            rounds.pairs,
+            min_effect=compare.min_effect,
+            min_pairs=MIN_PAIRS,
+            only=extras,
+        )
+        if CAPACITY_METRIC in extras:
+            out.append(
+                capacity_comparison(
+                    rounds.name, capacity, min_effect=compare.min_effect, min_pairs=MIN_PAIRS
+                )
+            )
+        return out
 
     comparisons = judged()
     extended: str | None = None
-    if rounds.dead is None and len(plan) > ab.pairs:
+    if rounds.dead is None and len(plan) > first_look:
         extended = undecided(comparisons, level)
         if extended is not None:
             log(
-                f"[{rounds.name}] undecided after {ab.pairs} pairs ({extended}): "
+                f"[{rounds.name}] undecided after {first_look} pairs ({extended}): "
                 f"{ab.extend_pairs} more"
             )
-            await rounds.run(plan[ab.pairs :])
+            await rounds.run(plan[first_look:])
             comparisons = judged()
     return comparisons, extended
 

@@ -1,0 +1,63 @@
+"""Launch-level variance: the calibrated priors and the minimum effect they imply.
+
+Two processes of one build differ by a fixed offset for as long as they run
+(:mod:`perfgate.stats.clustered`). These priors are the launch-level SDs
+(log scale: 0.01 is about 1%) of a launch pair's offset, measured on
+recorded A/A runs of the demo on 2-core runners and rounded up
+(``python studies/launch_variance.py studies/results/detection-*.jsonl``;
+docs/detection.md has the table, per design). A run with two or more
+launches per arm adds its own estimate (:func:`perfgate.stats.launch_variance`
+pools the two), so an API whose processes differ more than the demo's is
+not judged by the demo's figure alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["LAUNCH_K", "PRIOR_LAUNCHES", "launch_min_effect", "launch_sd_prior"]
+
+#: A change must exceed this many launch-level SDs to count as a regression:
+#: at 3, a launch offset alone crosses the minimum effect about once in 700
+#: launch pairs (one-sided normal tail), whatever the pairs say.
+LAUNCH_K = 3.0
+#: The prior counts as this many launches of evidence (a calibration on one
+#: API and one kind of machine: a few launches' worth, not a hundred).
+PRIOR_LAUNCHES = 4.0
+#: Below this median both arms' processes differ by several percent (the
+#: demo's /health, ~0.45 ms: 4-6% between two processes of one build).
+SUB_MS = 1.0
+
+_PRIOR_SD = {
+    "cpu_ms_per_request": 0.010,  # recorded A/A: 0-1.0% (suite), 0-1.2% (endpoints)
+    "median": 0.010,  # endpoint medians over 1 ms: 0-0.7% (one route 1.2%)
+    "suite_p50": 0.025,  # the suite's p50 mixes scenarios: 0-3.2%
+    "tail": 0.015,  # p95/p99: 0-1.2%
+    "sub_ms": 0.050,  # medians under 1 ms: 4-6% between two processes
+}
+
+
+def launch_sd_prior(metric: str, median_ms: float | None = None) -> float:
+    """The calibrated launch-level SD (log scale) of ``metric``; 0 for absolute-scale ones.
+
+    ``median_ms``: the metric's typical value when it is a latency, so a
+    sub-millisecond median gets the larger prior (and so a larger minimum
+    effect) instead of being left out of the gate.
+    """
+    stat = metric.rsplit(" ", 1)[-1]
+    if stat.endswith(("error_rate", "above_base_p95", "above_base_p99", "rss_kb_per_request")):
+        return 0.0  # differences of shares or KiB: no process offset measured
+    if stat.endswith("cpu_ms_per_request"):
+        return _PRIOR_SD["cpu_ms_per_request"]
+    if stat.endswith(("p95", "p99")):
+        return _PRIOR_SD["tail"]
+    if median_ms is not None and 0 < median_ms < SUB_MS:
+        return _PRIOR_SD["sub_ms"]
+    if metric == "total.p50":
+        return _PRIOR_SD["suite_p50"]
+    return _PRIOR_SD["median"]
+
+
+def launch_min_effect(min_effect: float, sd_between: float) -> float:
+    """The minimum effect a launch offset cannot reach alone: at least LAUNCH_K SDs."""
+    return max(min_effect, math.expm1(LAUNCH_K * sd_between))

@@ -1,0 +1,219 @@
+"""Round pairs nested in launches (issue 22): the variance components, the comparisons
+that carry them, the paired extras (tail exceedance, RSS growth, capacity) and the
+replicate launches of a real process."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import free_port
+from perfgate.gate.ab.launches import LAUNCH_K, launch_min_effect, launch_sd_prior
+from perfgate.gate.ab.stats import (
+    CAPACITY_METRIC,
+    PairFigures,
+    RoundFigures,
+    capacity_comparison,
+    exceedance_series,
+    paired_extra_comparisons,
+)
+from perfgate.gate.ab.suite import peak_rss_kib, rss_kib, split_pairs
+from perfgate.gate.compare import paired_comparison, paired_difference_comparison
+from perfgate.metrics import MetricSet, names
+from perfgate.stats import launch_variance
+from perfgate.target import ServiceSpec
+from perfgate.target.service import Service
+
+
+def test_one_launch_carries_the_prior_and_widens_the_test() -> None:
+    rng = np.random.default_rng(3)
+    d = rng.normal(0.0, 0.03, 12).tolist()
+    plain = launch_variance(d, [0] * 12, prior_sd=0.0)
+    assert plain.inflation == pytest.approx(1.0)
+    lv = launch_variance(d, [0] * 12, prior_sd=0.01)
+    assert lv.sd_between == pytest.approx(0.01)
+    assert lv.sd_between_observed is None  # one launch cannot estimate it
+    # var of the mean = within/N + between (one launch): sqrt(1 + 0.01^2 / (sd^2/12))
+    expected = math.sqrt(1 + 0.01**2 / (lv.sd_within**2 / 12))
+    assert lv.inflation == pytest.approx(expected)
+
+
+def test_launches_that_disagree_raise_the_launch_level_sd() -> None:
+    rng = np.random.default_rng(4)
+    offsets = [0.04, -0.04, 0.04, -0.04]
+    d, groups = [], []
+    for launch, u in enumerate(offsets):
+        d += (u + rng.normal(0.0, 0.01, 6)).tolist()
+        groups += [launch] * 6
+    lv = launch_variance(d, groups, prior_sd=0.01, prior_df=4)
+    assert lv.sd_between_observed is not None and lv.sd_between_observed > 0.03
+    # pooled with the prior (4 launches' worth) and the run's 3 df
+    pooled = math.sqrt((4 * 0.01**2 + 3 * lv.sd_between_observed**2) / 7)
+    assert lv.sd_between == pytest.approx(pooled)
+    assert lv.inflation > 2
+
+
+def test_launch_model_keeps_a_large_regression_significant() -> None:
+    """An exact rank test's p is at least 2^-n: the launch model must not divide it away."""
+    base = [2.6] * 8
+    cand = [53.0 * (1 + 0.01 * k) for k in range(8)]
+    c = paired_comparison(
+        "load",
+        "total.p50",
+        "ms",
+        base,
+        cand,
+        min_effect=0.05,
+        family="primary",
+        launches=[0, 0, 0, 0, 1, 1, 1, 1],
+        launch_sd=launch_sd_prior("total.p50"),
+    )
+    assert c.state == "regression"
+    assert c.p_value is not None and c.p_value < 0.001
+    assert c.launch is not None and c.launch["launches"] == 2
+
+
+def test_a_launch_offset_alone_is_not_a_regression() -> None:
+    """A/A: every pair of one launch 1% apart (a one-SD process offset): the interval covers 0."""
+    rng = np.random.default_rng(5)
+    base = rng.uniform(2.9, 3.1, 12)
+    cand = base * math.exp(0.01) * np.exp(rng.normal(0, 0.002, 12))
+    plain = paired_comparison("load", "m total.p50", "ms", list(base), list(cand), min_effect=0.05)
+    assert plain.ci_low is not None and plain.ci_low > 0  # as if 12 independent replicates
+    modelled = paired_comparison(
+        "load",
+        "m total.p50",
+        "ms",
+        list(base),
+        list(cand),
+        min_effect=0.05,
+        launches=[0] * 12,
+        launch_sd=0.01,
+    )
+    assert modelled.ci_low is not None and modelled.ci_low < 0 < (modelled.ci_high or 0)
+
+
+def test_sub_millisecond_medians_get_a_larger_minimum_effect_not_an_exemption() -> None:
+    fast = launch_sd_prior("endpoint:/health total.p50", median_ms=0.45)
+    slow = launch_sd_prior("endpoint:/api total.p50", median_ms=2.4)
+    assert fast > slow
+    assert launch_min_effect(0.05, fast) == pytest.approx(math.expm1(LAUNCH_K * fast))
+    assert launch_min_effect(0.05, slow) == 0.05
+    assert launch_sd_prior("endpoint:/x error_rate") == 0.0
+
+
+def test_split_pairs() -> None:
+    assert split_pairs(12, 2) == [6, 6]
+    assert split_pairs(13, 3) == [5, 4, 4]
+    assert split_pairs(12, 1) == [12]
+    assert split_pairs(0, 2) == [0, 0]
+
+
+def test_paired_difference_handles_zero_and_negative_figures() -> None:
+    base = [0.0, -0.2, 0.1, 0.0, 0.3, -0.1, 0.0, 0.2]
+    cand = [b + 2.0 for b in base]
+    c = paired_difference_comparison(
+        "load", "rss_kib_per_request", "KiB/req", base, cand, margin=0.5, family="secondary"
+    )
+    assert c.samples == 8 and c.change == pytest.approx(2.0)
+    assert c.state == "regression"
+    same = paired_difference_comparison(
+        "load", "rss_kib_per_request", "KiB/req", base, base, margin=0.5, family="secondary"
+    )
+    assert same.state == "within-noise"
+    missing = paired_difference_comparison(
+        "load", "x", "ratio", [None, 0.1], [0.2, None], margin=0.01, min_pairs=1
+    )
+    assert missing.state == "insufficient" and "2 pair(s) without the figure" in missing.detail
+
+
+def _round(slow_share: float, rng: np.random.Generator, n: int = 400) -> MetricSet:
+    m = MetricSet()
+    for v in rng.uniform(2.0, 3.0, n):
+        ms = 33.0 if rng.random() < slow_share else float(v)
+        m.observe(names.TOTAL, ms)
+        m.observe(names.ENDPOINT_TOTAL_PREFIX + "/api/bounties", ms)
+    return m
+
+
+def _pairs(slow_share: float, seed: int, n_pairs: int = 12) -> list[PairFigures]:
+    rng = np.random.default_rng(seed)
+    return [
+        PairFigures(
+            k,
+            RoundFigures(),
+            RoundFigures(),
+            metrics={"base": _round(0.0, rng), "candidate": _round(slow_share, rng)},
+        )
+        for k in range(n_pairs)
+    ]
+
+
+def test_tail_exceedance_catches_a_few_slow_requests() -> None:
+    """3% of requests +30 ms: no median moves, the share above the base's p99 does."""
+    series = exceedance_series(_pairs(0.03, seed=1))
+    base, cand = series["above_base_p99"]
+    assert all(b is None or b < 0.02 for b in base)
+    assert np.median([c for c in cand if c is not None]) > 0.025
+    comps = {
+        c.metric: c for c in paired_extra_comparisons("load", _pairs(0.03, seed=1), min_effect={})
+    }
+    assert comps["above_base_p99"].state == "regression"
+    assert comps["endpoint:/api/bounties above_base_p99"].family == "secondary"
+    quiet = {
+        c.metric: c for c in paired_extra_comparisons("load", _pairs(0.0, seed=2), min_effect={})
+    }
+    assert all(c.state != "regression" for c in quiet.values())
+
+
+def test_capacity_comparison_is_higher_is_worse() -> None:
+    rng = np.random.default_rng(6)
+    base = rng.uniform(1.9, 2.1, 12)
+    halved = [(float(b), float(b) * 2.0, k // 6) for k, b in enumerate(base)]
+    c = capacity_comparison("load", halved, min_effect={"capacity": 0.10})
+    assert c.metric == CAPACITY_METRIC and c.family == "secondary"
+    assert c.state == "regression"
+    same = [(float(b), float(b) * 1.01, k // 6) for k, b in enumerate(base)]
+    assert capacity_comparison("load", same, min_effect={}).state != "regression"
+
+
+def test_respawn_gives_a_fresh_process_and_rss_is_read(tmp_path: Path) -> None:
+    port = free_port()
+    server = tmp_path / "server.py"
+    server.write_text(
+        "import http.server, os, sys\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.end_headers(); self.wfile.write(str(os.getpid()).encode())\n"
+        "    def log_message(self, *a): pass\n"
+        f"http.server.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+    )
+    spec = ServiceSpec(
+        name="t",
+        start=[sys.executable, str(server)],
+        ready_url=f"http://127.0.0.1:{port}/",
+        port=port,
+        workdir=tmp_path / "work",
+        ready_timeout=20,
+    )
+    service = Service(spec)
+    try:
+        service.start()
+        service.wait_ready()
+        assert service.pid is not None
+        first = service.pid
+        assert rss_kib(service.pids()) > 1000
+        assert (peak_rss_kib(service.pids()) or 0) >= rss_kib(service.pids())
+        service.respawn()
+        service.wait_ready()
+        assert service.pid != first and service.death() is None
+        time.sleep(0.1)
+        assert rss_kib(service.pids()) > 0
+    finally:
+        service.stop()
+    assert rss_kib([2**22 + 12345]) == 0  # a pid that does not exist
