@@ -8,7 +8,13 @@ warmup, failed samples counted, outliers flagged and budgets checked::
     failing = [c for c in budget_checks(result) if c.status == "fail"]
 """
 
-from perfgate.bench._runner import ProgressFn, run_bench, run_bench_async
+from perfgate.bench._runner import (
+    BenchSetup,
+    ProgressFn,
+    run_bench,
+    run_bench_async,
+    run_bench_setup,
+)
 from perfgate.bench._suite import (
     BUDGET_KEYS,
     Operation,
@@ -22,6 +28,7 @@ from perfgate.bench._table import render_report
 
 __all__ = [
     "BUDGET_KEYS",
+    "BenchSetup",
     "Operation",
     "ProgressFn",
     "Suite",
@@ -34,5 +41,6 @@ __all__ = [
     "repeat_summary",
     "run_bench",
     "run_bench_async",
+    "run_bench_setup",
     "summarize",
 ]

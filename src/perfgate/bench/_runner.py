@@ -26,7 +26,7 @@ from perfgate.engine import ResponseView, apply_captures, build_request, transpo
 from perfgate.result import BenchOperation, SuiteResult
 from perfgate.script import RequestStep
 
-__all__ = ["ProgressFn", "run_bench", "run_bench_async"]
+__all__ = ["BenchSetup", "ProgressFn", "run_bench", "run_bench_async", "run_bench_setup"]
 
 #: ``progress(event, operation_name, done, total)``; events: "setup", "start", "sample", "done", "skip".
 ProgressFn = Callable[[str, str, int, int], None]
@@ -43,7 +43,9 @@ class _Samples:
 
 
 @dataclass
-class _SetupOutcome:
+class BenchSetup:
+    """What a suite's setup steps left: the variables, what they failed to provide, the log."""
+
     vars: dict[str, Any]
     missing: dict[str, str]  # variable -> why setup did not provide it
     log: list[str]
@@ -75,8 +77,14 @@ async def run_bench_async(
     repeat: int = 1,
     seed: int | None = None,
     progress: ProgressFn | None = None,
+    setup: BenchSetup | None = None,
 ) -> SuiteResult:
-    """:func:`run_bench` inside a running event loop (the gate's)."""
+    """:func:`run_bench` inside a running event loop (the gate's).
+
+    ``setup``: what an earlier :func:`run_bench_setup` against the same target
+    captured; the suite's setup steps are then not run again (A/B runs the
+    suite in rounds and signs in once per arm).
+    """
     if repeat < 1:
         raise ValueError("repeat must be at least 1")
     base = (target or suite.target).rstrip("/")
@@ -85,7 +93,8 @@ async def run_bench_async(
     result = SuiteResult(name=suite.name, kind="bench", source=suite.source)
     result.warnings.extend(suite.warnings)
 
-    setup = await _run_setup(suite, base, report)
+    if setup is None:
+        setup = await _run_setup(suite, base, report)
     if setup.log:
         result.extra["setup"] = setup.log
 
@@ -154,7 +163,14 @@ def _operation_result(
 
 
 # -- setup ----------------------------------------------------------------------
-async def _run_setup(suite: Suite, base: str, report: ProgressFn) -> _SetupOutcome:
+async def run_bench_setup(
+    suite: Suite, *, target: str | None = None, progress: ProgressFn | None = None
+) -> BenchSetup:
+    """The suite's setup steps alone, for :func:`run_bench_async`'s ``setup``."""
+    return await _run_setup(suite, (target or suite.target).rstrip("/"), progress or _no_progress)
+
+
+async def _run_setup(suite: Suite, base: str, report: ProgressFn) -> BenchSetup:
     vars_: dict[str, Any] = dict(suite.variables)
     missing: dict[str, str] = {}
     log: list[str] = []
@@ -180,7 +196,7 @@ async def _run_setup(suite: Suite, base: str, report: ProgressFn) -> _SetupOutco
                     vars_.pop(cap.as_name, None)
     finally:
         conns.close()
-    return _SetupOutcome(vars_, missing, log)
+    return BenchSetup(vars_, missing, log)
 
 
 async def _setup_step(

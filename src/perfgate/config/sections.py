@@ -158,6 +158,9 @@ class AbConfig:
     warmup_requests: int = 2000
     discard_fraction: float = 0.1
     max_lag_ms: float = 1.0
+    # bench suites: rounds per arm, interleaved in ABBA/BAAB pairs (raised when
+    # Holm over the run's secondary family needs more; docs/ab.md)
+    bench_rounds: int = 12
     seed: int | None = None
     generator_cpus: list[int] = field(default_factory=lambda: [0])
     arm_cpus: list[int] = field(default_factory=lambda: [1])
@@ -404,6 +407,7 @@ def parse_ab(f: Fields) -> AbConfig:
             "warmup_requests",
             "discard",
             "max_lag",
+            "bench_rounds",
             "seed",
             "cpus",
         ]
@@ -425,6 +429,8 @@ def parse_ab(f: Fields) -> AbConfig:
         warmup_requests=a.integer("warmup_requests", d.warmup_requests, minimum=0) or 0,
         discard_fraction=a.ratio("discard", d.discard_fraction) or 0.0,
         max_lag_ms=a.number("max_lag", d.max_lag_ms, minimum=0) or d.max_lag_ms,
+        # one median per operation per round: the round pairs are the sample, as for load
+        bench_rounds=a.integer("bench_rounds", d.bench_rounds, minimum=8) or d.bench_rounds,
         seed=a.integer("seed", None),
         generator_cpus=cpus.integers("generator") or d.generator_cpus,
         arm_cpus=cpus.integers("arms") or d.arm_cpus,

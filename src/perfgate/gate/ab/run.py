@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perfgate.errors import PerfgateError, ServiceError
+from perfgate.gate.ab.bench import run_bench_pair
 from perfgate.gate.ab.design import new_seed
 from perfgate.gate.ab.stats import MAX_PRIMARY
-from perfgate.gate.ab.suite import LoadSuiteRun, run_bench_pair
+from perfgate.gate.ab.suite import LoadSuiteRun
 from perfgate.gate.ab.trace import arm_process_rows, clock_origin
 from perfgate.gate.console import Log
 from perfgate.gate.session import ArmSession
@@ -371,7 +372,16 @@ async def _experiment(
     for p in planned:
         if p.kind != "bench":
             continue
-        base, cand, comps = await run_bench_pair(p, sessions, rng=rng, seed=seed, log=log)
+        base, cand, comps = await run_bench_pair(
+            p,
+            sessions,
+            rng=rng,
+            log=log,
+            ab=ab,
+            compare=compare,
+            earlier=out.comparisons,
+            details=suites,
+        )
         out.base.suites.append(base)
         out.candidate.suites.append(cand)
         out.comparisons += comps

@@ -38,7 +38,6 @@ __all__ = [
     "PairFigures",
     "RoundFigures",
     "ab_comparisons",
-    "bench_comparisons",
     "capacity_comparison",
     "choose_families",
     "exceedance_series",
@@ -545,31 +544,3 @@ def capacity_comparison(
         launches=[launch for _, _, launch in pairs],
         launch_sd=launch_sd_prior(CAPACITY_METRIC),
     )
-
-
-def bench_comparisons(base: SuiteResult, candidate: SuiteResult) -> list[MetricComparison]:
-    """Bench operation medians side by side: information (one run per arm, no replication)."""
-    base_figs = {
-        f.metric: f for f in run_figures(RunResult(suites=[base])) if f.metric.startswith("op:")
-    }
-    out = []
-    for f in run_figures(RunResult(suites=[candidate])):
-        if not f.metric.startswith("op:") or not f.metric.endswith(" median"):
-            continue
-        b = base_figs.get(f.metric)
-        out.append(
-            MetricComparison(
-                suite=candidate.name,
-                metric=f.metric,
-                unit=f.unit,
-                family="info",
-                base=b.value if b else None,
-                candidate=f.value,
-                change=(f.value / b.value - 1.0) if b and b.value > 0 else None,
-                samples=f.samples,
-                state="info" if b else "new",
-                method="ab",
-                detail="one bench run per arm: shown, not tested",
-            )
-        )
-    return out

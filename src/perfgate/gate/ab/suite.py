@@ -43,7 +43,6 @@ from perfgate.gate.ab.stats import (
     PairFigures,
     RoundFigures,
     ab_comparisons,
-    bench_comparisons,
     capacity_comparison,
     choose_families,
     paired_extra_comparisons,
@@ -65,7 +64,7 @@ if TYPE_CHECKING:
     from perfgate.gate.session import ArmSession
     from perfgate.script import Script
 
-__all__ = ["LoadSuiteRun", "SuiteOutcome", "run_bench_pair", "split_pairs"]
+__all__ = ["LoadSuiteRun", "SuiteOutcome", "split_pairs"]
 
 ARMS = ("base", "candidate")
 #: Warm-up chunk length and closed-loop concurrency.
@@ -728,34 +727,3 @@ def _requests_per_arrival(chunks: dict[str, list[ChunkRecord]]) -> float | None:
     requests = sum(c.requests for cs in chunks.values() for c in cs)
     arrivals = sum(c.arrivals for cs in chunks.values() for c in cs)
     return round(requests / arrivals, 3) if arrivals else None
-
-
-async def run_bench_pair(
-    planned: PlannedSuite,
-    sessions: dict[str, ArmSession],
-    *,
-    rng: random.Random,
-    seed: int,
-    log: Log,
-) -> tuple[SuiteResult, SuiteResult, list[MetricComparison]]:
-    """The bench suite on both arms, in random order; op medians compared as information."""
-    from perfgate.bench import run_bench_async
-
-    order = list(ARMS)
-    rng.shuffle(order)
-    results: dict[str, SuiteResult] = {}
-    for arm in order:
-        assert planned.bench is not None
-        log(f"[{planned.name}] bench on the {arm} arm")
-        before = sessions[arm].cpu_seconds()
-        result = await run_bench_async(planned.bench, target=sessions[arm].base_url, seed=seed)
-        after = sessions[arm].cpu_seconds()
-        result.name = planned.name
-        if before is not None and after is not None and after >= before:
-            result.extra["target_cpu_s"] = round(after - before, 6)
-        results[arm] = result
-    return (
-        results["base"],
-        results["candidate"],
-        bench_comparisons(results["base"], results["candidate"]),
-    )
