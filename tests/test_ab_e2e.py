@@ -234,10 +234,10 @@ def test_shallow_clone_names_fetch_depth(
 
 def _seed_starting(first: str) -> int:
     # run_ab draws the start order of each launch from the seed (gate/ab/run.py).
-    from perfgate.gate.ab.run import _launch_order
+    from perfgate.gate.ab.design import launch_order
 
     for seed in range(1, 1000):
-        if _launch_order(seed, 0, AbConfig().launches)[0] == first:
+        if launch_order(seed, 0, AbConfig().launches)[0] == first:
             return seed
     raise AssertionError("no seed found")
 

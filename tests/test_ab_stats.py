@@ -266,7 +266,7 @@ def test_endpoint_cpu_ranks_the_family_and_catches_a_cpu_regression() -> None:
     assert few.value("endpoint:/heavy cpu_ms_per_request") is None  # 19 requests < 20
 
 
-def test_sub_millisecond_medians_are_shown_not_gated_unless_an_arm_made_them_slow() -> None:
+def test_sub_millisecond_medians_are_gated_with_the_larger_launch_level_minimum_effect() -> None:
     routes = {"/fast": (300, 0.2), "/heavy": (90, 3.0)}
 
     def pairs_with(fast_ms: tuple[float, float]) -> list[PairFigures]:
@@ -286,7 +286,10 @@ def test_sub_millisecond_medians_are_shown_not_gated_unless_an_arm_made_them_slo
 
     quiet = _by_metric(ab_comparisons("load", pairs_with((0.4, 0.44)), min_effect=EFFECTS))
     fast = quiet["endpoint:/fast total.p50"]
-    assert fast.family == "info"  # +10% on a 0.4 ms route: shown, not gated
+    # +10% on a 0.4 ms route: gated, but two processes of one build differ by ~5% there,
+    # so its minimum effect is 3 launch-level SDs (~16%), and +10% is not a regression
+    assert fast.family == "primary" and fast.min_effect is not None and fast.min_effect > 0.15
+    assert fast.state != "regression"
     assert quiet["endpoint:/fast cpu_ms_per_request"].family == "primary"
     assert quiet["endpoint:/heavy total.p50"].family == "primary"
 

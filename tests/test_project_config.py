@@ -183,9 +183,7 @@ def test_extend_pairs_zero_means_one_look(tmp_path: Path) -> None:
     one = load_project_text("ab:\n  extend_pairs: 0\n", tmp_path)
     assert one.ab.extend_pairs == 0 and look_level(one.ab, one.compare.alpha) == 0.05
     two = load_project_text("ab:\n  pairs: 12\n  extend_pairs: 12\n", tmp_path)
-    assert look_level(two.ab, two.compare.alpha) == pytest.approx(
-        0.0304, abs=1e-4
-    )  # Pocock, two looks
+    assert look_level(two.ab, two.compare.alpha) == pytest.approx(0.025)  # alpha/2 per look
     err = error_of(tmp_path, "ab:\n  extend_pairs: -1\n")
     assert err.key_path == "ab.extend_pairs" and ">= 0" in str(err)
     err = error_of(tmp_path, "ab:\n  extend_pair: 4\n")

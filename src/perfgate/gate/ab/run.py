@@ -20,7 +20,7 @@ import dataclasses
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfgate.errors import PerfgateError, ServiceError
 from perfgate.gate.ab.bench import run_bench_pair
-from perfgate.gate.ab.design import new_seed
+from perfgate.gate.ab.design import launch_order, new_seed
 from perfgate.gate.ab.stats import MAX_PRIMARY
 from perfgate.gate.ab.suite import LoadSuiteRun
 from perfgate.gate.ab.trace import arm_process_rows, clock_origin
@@ -45,9 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AbOutcome", "run_ab"]
 
-#: XORed into the run's seed ("START" in hex-speak) so the arms' launch order
-#: is its own random stream: drawn from the seed, independent of the arrivals.
-_LAUNCH_ORDER_SALT = 0x57A27
 #: Each load suite's seed is the run's plus this prime times its index, so
 #: two suites of one run never share arrival times or picks.
 _SUITE_SEED_STRIDE = 7919
@@ -175,7 +172,7 @@ def run_ab(
     starts = [("candidate", candidate_spec)]
     if base_spec is not None:
         starts.append(("base", base_spec))
-        if _launch_order(seed, 0, ab.launches)[0] == "base":
+        if launch_order(seed, 0, ab.launches)[0] == "base":
             starts.reverse()
     out.details["started_first"] = starts[0][0]
 
@@ -279,7 +276,9 @@ def _stop_arms(sessions: dict[str, ArmSession], out: AbOutcome) -> None:
         }
 
 
-def _relaunch(sessions: dict[str, ArmSession], order: list[str], out: AbOutcome, log: Log) -> bool:
+def _relaunch(
+    sessions: dict[str, ArmSession], order: Sequence[str], out: AbOutcome, log: Log
+) -> bool:
     """Both arms afresh for the next launch: both spawned, then both waited for.
 
     False when an arm could not come back (the run keeps what it measured).
@@ -299,15 +298,6 @@ def _relaunch(sessions: dict[str, ArmSession], order: list[str], out: AbOutcome,
                 records.setdefault(label, []).append(result)
     log(f"A/B: both arms launched afresh ({order[0]} first)")
     return True
-
-
-def _launch_order(seed: int, launch: int, launches: int) -> list[str]:
-    """Which arm is (re)started first in each launch: as often one as the other, in an
-    order drawn from the seed (independent of the arrivals)."""
-    rng = random.Random(seed ^ _LAUNCH_ORDER_SALT)
-    firsts = [k % 2 == 0 for k in range(max(launches, launch + 1) + 1)]
-    rng.shuffle(firsts)
-    return ["base", "candidate"] if firsts[launch] else ["candidate", "base"]
 
 
 async def _experiment(
@@ -339,7 +329,7 @@ async def _experiment(
         if launch and (
             stopped
             or not runs
-            or not _relaunch(sessions, _launch_order(seed, launch, ab.launches), out, log)
+            or not _relaunch(sessions, launch_order(seed, launch, ab.launches), out, log)
         ):
             break
         for run in runs:
