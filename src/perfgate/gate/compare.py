@@ -144,12 +144,11 @@ def history_comparison(
     out.ci_low = interval.low / interval.center - 1.0  # where the next value is expected, relative
     out.ci_high = interval.high / interval.center - 1.0
     scale = sd * math.sqrt(1.0 + 1.0 / n)
-    tstat = (
-        (math.log(candidate.value) - mean) / scale
-        if scale > 0
-        else math.inf * np.sign(math.log(candidate.value) - mean)
-    )
-    out.p_value = 1.0 - t_cdf(tstat, n - 1) if math.isfinite(tstat) else (0.0 if tstat > 0 else 1.0)
+    shift = math.log(candidate.value) - mean
+    if scale > 0:
+        out.p_value = 1.0 - t_cdf(shift / scale, n - 1)
+    else:  # a history of identical figures: above it or not, nothing in between
+        out.p_value = 0.0 if shift > 0 else 1.0
     if len(positive) < min_points:
         out.state = "insufficient"
         out.detail = f"{len(positive)} history points < {min_points}: shown, cannot fail"
