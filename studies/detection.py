@@ -1,46 +1,83 @@
-"""The headline proof: how often does the A/B gate cry wolf, how often does it catch +10%?
+"""The headline proof: how often does the A/B gate cry wolf, how often does it catch a regression?
 
-Rows (each gate run within the ``pr`` budget; the demo API on both arms,
-``--cpu-us 2000`` of handler CPU on ``/api/bounties``, the seed's load
-script at ``--rate`` arrivals/s):
+Setup (every row): the demo API on both arms, started with ``--route
+/api/bounties`` and ``PERFGATE_DEMO_CPU_US=2000`` (2 ms of handler CPU on the
+bounty list; the flag scopes every latency, CPU and serialize fault to that
+route prefix, ``/api/bounties/{id}`` included, and a flag wins over its
+``PERFGATE_DEMO_ROUTE`` variable), the seed's load script at ``--rate``
+arrivals/s, the ``--profile`` profile's plan (default ``pr``, what ``perfgate
+gate`` runs on a pull request). The candidate's environment adds the row's
+fault switches (``PERFGATE_DEMO_*``, ``perfgate demo-api --help``):
 
-* ``aa``     — the same build against itself: false alarms (any primary regression).
-* ``ab10``   — candidate ``--cpu-us 2200`` (+10% CPU on that route): detections,
-  judged on the route's total-latency median and CPU per request
-  (``endpoint:/api/bounties total.p50`` / ``cpu_ms_per_request``) and the
-  arm's ``cpu_ms_per_request``.
-* ``ab10-route`` — candidate ``--cpu-us 2266``: +10% of the route's *measured*
-  CPU per request (2.66 ms on the 2-vCPU VM of docs/detection.md: the 2 ms of
-  injected work plus the HTTP and handler overhead), where ``ab10``'s +10% of
-  the injected work moves the judged metrics by only ~7.5%. A point on the
-  power curve, in the judged metric's own units; not the issue's row.
-* ``ab5``    — candidate ``--cpu-us 2100`` (+5%); a 5% minimum effect catches
-  under half of true 5% changes by construction.
+* ``aa``         — nothing: the same build against itself (false alarms).
+* ``ab10``       — ``PERFGATE_DEMO_CPU_US=2200``: +10% of the route's injected CPU work.
+* ``ab10-route`` — ``PERFGATE_DEMO_CPU_US=2266``: +10% of the route's *measured*
+  CPU per request (2.66 ms on the 2-vCPU VM of docs/detection.md), where
+  ``ab10`` moves the judged metrics by only ~7.5%. A point on the power curve.
+* ``ab5``        — ``PERFGATE_DEMO_CPU_US=2100`` (+5%); a 5% minimum effect
+  catches under half of true 5% changes by construction.
+* ``tail``       — ``PERFGATE_DEMO_LATENCY_MS=30 PERFGATE_DEMO_TAIL_FRACTION=0.03
+  PERFGATE_DEMO_ROUTE=/api/bounties``: 3% of the route's requests 30 ms slower
+  (the route variable restates what the start command's flag already does).
+* ``capacity``   — ``PERFGATE_DEMO_SERIALIZE_MS=2 PERFGATE_DEMO_ROUTE=/api/bounties``:
+  one lock held across a 2 ms await. The base design scopes every serialize
+  fault to the route (the same ``--route`` flag scopes the base's 2 ms of CPU,
+  and the demo has one scope for all of them), so this is a lock on the bounty
+  routes only: at 100 arrivals/s ~80 of their requests a second hold it for
+  2 ms (~16% busy), a +2 ms latency change more than a capacity one; the
+  warm-up capacity of each arm is recorded (``capacity``) to show which.
+* ``leak``       — ``PERFGATE_DEMO_LEAK_KB=2``: 2 KiB retained per request, on
+  every route (the leak has no route scope).
 * ``hist-aa`` / ``hist-ab10`` — history mode beside it: each run alone on a
   "different runner" (random background CPU load on the arms' CPU, 0–50%),
-  the candidate against the prediction interval of 10 such base runs.
+  the candidate against the prediction interval of ``--history`` such base runs.
 
-``--family declared`` judges each run the way the issue states the claim: the
-project declares the route's latency median and CPU per request as its
-primary metrics (``compare.primary``); ``default`` leaves the family to the
-gate (~10 metrics it picks itself). ``--extend-pairs`` is perfgate's
-``ab.extend_pairs`` (12 more pairs when the first look cannot decide; 0: one
-look).
+A run **fails** when the gate's own verdict is "regression": the outcome of
+``run_ab`` goes through ``perfgate.gate.run.judge``, as in ``perfgate gate``
+(Holm over the gated families, "primary" and "secondary", at the look's
+level). The SLO checks judge computes do not count (a regression outranks
+them; an SLO-only failure is recorded as ``slo_breaches``, not counted). On
+an ``aa`` row a fail is a false alarm, on every other row a detection. Each
+run also records which gated metrics regressed, every compared metric's 95%
+interval and whether it excludes 0 (the A/A goal: at most 6% of runs per
+metric), and the gate's wall time (both arms' start to the verdict).
 
-Every figure is k/n with a Clopper–Pearson 95% bound (upper for false
-alarms, lower for detections)::
+``--family declared`` makes the route's latency median and CPU per request the
+primary family (``compare.primary``; the issue's claim), ``default`` leaves the
+family to the gate. ``--extend-pairs`` is ``ab.extend_pairs`` (0: one look).
+``--launches N`` writes ``ab.launches: N`` (replicate processes per arm; only
+when given, for the perfgate versions that have the key).
 
-    python studies/detection.py --runs 100              # the issue's full table (~hours)
-    python studies/detection.py --runs 10 --rows aa,ab10 # a quick look
-    python studies/detection.py --runs 1 --rows aa --jsonl runs.jsonl  # append, resumable
+Each run appends one JSON line to ``--jsonl`` with the code's commit
+(``git rev-parse --short HEAD``, ``-dirty`` with uncommitted changes under
+src/ or studies/) and a ``design`` dict (both arms' environment, profile,
+family, rate, pairs, extend_pairs, round, slices, and max_lag/launches when
+given). ``--summarize`` prints k/n per row and design (never pooled across
+designs), the one-sided Clopper–Pearson 95% bound (upper for ``aa``, lower for
+detections), median and p90 gate seconds, and for ``aa`` the per-metric
+"interval excludes 0" k/n with its upper bound. Lines written before designs
+were recorded keep their own criterion (any primary regression / a judged
+metric) under a "legacy" design. One gate run at a time, rows alternating::
+
+    python studies/detection.py --runs 1 --rows aa       --jsonl runs.jsonl   # false alarms
+    python studies/detection.py --runs 1 --rows ab10     --jsonl runs.jsonl   # +10% route CPU
+    python studies/detection.py --runs 1 --rows ab5      --jsonl runs.jsonl   # +5% route CPU
+    python studies/detection.py --runs 1 --rows tail     --jsonl runs.jsonl   # 3% of the route +30 ms
+    python studies/detection.py --runs 1 --rows capacity --jsonl runs.jsonl   # a 2 ms lock on the route
+    python studies/detection.py --runs 1 --rows leak     --jsonl runs.jsonl   # 2 KiB kept per request
+    python studies/detection.py --summarize runs.jsonl   # the table of all appended runs
+
+    python studies/detection.py --runs 100 --rows aa,ab10,ab5,tail,capacity,leak  # the issue's table (~hours)
     python studies/detection.py --runs 1 --rows ab10 --family declared --jsonl runs.jsonl
-    python studies/detection.py --summarize runs.jsonl    # the table of all appended runs
+    python studies/detection.py --runs 1 --rows aa --launches 2 --jsonl runs.jsonl
+    python studies/detection.py --runs 4 --rows hist-aa,hist-ab10 --jsonl runs.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import socket
@@ -54,14 +91,16 @@ from typing import Any
 
 import numpy as np
 
+import perfgate
 from perfgate.config import ProjectConfig, load_project_text
 from perfgate.figures import Figure
-from perfgate.gate.ab.design import look_level
-from perfgate.gate.ab.run import run_ab
-from perfgate.gate.compare import apply_holm, history_comparison
+from perfgate.gate.ab.run import AbOutcome, run_ab
+from perfgate.gate.compare import history_comparison
 from perfgate.gate.plan import plan_suites
+from perfgate.gate.run import Measured, judge
 from perfgate.stats import clopper_pearson
 from perfgate.target import service_for
+from perfgate.verdict import GATED_FAMILIES, MetricComparison, Verdict
 
 ROUTE = "/api/bounties"
 JUDGED = (
@@ -70,14 +109,31 @@ JUDGED = (
     "cpu_ms_per_request",
 )
 BASE_US = 2000
-ROWS = {
-    "aa": BASE_US,
-    "ab10": 2200,
-    "ab10-route": 2266,
-    "ab5": 2100,
-    "hist-aa": BASE_US,
-    "hist-ab10": 2200,
+#: Both arms' environment (the start command adds ``--route ROUTE``).
+BASE_ENV = {"PERFGATE_DEMO_CPU_US": str(BASE_US)}
+#: row -> what the candidate's environment sets on top of BASE_ENV
+ROWS: dict[str, dict[str, str]] = {
+    "aa": {},
+    "ab10": {"PERFGATE_DEMO_CPU_US": "2200"},
+    "ab10-route": {"PERFGATE_DEMO_CPU_US": "2266"},
+    "ab5": {"PERFGATE_DEMO_CPU_US": "2100"},
+    "tail": {
+        "PERFGATE_DEMO_LATENCY_MS": "30",
+        "PERFGATE_DEMO_TAIL_FRACTION": "0.03",
+        "PERFGATE_DEMO_ROUTE": ROUTE,
+    },
+    "capacity": {"PERFGATE_DEMO_SERIALIZE_MS": "2", "PERFGATE_DEMO_ROUTE": ROUTE},
+    "leak": {"PERFGATE_DEMO_LEAK_KB": "2"},
+    "hist-aa": {},
+    "hist-ab10": {"PERFGATE_DEMO_CPU_US": "2200"},
 }
+#: The per-metric "interval excludes 0" rate an A/A row should stay under.
+AA_EXCLUDES_0_GOAL = 0.06
+
+
+def _false_alarm_row(row: str) -> bool:
+    """Rows whose hits are false alarms (upper bound); the rest count detections."""
+    return row.endswith("aa")
 
 
 def _free_port() -> int:
@@ -86,13 +142,68 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def code_commit() -> str:
+    """The commit of the perfgate code this process runs, ``-dirty`` when src/ or
+    studies/ differ from it (appended results under studies/results do not count)."""
+    here = Path(perfgate.__file__).resolve().parent
+
+    def git(*argv: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(here), *argv], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        sha = git("rev-parse", "--short", "HEAD")
+        top = git("rev-parse", "--show-toplevel")
+        dirty = git(
+            "-C",
+            top,
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            "src",
+            "studies",
+            ":(exclude)studies/results",
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}-dirty" if dirty else sha
+
+
+def design(args: argparse.Namespace, row: str) -> dict[str, Any]:
+    """Everything that defines a run's design, except the code's commit."""
+    out: dict[str, Any] = {
+        "route": ROUTE,
+        "base_env": dict(BASE_ENV),
+        "candidate_env": {**BASE_ENV, **ROWS[row]},
+        "profile": args.profile,
+        "family": args.family,
+        "rate": args.rate,
+        "pairs": args.pairs,
+        "extend_pairs": args.extend_pairs,
+        "round": args.round,
+        "slices": args.slices,
+    }
+    if args.max_lag is not None:
+        out["max_lag"] = args.max_lag
+    if args.launches is not None:
+        out["launches"] = args.launches
+    if args.median_fit:
+        out["median_fit"] = True
+    if row.startswith("hist"):
+        out["history"] = args.history
+    return out
+
+
 def _config(work: Path, args: argparse.Namespace) -> ProjectConfig:
     script = work / "artillery-load-test.yml"
     if not script.exists():
-        seed = Path(str(__import__("perfgate").__file__)).parent / "data" / "seed"
+        seed = Path(perfgate.__file__).parent / "data" / "seed"
         for name in ("artillery-load-test.yml", "artillery-processor.js"):
-            (work / name).write_bytes((Path(seed) / name).read_bytes())
+            (work / name).write_bytes((seed / name).read_bytes())
     lag = f"\n  max_lag: {args.max_lag}" if args.max_lag is not None else ""
+    launches = f"\n  launches: {args.launches}" if args.launches is not None else ""
     declared = ", ".join(f'"{m}"' for m in JUDGED[:2])
     # "declared": the route's two metrics are the whole core (the issue's claim;
     # replace, since declaring now extends the default core)
@@ -113,30 +224,88 @@ ab:
   pairs: {args.pairs}
   extend_pairs: {args.extend_pairs}
   round: {args.round}
-  slices: {args.slices}{lag}{family}
+  slices: {args.slices}{lag}{launches}{family}
 """
     return load_project_text(text, work)
 
 
+def gate_verdict(cfg: ProjectConfig, out: AbOutcome, *, strict: bool) -> Verdict:
+    """The verdict ``perfgate gate`` gives this outcome: :func:`perfgate.gate.run.judge`
+    on what its A/B measurement hands it (``_measure_ab``), without a history store."""
+    base = out.base if out.base.suites else None
+    measured = Measured(
+        mode="history" if base is None and not out.errors else "ab",
+        run=out.candidate,
+        base=base,
+        comparisons=list(out.comparisons),
+        errors=list(out.errors),
+        inconclusive=list(out.inconclusive),
+        warnings=list(out.warnings),
+        details=dict(out.details),
+        interrupted=bool(out.details.get("interrupted", False)),
+    )
+    return judge(cfg, measured, None, strict=strict)
+
+
+def _excludes_0(c: MetricComparison) -> bool | None:
+    if c.ci_low is None or c.ci_high is None:
+        return None
+    return c.ci_low > 0 or c.ci_high < 0
+
+
 def ab_run(
-    cfg: ProjectConfig, work: Path, cand_us: int, probe: MedianFitProbe | None = None
+    cfg: ProjectConfig,
+    work: Path,
+    env: dict[str, str],
+    probe: MedianFitProbe | None = None,
+    *,
+    profile: str = "pr",
 ) -> dict[str, Any]:
-    planned = plan_suites(cfg, "pr")
-    specs = {}
-    for arm, us in (("base", BASE_US), ("candidate", cand_us)):
-        spec = service_for(cfg, arm, _free_port(), Path(tempfile.mkdtemp(dir=work)))
-        spec.env["PERFGATE_DEMO_CPU_US"] = str(us)
-        specs[arm] = spec
+    """One gate run: both arms, the rounds, the verdict; the record of one JSON line."""
+    planned = plan_suites(cfg, profile)
     t0 = time.monotonic()
+    specs = {}
+    for arm, arm_env in (("base", BASE_ENV), ("candidate", {**BASE_ENV, **env})):
+        spec = service_for(cfg, arm, _free_port(), Path(tempfile.mkdtemp(dir=work)))
+        spec.env.update(arm_env)
+        specs[arm] = spec
     out = run_ab(
         cfg, planned, base_spec=specs["base"], candidate_spec=specs["candidate"], log=lambda _: None
     )
-    too_few = apply_holm(out.comparisons, look_level(cfg.ab, cfg.compare.alpha))
-    primary = [c for c in out.comparisons if c.family == "primary"]
+    verdict = gate_verdict(cfg, out, strict=cfg.profiles[profile].strict)
+    seconds = time.monotonic() - t0
+    comparisons = verdict.comparisons
+    gated = [c for c in comparisons if c.family in GATED_FAMILIES]
+    primary = [c for c in comparisons if c.family == "primary"]
     judged = {c.metric: c for c in primary if c.metric in JUDGED}
     load = (out.details.get("suites") or {}).get("load", {})
     record = {
-        "seconds": time.monotonic() - t0,
+        # the gate's wall time: both arms' start to the verdict
+        "seconds": seconds,
+        "verdict": verdict.state,
+        "exit_code": verdict.exit_code,
+        # the criterion: the gate's own verdict is "regression" (SLOs not counted)
+        "fails": verdict.state == "regression",
+        "reasons": verdict.reasons,
+        "regressed": [c.metric for c in gated if c.state == "regression"],
+        "inconclusive": verdict.details.get("inconclusive") or [],
+        "slo_breaches": [
+            c.name for c in verdict.slo_checks if c.status == "fail" and not c.pre_existing
+        ],
+        # every compared metric: its family, state and 95% interval of the change
+        "metrics": {
+            c.metric: {
+                "family": c.family,
+                "state": c.state,
+                "change": c.change,
+                "low": c.ci_low,
+                "high": c.ci_high,
+                "excludes_0": _excludes_0(c),
+            }
+            for c in comparisons
+        },
+        # the earlier designs' criteria, kept for comparison with their files:
+        # any primary regression (false alarm), a judged metric's (detection)
         "alarm": any(c.state == "regression" for c in primary),
         "detected": any(c.state == "regression" for c in judged.values()),
         "route_change": judged[JUDGED[0]].change if JUDGED[0] in judged else None,
@@ -148,19 +317,20 @@ def ab_run(
         "alarms": [c.metric for c in primary if c.state == "regression"],
         # possible regressions: slower beyond doubt, not beyond the minimum effect
         "unresolved": [c.metric for c in primary if c.state == "unresolved"],
+        "errors": verdict.reasons if verdict.state == "error" else [],
         "dropped": out.details.get("pairs_dropped"),
         # the second look: why the first could not decide (None: it could)
         "extended": load.get("extended"),
         "pairs_run": load.get("pairs_planned"),
         "started_first": out.details.get("started_first"),
         "launch_gap_s": out.details.get("launch_gap_s"),
+        "seed": out.details.get("seed"),
         # every gating metric's per-pair (base, candidate) figures: other decision
-        # rules can be judged on the very same runs
+        # rules can be judged on the very same runs (studies/decision_rules.py)
         "primary": {c.metric: c.p_value for c in primary if c.p_value is not None},
         "pairs": load.get("primary_pairs"),
-        # each arm's warm-up capacity: does the arm started first also serve less?
+        # each arm's warm-up capacity (arrivals/s): the capacity row's other effect
         "capacity": load.get("capacity"),
-        "insufficient": bool(out.inconclusive or too_few),
     }
     if probe is not None:
         record["pairs_median_fit"] = probe.pairs(set(record["pairs"] or {}), cfg.ab.max_lag_ms)
@@ -225,7 +395,9 @@ def _burner(cpus: list[int], duty: float) -> subprocess.Popen[bytes] | None:
     return subprocess.Popen([sys.executable, "-c", code])
 
 
-def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> float | None:
+def single_run(
+    cfg: ProjectConfig, work: Path, env: dict[str, str], rng: random.Random, profile: str = "pr"
+) -> float | None:
     """One history-mode run: one arm alone, on a runner with random background load."""
     import asyncio
 
@@ -234,12 +406,12 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
     from perfgate.script import aimed_at
 
     spec = service_for(cfg, "candidate", _free_port(), Path(tempfile.mkdtemp(dir=work)))
-    spec.env["PERFGATE_DEMO_CPU_US"] = str(us)
+    spec.env.update({**BASE_ENV, **env})
     spec.cpus = cfg.ab.arm_cpus
     burner = _burner(cfg.ab.arm_cpus, rng.uniform(0.0, 0.5))
     session = ArmSession("candidate", spec=spec, log=lambda _: None).start()
     try:
-        planned = plan_suites(cfg, "pr")[0]
+        planned = plan_suites(cfg, profile)[0]
         assert planned.script is not None
         script = aimed_at(planned.script, session.base_url)
         total = cfg.ab.pairs * cfg.ab.round_s
@@ -276,74 +448,195 @@ def single_run(cfg: ProjectConfig, work: Path, us: int, rng: random.Random) -> f
             burner.wait()
 
 
-def summarize(path: Path) -> int:
-    """The table from a ``--jsonl`` file (runs appended by any number of invocations)."""
-    groups: dict[tuple[str, Any, Any, Any, Any], list[dict[str, Any]]] = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            r = json.loads(line)
-            # runs before round_pairs was recorded had the default 12; before
-            # family and extend_pairs, the default family and one look
-            pairs = f"{r.get('round_pairs', 12)}+{r.get('extend_pairs', 0)}"
-            key = (r["row"], r.get("family", "default"), r.get("slices"), r.get("rate"), pairs)
-            groups.setdefault(key, []).append(r)
-    print(
-        "| row | family | slices | rate | pairs | k/n | 95% bound | route Δ median [IQR] "
-        "| pairs dropped (median) | extended | seconds (median) |"
+def _env_label(env: dict[str, str]) -> str:
+    return " ".join(f"{k.removeprefix('PERFGATE_DEMO_')}={v}" for k, v in sorted(env.items()))
+
+
+def _design_key(r: dict[str, Any]) -> tuple[str, str]:
+    """(setup, candidate environment): everything that defines the run's design.
+
+    Lines written before designs were recorded: the fields they carry (before
+    round_pairs was recorded, the default 12; before family and extend_pairs,
+    the default family and one look), marked legacy.
+    """
+    if "design" in r:
+        d = dict(r["design"])
+        env = d.pop("candidate_env", {})
+        return json.dumps({"commit": r.get("commit"), **d}, sort_keys=True), _env_label(env)
+    legacy = {
+        "legacy": True,
+        "family": r.get("family", "default"),
+        "slices": r.get("slices"),
+        "rate": r.get("rate"),
+        "pairs": r.get("round_pairs", 12),
+        "extend_pairs": r.get("extend_pairs", 0),
+    }
+    return json.dumps(legacy, sort_keys=True), "(not recorded)"
+
+
+def _describe(setup: str) -> str:
+    d = json.loads(setup)
+    if d.pop("legacy", False):
+        return (
+            "legacy lines, no design recorded; counted by their own criterion (any primary "
+            "regression for A/A, a judged metric's for the rest): "
+            + ", ".join(f"{k} {v}" for k, v in d.items())
+        )
+    return ", ".join(
+        f"{k} {_env_label(v) if isinstance(v, dict) else v}"
+        for k, v in sorted(d.items(), key=lambda kv: kv[0] != "commit")
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for (row, family, slices, rate, n_pairs), runs in sorted(
-        groups.items(), key=lambda kv: str(kv[0])
-    ):
-        hits = sum(bool(r["alarm"] if row == "aa" else r["detected"]) for r in runs)
-        ci = clopper_pearson(hits, len(runs), one_sided=True)
-        bound = f"≤ {ci.high:.1%}" if row.endswith("aa") else f"≥ {ci.low:.1%}"
+
+
+def _hit(r: dict[str, Any]) -> bool:
+    """The gate's verdict failed; legacy lines: their own criterion."""
+    if "fails" in r:
+        return bool(r["fails"])
+    return bool(r["alarm"] if _false_alarm_row(r["row"]) else r["detected"])
+
+
+def _bound(row: str, k: int, n: int) -> str:
+    ci = clopper_pearson(k, n, one_sided=True)
+    return f"≤ {ci.high:.1%}" if _false_alarm_row(row) else f"≥ {ci.low:.1%}"
+
+
+def _quantile(values: list[float], q: float, fmt: str) -> str:
+    return format(float(np.quantile(values, q)), fmt) if values else "—"
+
+
+Group = tuple[str, str, str]  # (design id, row, candidate environment)
+
+
+def _groups(path: Path) -> tuple[dict[Group, list[dict[str, Any]]], dict[str, str]]:
+    """Runs by design and row, in the order of ROWS; design id -> its description."""
+    ids: dict[str, str] = {}
+    groups: dict[Group, list[dict[str, Any]]] = {}
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        setup, env = _design_key(r)
+        if setup not in ids:
+            prefix = "D" if "design" in r else "L"  # L: legacy lines
+            ids[setup] = f"{prefix}{1 + sum(i.startswith(prefix) for i in ids.values())}"
+        groups.setdefault((ids[setup], r["row"], env), []).append(r)
+    order = list(ROWS)
+
+    def rank(g: Group) -> tuple[str, int, int, str]:
+        return (
+            g[0][0],
+            int(g[0][1:]),
+            order.index(g[1]) if g[1] in order else len(order),
+            g[1] + g[2],
+        )
+
+    legend = {i: _describe(setup) for setup, i in ids.items()}
+    return dict(sorted(groups.items(), key=lambda kv: rank(kv[0]))), legend
+
+
+def summarize(path: Path, top: int = 8) -> int:
+    """The table from a ``--jsonl`` file (runs appended by any number of invocations)."""
+    groups, legend = _groups(path)
+    print("Designs (never pooled):")
+    for i, text in sorted(legend.items()):
+        print(f"- {i}: {text}")
+    print()
+    print(
+        "| design | row | candidate env | k/n fails | 95% bound | errors | inconclusive "
+        "| gate s median | gate s p90 | route Δ median [IQR] | pairs dropped (median) | second looks |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (did, row, env), runs in groups.items():
+        counted = [r for r in runs if r.get("verdict") != "error"]
+        hits = sum(_hit(r) for r in counted)
+        errors = len(runs) - len(counted)
+        inconclusive = sum(r.get("verdict") == "inconclusive" for r in runs)
+        secs = [r["seconds"] for r in runs if r.get("seconds") is not None]
         changes = [r["route_change"] for r in runs if r.get("route_change") is not None]
         q = np.quantile(changes, [0.25, 0.5, 0.75]) if changes else None
         spread = f"{q[1]:+.1%} [{q[0]:+.1%}, {q[2]:+.1%}]" if q is not None else "—"
         drops = [r["dropped"] for r in runs if r.get("dropped") is not None]
-        dropped = f"{float(np.median(drops)):g}" if drops else "—"
         extended = sum(bool(r.get("extended")) for r in runs)
-        secs = [r["seconds"] for r in runs if r.get("seconds") is not None]
-        took = f"{float(np.median(secs)):.0f}" if secs else "—"
         print(
-            f"| {row} | {family} | {slices or '—'} | {rate or '—'} | {n_pairs} | {hits}/{len(runs)} | {bound} "
-            f"| {spread} | {dropped} | {extended}/{len(runs)} | {took} |"
+            f"| {did} | {row} | {env or '—'} | {hits}/{len(counted)} "
+            f"| {_bound(row, hits, len(counted))} | {errors} | {inconclusive} "
+            f"| {_quantile(secs, 0.5, '.0f')} | {_quantile(secs, 0.9, '.0f')} | {spread} "
+            f"| {_quantile(drops, 0.5, 'g')} | {extended}/{len(runs)} |"
         )
-    # Which judged metric said "regression", and what raised the false alarms.
+    # Which metrics regressed (the verdict's), which primary ones (legacy lines).
     print()
-    for (row, family, _sl, _rate, n_pairs), runs in sorted(
-        groups.items(), key=lambda kv: str(kv[0])
-    ):
-        per_metric: dict[str, int] = {}
-        for r in runs:
-            for metric, c in (r.get("judged") or {}).items():
-                per_metric[metric] = per_metric.get(metric, 0) + (c["state"] == "regression")
-        alarms: dict[str, int] = {}
-        for r in runs:
-            for metric in r.get("alarms") or []:
-                alarms[metric] = alarms.get(metric, 0) + 1
-        judged = ", ".join(f"{m} {k}/{len(runs)}" for m, k in sorted(per_metric.items()))
-        recorded = [r for r in runs if "unresolved" in r]
-        unresolved = (
-            f"; a possible regression (inconclusive) in "
-            f"{sum(bool(r['unresolved']) for r in recorded)}/{len(recorded)}"
-            if recorded
-            else ""
+    for (did, row, _env), runs in groups.items():
+        new = [r for r in runs if "regressed" in r]
+        key, what = ("regressed", "regressed") if new else ("alarms", "primary regressions")
+        counts: dict[str, int] = {}
+        for r in new or runs:
+            for metric in r.get(key) or []:
+                counts[metric] = counts.get(metric, 0) + 1
+        n = len(new or runs)
+        listed = ", ".join(
+            f"`{m}` {k}/{n}" for m, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         )
+        notes = []
+        recorded = [r for r in runs if "unresolved" in r]
+        if recorded:
+            k = sum(bool(r["unresolved"]) for r in recorded)
+            notes.append(f"a primary metric unresolved in {k}/{len(recorded)}")
+        breaches = [r for r in new if r.get("slo_breaches")]
+        if breaches:
+            notes.append(f"SLO breaches (not counted) in {len(breaches)}/{len(new)}")
+        ratios = [
+            cap["candidate"] / cap["base"] - 1
+            for r in runs
+            if (cap := r.get("capacity")) and cap.get("base") and cap.get("candidate")
+        ]
+        if ratios:
+            notes.append(f"warm-up capacity, candidate vs base: {float(np.median(ratios)):+.1%}")
+        tail = f" ({'; '.join(notes)})" if notes else ""
+        print(f"- {did} {row}: {what} {listed or '—'}{tail}")
+    # A/A: how often does each metric's 95% interval exclude 0? (goal: ≤ 6% of runs)
+    aa = [(g, runs) for g, runs in groups.items() if g[1] == "aa"]
+    if any("metrics" in r for _, runs in aa for r in runs):
+        print()
         print(
-            f"- {row} ({family} family, {n_pairs} pairs): regression on {judged or '—'}; "
-            f"alarms by metric {alarms}{unresolved}"
+            f"A/A, per metric: runs whose 95% interval excludes 0 (goal ≤ {AA_EXCLUDES_0_GOAL:.0%}; "
+            f"top {top} per design)"
+        )
+        print()
+        print("| design | metric | family | excludes 0 | 95% upper bound | goal |")
+        print("|---|---|---|---|---|---|")
+    for (did, _row, _env), runs in aa:
+        per: dict[str, list[bool]] = {}
+        family: dict[str, str] = {}
+        for r in runs:
+            for metric, m in (r.get("metrics") or {}).items():
+                if m.get("excludes_0") is not None:
+                    per.setdefault(metric, []).append(bool(m["excludes_0"]))
+                    family[metric] = m.get("family", "?")
+        if not per:
+            continue
+        ranked = sorted(per.items(), key=lambda kv: (-sum(kv[1]) / len(kv[1]), kv[0]))
+        for metric, flags in ranked[:top]:
+            k, n = sum(flags), len(flags)
+            ci = clopper_pearson(k, n, one_sided=True)
+            goal = "met" if k / n <= AA_EXCLUDES_0_GOAL else "**missed**"
+            print(f"| {did} | `{metric}` | {family[metric]} | {k}/{n} | ≤ {ci.high:.1%} | {goal} |")
+        rest = ranked[top:]
+        with_metrics = [r for r in runs if r.get("metrics")]
+        anywhere = sum(
+            any(m.get("excludes_0") for m in r["metrics"].values()) for r in with_metrics
+        )
+        worst = max((sum(f) / len(f) for _, f in rest), default=0.0)
+        print(
+            f"| {did} | {len(rest)} more metrics, each at most {worst:.0%}; any metric: "
+            f"{anywhere}/{len(with_metrics)} runs | | | | |"
         )
     # How each judged metric moved across the runs (Hodges–Lehmann change per run).
     print()
     print(
-        "| row | pairs | judged metric | runs | change median | SD | min … max | interval low, median |"
+        "| design | row | judged metric | runs | change median | SD | min … max | interval low, median |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for (row, _family, _slices, _rate, n_pairs), runs in sorted(
-        groups.items(), key=lambda kv: str(kv[0])
-    ):
+    for (did, row, _env), runs in groups.items():
         for metric in JUDGED:
             seen = [
                 c
@@ -357,27 +650,25 @@ def summarize(path: Path) -> int:
             sd = f"{ch.std(ddof=1):.2%}" if ch.size > 1 else "—"
             low = f"{float(np.median(lows)):+.1%}" if lows else "—"
             print(
-                f"| {row} | {n_pairs} | `{metric}` | {ch.size} | {float(np.median(ch)):+.1%} | {sd} "
+                f"| {did} | {row} | `{metric}` | {ch.size} | {float(np.median(ch)):+.1%} | {sd} "
                 f"| {ch.min():+.1%} … {ch.max():+.1%} | {low} |"
             )
     # Does the arm that started first differ? (A/A: any difference is the process's.)
-    by_start: dict[tuple[str, str], list[float]] = {}
-    for (row, _family, _slices, _rate, _pairs), runs in groups.items():
-        if row != "aa":
-            continue
+    by_start: dict[tuple[str, str, str], list[float]] = {}
+    for (did, _row, _env), runs in aa:
         for r in runs:
             first = r.get("started_first") or "candidate (before it was drawn)"
             for metric, c in (r.get("judged") or {}).items():
                 if c.get("change") is not None:
-                    by_start.setdefault((first, metric), []).append(c["change"])
+                    by_start.setdefault((did, first, metric), []).append(c["change"])
     if by_start:
         print()
-        print("| A/A, started first | judged metric | runs | change mean ± SE |")
-        print("|---|---|---|---|")
-        for (first, metric), values in sorted(by_start.items()):
+        print("| design | A/A, started first | judged metric | runs | change mean ± SE |")
+        print("|---|---|---|---|---|")
+        for (did, first, metric), values in sorted(by_start.items()):
             v = np.array(values)
             se = f" ± {v.std(ddof=1) / np.sqrt(v.size):.2%}" if v.size > 1 else ""
-            print(f"| {first} | `{metric}` | {v.size} | {v.mean():+.2%}{se} |")
+            print(f"| {did} | {first} | `{metric}` | {v.size} | {v.mean():+.2%}{se} |")
     return 0
 
 
@@ -386,7 +677,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--runs", type=int, default=100, help="gate runs per row (default: %(default)s)")
-    p.add_argument("--rows", default="aa,ab10,ab5,hist-aa,hist-ab10")
+    p.add_argument(
+        "--rows",
+        default="aa,ab10,ab5,tail,capacity,leak",
+        help=f"comma-separated, of {', '.join(ROWS)} (default: %(default)s)",
+    )
+    p.add_argument(
+        "--profile", default="pr", help="the profile whose plan is run (default: %(default)s)"
+    )
     p.add_argument("--rate", type=float, default=100.0, help="arrivals/s (default: %(default)s)")
     p.add_argument("--pairs", type=int, default=12)
     p.add_argument(
@@ -402,6 +700,12 @@ def main() -> int:
     p.add_argument("--slices", type=int, default=4, help="slices per round (default: %(default)s)")
     p.add_argument("--max-lag", type=float, default=None, help="ms; default: perfgate's (1)")
     p.add_argument(
+        "--launches",
+        type=int,
+        default=None,
+        help="ab.launches: replicate processes per arm (written only when given)",
+    )
+    p.add_argument(
         "--jsonl", type=Path, default=None, help="append one JSON line per gate run to this file"
     )
     p.add_argument("--history", type=int, default=10, help="history points (default: %(default)s)")
@@ -414,73 +718,105 @@ def main() -> int:
     args = p.parse_args()
     if args.summarize is not None:
         return summarize(args.summarize)
+    rows = args.rows.split(",")
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        p.error(f"unknown rows {unknown} (known: {', '.join(ROWS)})")
     work = Path(tempfile.mkdtemp(prefix="perfgate-detection-"))
     cfg = _config(work, args)
+    commit = code_commit()
     rng = random.Random(0)
     probe = MedianFitProbe() if args.median_fit else None
-    table: list[tuple[str, int, str, str, str]] = []
+    table: list[tuple[str, str, str, str, str]] = []
     history_points: list[float] | None = None
-    for row in args.rows.split(","):
-        us = ROWS[row]
+
+    def append(row: str, record: dict[str, Any]) -> None:
+        if args.jsonl is None:
+            return
+        line = {
+            "row": row,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "commit": commit,
+            "host": platform.node(),
+            "python": platform.python_version(),
+            "design": design(args, row),
+            # the fields studies/decision_rules.py and legacy summaries read
+            "slices": args.slices,
+            "rate": args.rate,
+            "round_pairs": args.pairs,
+            "extend_pairs": args.extend_pairs,
+            "family": args.family,
+            **record,
+        }
+        with args.jsonl.open("a") as fh:
+            fh.write(json.dumps(line) + "\n")
+
+    for row in rows:
+        env = ROWS[row]
         hits = 0
         notes: list[str] = []
         if row.startswith("hist"):
             if history_points is None:
                 history_points = [
                     v
-                    for v in (single_run(cfg, work, BASE_US, rng) for _ in range(args.history))
+                    for v in (
+                        single_run(cfg, work, {}, rng, args.profile) for _ in range(args.history)
+                    )
                     if v
                 ]
             for _ in range(args.runs):
-                v = single_run(cfg, work, us, rng)
+                t0 = time.monotonic()
+                v = single_run(cfg, work, env, rng, args.profile)
                 fig = Figure("load", f"endpoint:{ROUTE} total.p50", v or 0.0, "ms", 10**6)
                 c = history_comparison(fig, history_points, min_effect=0.05, family="primary")
                 hits += c.state == "regression"
-                if args.jsonl is not None:
-                    record = {
-                        "row": row,
+                append(
+                    row,
+                    {
+                        "seconds": time.monotonic() - t0,
+                        "fails": c.state == "regression",
                         "alarm": c.state == "regression",
                         "detected": c.state == "regression",
                         "route_change": c.change,
-                    }
-                    with args.jsonl.open("a") as fh:
-                        fh.write(json.dumps(record) + "\n")
+                    },
+                )
         else:
             for i in range(args.runs):
-                r = ab_run(cfg, work, us, probe)
-                hits += r["alarm"] if row == "aa" else r["detected"]
-                if args.jsonl is not None:
-                    record = {
-                        "row": row,
-                        "slices": args.slices,
-                        "rate": args.rate,
-                        "round_pairs": args.pairs,
-                        "extend_pairs": args.extend_pairs,
-                        "family": args.family,
-                        **r,
-                    }
-                    with args.jsonl.open("a") as fh:
-                        fh.write(json.dumps(record) + "\n")
+                r = ab_run(cfg, work, env, probe, profile=args.profile)
+                hits += r["fails"]
+                append(row, r)
                 notes.append(
-                    f"{r['route_change'] or 0:+.1%}(≥{r['route_low'] or 0:+.1%})"
+                    f"{r['verdict']} {r['route_change'] or 0:+.1%}(≥{r['route_low'] or 0:+.1%})"
                     f"/{r['dropped']}d/{r['seconds']:.0f}s"
                 )
-                print(f"  {row} run {i + 1}: {notes[-1]}", file=sys.stderr)
+                regressed = ", ".join(r["regressed"]) or "—"
+                print(
+                    f"  {row} run {i + 1}: {notes[-1]}; regressed: {regressed}",
+                    file=sys.stderr,
+                    flush=True,
+                )
         n = args.runs
-        ci = clopper_pearson(hits, n, one_sided=True)
-        low, high = ci.low, ci.high
-        bound = f"≤ {high:.1%}" if row.endswith("aa") else f"≥ {low:.1%}"
-        table.append((row, us, f"{hits}/{n}", bound, " ".join(notes[:6])))
+        table.append(
+            (
+                row,
+                _env_label({**BASE_ENV, **env}),
+                f"{hits}/{n}",
+                _bound(row, hits, n),
+                " ".join(notes[:6]),
+            )
+        )
     print(
         f"# perfgate detection — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-        f"{platform.processor() or platform.machine()}, {len(__import__('os').sched_getaffinity(0))} CPUs"
+        f"{platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, "
+        f"commit {commit}"
     )
     print(
-        f"rate {args.rate}/s, {args.pairs} pairs × {args.round}s rounds in {args.slices} slices, "
-        f"route {ROUTE}, base --cpu-us {BASE_US}"
+        f"profile {args.profile}, rate {args.rate}/s, {args.pairs}+{args.extend_pairs} pairs × "
+        f"{args.round}s rounds in {args.slices} slices, route {ROUTE}, base {_env_label(BASE_ENV)}"
+        + (f", launches {args.launches}" if args.launches is not None else "")
     )
     print(
-        "| row | candidate cpu-us | k/n | 95% bound | per-run route Δ / dropped pairs / seconds |"
+        "| row | candidate env | k/n (gate fails) | 95% bound | per-run verdict route Δ / dropped pairs / seconds |"
     )
     print("|---|---|---|---|---|")
     for row_cells in table:
