@@ -19,13 +19,11 @@ fault switches (``PERFGATE_DEMO_*``, ``perfgate demo-api --help``):
 * ``tail``       — ``PERFGATE_DEMO_LATENCY_MS=30 PERFGATE_DEMO_TAIL_FRACTION=0.03
   PERFGATE_DEMO_ROUTE=/api/bounties``: 3% of the route's requests 30 ms slower
   (the route variable restates what the start command's flag already does).
-* ``capacity``   — ``PERFGATE_DEMO_SERIALIZE_MS=2 PERFGATE_DEMO_ROUTE=/api/bounties``:
-  one lock held across a 2 ms await. The base design scopes every serialize
-  fault to the route (the same ``--route`` flag scopes the base's 2 ms of CPU,
-  and the demo has one scope for all of them), so this is a lock on the bounty
-  routes only: at 100 arrivals/s ~80 of their requests a second hold it for
-  2 ms (~16% busy), a +2 ms latency change more than a capacity one; the
-  warm-up capacity of each arm is recorded (``capacity``) to show which.
+* ``capacity``   — ``PERFGATE_DEMO_SERIALIZE_MS=2 PERFGATE_DEMO_SERIALIZE_ROUTE=/``:
+  one global lock held across a 2 ms await on every route (the lock's own
+  scope; the base's CPU work stays on the route): capacity at most 500
+  requests/s, where the rounds run at 100 arrivals/s. The warm-up capacity of
+  each arm is recorded (``capacity``).
 * ``leak``       — ``PERFGATE_DEMO_LEAK_KB=2``: 2 KiB retained per request, on
   every route (the leak has no route scope).
 * ``hist-aa`` / ``hist-ab10`` — history mode beside it: each run alone on a
@@ -63,7 +61,7 @@ metric) under a "legacy" design. One gate run at a time, rows alternating::
     python studies/detection.py --runs 1 --rows ab10     --jsonl runs.jsonl   # +10% route CPU
     python studies/detection.py --runs 1 --rows ab5      --jsonl runs.jsonl   # +5% route CPU
     python studies/detection.py --runs 1 --rows tail     --jsonl runs.jsonl   # 3% of the route +30 ms
-    python studies/detection.py --runs 1 --rows capacity --jsonl runs.jsonl   # a 2 ms lock on the route
+    python studies/detection.py --runs 1 --rows capacity --jsonl runs.jsonl   # a global 2 ms lock
     python studies/detection.py --runs 1 --rows leak     --jsonl runs.jsonl   # 2 KiB kept per request
     python studies/detection.py --summarize runs.jsonl   # the table of all appended runs
 
@@ -122,7 +120,7 @@ ROWS: dict[str, dict[str, str]] = {
         "PERFGATE_DEMO_TAIL_FRACTION": "0.03",
         "PERFGATE_DEMO_ROUTE": ROUTE,
     },
-    "capacity": {"PERFGATE_DEMO_SERIALIZE_MS": "2", "PERFGATE_DEMO_ROUTE": ROUTE},
+    "capacity": {"PERFGATE_DEMO_SERIALIZE_MS": "2", "PERFGATE_DEMO_SERIALIZE_ROUTE": "/"},
     "leak": {"PERFGATE_DEMO_LEAK_KB": "2"},
     "hist-aa": {},
     "hist-ab10": {"PERFGATE_DEMO_CPU_US": "2200"},

@@ -159,6 +159,23 @@ def test_serialize_ms_queues_concurrent_requests_behind_one_lock(start_demo_api:
     assert time.perf_counter() - started < n * 0.060
 
 
+def test_serialize_route_gives_the_lock_its_own_scope(start_demo_api: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = start_demo_api(
+        "--serialize-ms", "60", "--route", "/api/bounties", "--serialize-route", "/"
+    )
+    assert get(api, "/health")[0] == 200  # warm
+    n = 6
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        statuses = list(pool.map(lambda _: get(api, "/health")[0], range(n)))
+    assert statuses == [200] * n
+    # /health is outside --route but inside --serialize-route /: one after another
+    assert time.perf_counter() - started >= 0.8 * n * 0.060
+    assert "the lock on routes /" in api.log.read_text()
+
+
 def test_crash_after_n_requests(start_demo_api: Any) -> None:
     n = 5
     api = start_demo_api("--crash-after", str(n), wait=False)

@@ -21,6 +21,7 @@ examples:
   perfgate demo-api --cpu-us 500                     # a real CPU regression
   perfgate demo-api --latency-ms 30 --tail-fraction 0.03 --route /api/bounties   # a tail
   perfgate demo-api --serialize-ms 2                 # a lock that halves capacity
+  perfgate demo-api --cpu-us 2000 --route /api/bounties --serialize-ms 2 --serialize-route /
   PERFGATE_DEMO_ERROR_RATE=0.05 perfgate demo-api    # 5% of responses are 500s
 
 Every fault flag also reads PERFGATE_DEMO_<FLAG> (e.g. PERFGATE_DEMO_LATENCY_MS,
@@ -90,6 +91,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="limit latency/CPU/serialize faults to this path prefix (repeatable)",
     )
     f.add_argument(
+        "--serialize-route",
+        action="append",
+        metavar="PATH",
+        help="the lock's own path prefixes instead of --route ('/' for every route; repeatable)",
+    )
+    f.add_argument(
         "--error-rate", type=float, metavar="R", help="answer a share R of requests with 500"
     )
     f.add_argument("--leak-kb", type=int, metavar="K", help="retain K KiB per request, never freed")
@@ -116,11 +123,15 @@ def fault_settings(args: argparse.Namespace, environ: dict[str, str]) -> dict[st
             value = _from_env(env, convert, environ)
         if value is not None:
             out[dest] = value
-    routes = args.route
-    if routes is None:
-        raw = environ.get("PERFGATE_DEMO_ROUTE", "")
-        routes = [r.strip() for r in raw.split(",") if r.strip()]
-    out["routes"] = tuple(routes)
+    for dest, env in (
+        ("route", "PERFGATE_DEMO_ROUTE"),
+        ("serialize_route", "PERFGATE_DEMO_SERIALIZE_ROUTE"),
+    ):
+        routes = getattr(args, dest)
+        if routes is None:
+            raw = environ.get(env, "")
+            routes = [r.strip() for r in raw.split(",") if r.strip()]
+        out[f"{dest}s"] = tuple(routes)
     return out
 
 

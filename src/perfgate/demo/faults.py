@@ -47,6 +47,9 @@ class FaultConfig:
     # saturation falls to 1000/MS requests/s while a lone request barely slows.
     serialize_ms: float = 0.0
     routes: tuple[str, ...] = ()
+    # the lock's own prefixes when given (else ``routes``): a lock on every
+    # route beside CPU work on one
+    serialize_routes: tuple[str, ...] = ()
     error_rate: float = 0.0
     leak_kb: int = 0
     crash_after: int = 0
@@ -59,7 +62,7 @@ class FaultConfig:
             raise ValueError("error_rate must be between 0 and 1")
         if not 0.0 < self.tail_fraction <= 1.0:
             raise ValueError("tail_fraction must be above 0 and at most 1")
-        for route in self.routes:
+        for route in self.routes + self.serialize_routes:
             if not route.startswith("/"):
                 raise ValueError(f"route {route!r} must start with '/'")
 
@@ -76,12 +79,19 @@ class FaultConfig:
             )
         ) or bool(self.crash_after)
 
-    def applies_to(self, path: str) -> bool:
+    def applies_to(self, path: str, routes: tuple[str, ...] | None = None) -> bool:
         """Whether latency/CPU faults hit ``path``: every path, or the given
         route prefixes (``/api/bounties`` matches ``/api/bounties/42``)."""
-        if not self.routes:
+        routes = self.routes if routes is None else routes
+        if not routes:
             return True
-        return any(path == r or path.startswith(r.rstrip("/") + "/") for r in self.routes)
+        return any(path == r or path.startswith(r.rstrip("/") + "/") for r in routes)
+
+    def locks(self, path: str) -> bool:
+        """Whether ``path`` takes the --serialize-ms lock."""
+        return bool(self.serialize_ms) and self.applies_to(
+            path, self.serialize_routes or self.routes
+        )
 
     def describe(self) -> str:
         parts = []
@@ -94,6 +104,8 @@ class FaultConfig:
             parts.append(f"serialized {self.serialize_ms:g}ms/request under one lock")
         if self.routes and (self.latency_ms or self.jitter_ms or self.cpu_us or self.serialize_ms):
             parts.append(f"on routes {', '.join(self.routes)}")
+        if self.serialize_ms and self.serialize_routes:
+            parts.append(f"the lock on routes {', '.join(self.serialize_routes)}")
         if self.error_rate:
             parts.append(f"error rate {self.error_rate:g}")
         if self.leak_kb:
@@ -153,10 +165,10 @@ def fault_middleware(
                     await asyncio.sleep(delay / 1000.0)
                 if config.cpu_us:
                     burn_cpu(config.cpu_us)
-                if config.serialize_ms:
-                    lock = lock or asyncio.Lock()
-                    async with lock:  # held across the await, as a real lock-in-handler bug
-                        await asyncio.sleep(config.serialize_ms / 1000.0)
+            if config.locks(request.path):
+                lock = lock or asyncio.Lock()
+                async with lock:  # held across the await, as a real lock-in-handler bug
+                    await asyncio.sleep(config.serialize_ms / 1000.0)
             if config.leak_kb:
                 _LEAKED.append(b"x" * (config.leak_kb * 1024))  # touched: counts in RSS
             if config.error_rate and rand.random() < config.error_rate:
