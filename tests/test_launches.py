@@ -217,3 +217,21 @@ def test_respawn_gives_a_fresh_process_and_rss_is_read(tmp_path: Path) -> None:
     finally:
         service.stop()
     assert rss_kib([2**22 + 12345]) == 0  # a pid that does not exist
+
+
+def test_rss_growth_is_shown_in_its_unit_not_as_a_percentage() -> None:
+    from perfgate.gate.decide import describe_comparison
+    from perfgate.report._format import fmt_change, fmt_interval
+
+    c = paired_difference_comparison(
+        "load",
+        "rss_kib_per_request",
+        "KiB/req",
+        [0.0, 0.1, -0.1, 0.0, 0.2, 0.0, 0.1, 0.0],
+        [2.0, 2.1, 1.9, 2.0, 2.2, 2.0, 2.1, 2.0],
+        margin=0.5,
+        family="secondary",
+    )
+    assert fmt_change(c.change, c.unit) == "+2.00 KiB/req"
+    assert fmt_interval(c.ci_low, c.ci_high, c.unit).endswith("KiB/req")
+    assert "+2.00 KiB/req, 95% CI" in describe_comparison(c)

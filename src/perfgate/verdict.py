@@ -71,6 +71,11 @@ EXIT_ERROR = 2
 EXIT_INCONCLUSIVE_STRICT = 3
 
 
+#: Units whose comparisons carry an absolute change in the unit itself, not a
+#: fraction (A/B's RSS growth per request); "ratio" is absolute too, in points.
+ABSOLUTE_UNITS = ("KiB/req",)
+
+
 @dataclass
 class MetricComparison:
     """One metric of one suite, baseline against candidate."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from tabulate import tabulate
 
 from perfgate.verdict import (
+    ABSOLUTE_UNITS,
     GATED_FAMILIES,
     STATE_LABELS,
     VERDICT_LABELS,
@@ -41,6 +42,8 @@ def _change(c: MetricComparison) -> str:
         return "–"
     if c.unit == "ratio":
         return f"{c.change * 100:+.2f} pp"
+    if c.unit in ABSOLUTE_UNITS:
+        return f"{c.change:+.2f} {c.unit}"
     text = f"{c.change:+.1%}"
     if c.ci_low is not None and c.ci_high is not None:
         text += f" [{c.ci_low:+.1%}, {c.ci_high:+.1%}]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from perfgate.gate.compare import clearly_slower
 from perfgate.result import Check
 from perfgate.verdict import (
+    ABSOLUTE_UNITS,
     EXIT_ERROR,
     EXIT_FAIL,
     EXIT_INCONCLUSIVE_STRICT,
@@ -27,6 +28,9 @@ def describe_comparison(c: MetricComparison) -> str:
         return (
             f"{where} {c.base or 0:.2%} → {c.candidate or 0:.2%} ({(c.change or 0) * 100:+.2f} pp)"
         )
+    if c.unit in ABSOLUTE_UNITS:
+        interval = f", 95% CI {c.ci_low:+.2f}…{c.ci_high or 0:+.2f}" if c.ci_low is not None else ""
+        return f"{where} {c.change or 0:+.2f} {c.unit}{interval}"
     interval = f", 95% CI {_pct(c.ci_low)}…{_pct(c.ci_high)}" if c.ci_low is not None else ""
     return f"{where} {_pct(c.change)}{interval}"
 
@@ -103,6 +107,8 @@ def _why_not_gated(c: MetricComparison) -> str:
 def _effect(c: MetricComparison) -> str:
     if c.unit == "ratio":
         return f"{(c.min_effect or 0) * 100:.2g} pp"
+    if c.unit in ABSOLUTE_UNITS:
+        return f"{c.min_effect or 0:.2g} {c.unit}"
     return f"{c.min_effect or 0:.0%}"
 
 

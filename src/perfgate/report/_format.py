@@ -11,6 +11,8 @@ import html
 import math
 import re
 
+from perfgate.verdict import ABSOLUTE_UNITS
+
 __all__ = [
     "fmt_change",
     "fmt_count",
@@ -114,6 +116,8 @@ def fmt_change(change: float | None, unit: str) -> str:
         return f"{change:+.2f} pp"
     if unit == "ratio":  # fractions: the absolute change, in points
         return f"{change * 100:+.2f} pp"
+    if unit in ABSOLUTE_UNITS:
+        return f"{change:+.2f} {unit}"
     return f"{change * 100:+.1f}%"
 
 
@@ -125,6 +129,8 @@ def fmt_interval(low: float | None, high: float | None, unit: str) -> str:
         return f"[{low:+.2f}, {high:+.2f}] pp"
     if unit == "ratio":
         return f"[{low * 100:+.2f}, {high * 100:+.2f}] pp"
+    if unit in ABSOLUTE_UNITS:
+        return f"[{low:+.2f}, {high:+.2f}] {unit}"
     return f"[{low * 100:+.1f}%, {high * 100:+.1f}%]"
 
 
