@@ -58,7 +58,10 @@ def min_effect_for(metric: str, min_effect: dict[str, float]) -> float:
     """The minimum relative effect that may count as a regression for ``metric``."""
     stat = metric.rsplit(" ", 1)[-1]
     if stat.startswith("above_base_"):
-        return min_effect.get("tail_share_pp", 0.01)
+        # points above the base's ~5% (p95) or ~1% (p99): the same relative move
+        # is five times fewer points above the p99
+        share = min_effect.get("tail_share_pp", 0.01)
+        return share / 2.0 if stat.endswith("p99") else share
     if stat == "rss_kib_per_request":
         return min_effect.get("rss_kib_per_request", 0.5)
     if stat == "saturated_ms_per_arrival":
