@@ -132,23 +132,30 @@ def test_paired_difference_handles_zero_and_negative_figures() -> None:
     assert missing.state == "insufficient" and "2 pair(s) without the figure" in missing.detail
 
 
-def _round(slow_share: float, rng: np.random.Generator, n: int = 400) -> MetricSet:
+def _round(
+    slow_share: float, rng: np.random.Generator, n: int = 400, scale: float = 1.0
+) -> MetricSet:
     m = MetricSet()
     for v in rng.uniform(2.0, 3.0, n):
-        ms = 33.0 if rng.random() < slow_share else float(v)
+        ms = 33.0 if rng.random() < slow_share else float(v) * scale
         m.observe(names.TOTAL, ms)
         m.observe(names.ENDPOINT_TOTAL_PREFIX + "/api/bounties", ms)
     return m
 
 
-def _pairs(slow_share: float, seed: int, n_pairs: int = 12) -> list[PairFigures]:
+def _pairs(
+    slow_share: float, seed: int, n_pairs: int = 12, scale: float = 1.0
+) -> list[PairFigures]:
     rng = np.random.default_rng(seed)
     return [
         PairFigures(
             k,
             RoundFigures(),
             RoundFigures(),
-            metrics={"base": _round(0.0, rng), "candidate": _round(slow_share, rng)},
+            metrics={
+                "base": _round(0.0, rng),
+                "candidate": _round(slow_share, rng, scale=scale),
+            },
         )
         for k in range(n_pairs)
     ]
@@ -169,6 +176,10 @@ def test_tail_exceedance_catches_a_few_slow_requests() -> None:
         c.metric: c for c in paired_extra_comparisons("load", _pairs(0.0, seed=2), min_effect={})
     }
     assert all(c.state != "regression" for c in quiet.values())
+    # every request 5% slower: the medians' business, not a tail (the threshold is
+    # the base's percentile raised by its own minimum effect, 15%)
+    shifted = paired_extra_comparisons("load", _pairs(0.0, seed=3, scale=1.05), min_effect={})
+    assert all(c.state != "regression" for c in shifted)
 
 
 def test_capacity_comparison_is_higher_is_worse() -> None:

@@ -438,14 +438,17 @@ def _histograms(metrics: MetricSet) -> dict[str, Histogram]:
 
 def exceedance_series(
     pairs: Sequence[PairFigures],
+    margin: Mapping[str, float] | None = None,
 ) -> dict[str, tuple[list[float | None], list[float | None]]]:
-    """Per pair, each arm's share of requests above the base's pooled p95 and p99.
+    """Per pair, each arm's share of requests above the base's pooled p95 and p99
+    raised by ``margin`` (stat -> the percentile's minimum effect, e.g. 0.15).
 
     Metric -> (base shares, candidate shares), one per kept pair (``None``
     where a round had too few requests). The threshold pools every kept
     base round, so a slowdown of a few percent of one route's requests (a
-    retry, a cold cache, a lock) moves the candidate's share past the base's
-    ~5% (~1%) even when no median or p95 moves.
+    retry, a cold cache, a lock) moves the candidate's share past the
+    base's even when no median or p95 moves, while a small shift of the
+    whole distribution (within the percentile's minimum effect) does not.
     """
     kept = [p for p in pairs if p.dropped is None and p.metrics is not None]
     per_pair = [
@@ -462,7 +465,10 @@ def exceedance_series(
         for stat, q, pooled_needed, needed in _EXCEEDANCE:
             if base_all.count < pooled_needed:
                 continue
-            threshold = base_all.quantile(q)
+            # beyond the percentile's own minimum effect: a small shift of the
+            # whole distribution (a 5% slower route) moves the share above the
+            # bare p95 by several points; it must not count as a tail
+            threshold = base_all.quantile(q) * (1.0 + (margin or {}).get(stat, 0.0))
             series: dict[str, list[float | None]] = {"base": [], "candidate": []}
             for hs in per_pair:
                 for arm in ("base", "candidate"):
@@ -493,7 +499,13 @@ def paired_extra_comparisons(
     memory kept per request. Only metrics with enough usable pairs are gated.
     """
     kept = [p for p in pairs if p.dropped is None]
-    series = exceedance_series(pairs)
+    series = exceedance_series(
+        pairs,
+        {
+            stat: min_effect_for(f"total.{stat.rsplit('_', 1)[-1]}", min_effect)
+            for stat, *_ in _EXCEEDANCE
+        },
+    )
     rss = (
         [p.base.value("rss_kib_per_request") for p in kept],
         [p.candidate.value("rss_kib_per_request") for p in kept],
