@@ -292,12 +292,13 @@ def choose_families(
     primary_budget: int = MAX_PRIMARY,
     min_pairs: int = 6,
     alpha: float = 0.05,
-    extras: Sequence[str] = (),
+    extras: Mapping[str, int] | None = None,
 ) -> Families:
     """The suite's families from the pairs measured so far (:func:`metric_families`).
 
     ``extras``: the paired extras measured (tail exceedance, RSS growth,
-    capacity), always in the secondary family; they count in its size.
+    capacity) and each one's usable pairs: in the secondary family when they
+    have the pairs Holm there needs, like every other secondary metric.
 
     Fixed by what was measured, not by what survived: a gate whose pairs were
     all dropped must say "insufficient", not pass silently. A metric joins only
@@ -312,20 +313,23 @@ def choose_families(
         min_pairs=max(min_pairs, holm_min_pairs(primary_budget, alpha)),
         budget=max(0, primary_budget),
     )
+    extras = dict(extras or {})
     secondary_size = len(draft.secondary) + len(extras)
     levels = family_levels(alpha, has_secondary=secondary_size > 0)
+    floor = max(min_pairs, holm_min_pairs(max(1, secondary_size), levels["secondary"] or alpha))
     chosen = metric_families(
         suite,
         pairs,
         declared_primary,
         mode=primary_mode,
         min_pairs=max(min_pairs, holm_min_pairs(primary_budget, levels["primary"])),
-        min_pairs_secondary=max(
-            min_pairs, holm_min_pairs(max(1, secondary_size), levels["secondary"] or alpha)
-        ),
+        min_pairs_secondary=floor,
         budget=max(0, primary_budget),
     )
-    return Families(core=chosen.core, secondary=chosen.secondary + list(extras))
+    return Families(
+        core=chosen.core,
+        secondary=chosen.secondary + [m for m, usable in extras.items() if usable >= floor],
+    )
 
 
 def ab_comparisons(

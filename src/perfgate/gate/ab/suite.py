@@ -563,14 +563,14 @@ async def _run_looks(
     """
     ab = rounds.ab
     # Chosen once, at the first look: the second look tests the same families.
-    extras = [
-        c.metric
+    measured = {
+        c.metric: c.samples or 0
         for c in paired_extra_comparisons(
             rounds.name, rounds.pairs, min_effect=compare.min_effect, min_pairs=MIN_PAIRS
         )
-    ]
+    }
     if len(capacity) >= MIN_PAIRS:
-        extras.append(CAPACITY_METRIC)
+        measured[CAPACITY_METRIC] = len(capacity)
     families = choose_families(
         rounds.name,
         rounds.pairs,
@@ -579,8 +579,9 @@ async def _run_looks(
         primary_budget=primary_budget,
         min_pairs=MIN_PAIRS,
         alpha=level,
-        extras=extras,
+        extras=measured,
     )
+    extras = [m for m in measured if m in families.secondary]
 
     def judged() -> list[MetricComparison]:
         out = ab_comparisons(
