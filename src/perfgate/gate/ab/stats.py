@@ -293,12 +293,14 @@ def choose_families(
     min_pairs: int = 6,
     alpha: float = 0.05,
     extras: Mapping[str, int] | None = None,
+    extras_growth: float = 1.0,
 ) -> Families:
     """The suite's families from the pairs measured so far (:func:`metric_families`).
 
     ``extras``: the paired extras measured (tail exceedance, RSS growth,
     capacity) and each one's usable pairs: in the secondary family when they
-    have the pairs Holm there needs, like every other secondary metric.
+    can have the pairs Holm there needs by the last look (``extras_growth``:
+    the pairs planned over both looks / those of the first).
 
     Fixed by what was measured, not by what survived: a gate whose pairs were
     all dropped must say "insufficient", not pass silently. A metric joins only
@@ -328,7 +330,8 @@ def choose_families(
     )
     return Families(
         core=chosen.core,
-        secondary=chosen.secondary + [m for m, usable in extras.items() if usable >= floor],
+        secondary=chosen.secondary
+        + [m for m, usable in extras.items() if usable * max(1.0, extras_growth) >= floor],
     )
 
 

@@ -580,6 +580,8 @@ async def _run_looks(
         min_pairs=MIN_PAIRS,
         alpha=level,
         extras=measured,
+        # a rare route's share short of pairs now may have them after a second look
+        extras_growth=len(plan) / first_look if rounds.dead is None and first_look else 1.0,
     )
     extras = [m for m in measured if m in families.secondary]
 
