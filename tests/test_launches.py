@@ -231,8 +231,9 @@ def test_respawn_gives_a_fresh_process_and_rss_is_read(tmp_path: Path) -> None:
 
 
 def test_rss_growth_is_shown_in_its_unit_not_as_a_percentage() -> None:
+    from perfgate.gate.console import verdict_text
     from perfgate.gate.decide import describe_comparison
-    from perfgate.report._format import fmt_change, fmt_interval
+    from perfgate.verdict import Verdict
 
     c = paired_difference_comparison(
         "load",
@@ -243,6 +244,7 @@ def test_rss_growth_is_shown_in_its_unit_not_as_a_percentage() -> None:
         margin=0.5,
         family="secondary",
     )
-    assert fmt_change(c.change, c.unit) == "+2.00 KiB/req"
-    assert fmt_interval(c.ci_low, c.ci_high, c.unit).endswith("KiB/req")
+    assert "+2.00 KiB/req" in verdict_text(
+        Verdict(state="fail", mode="ab", comparisons=[c]), all_metrics=True
+    )
     assert "+2.00 KiB/req, 95% CI" in describe_comparison(c)
