@@ -11,6 +11,7 @@ warmup, failed samples counted, outliers flagged and budgets checked::
 from perfgate.bench._runner import (
     BenchSetup,
     ProgressFn,
+    operation_extra,
     run_bench,
     run_bench_async,
     run_bench_setup,
@@ -37,6 +38,7 @@ __all__ = [
     "load_suite",
     "load_suite_text",
     "operation_checks",
+    "operation_extra",
     "render_report",
     "repeat_summary",
     "run_bench",

@@ -128,6 +128,21 @@ async def run_bench_async(
     return result
 
 
+def operation_extra(
+    op: Operation, *, codes: dict[str, int], failed_ms: list[float], reconnects: int
+) -> dict[str, Any]:
+    """What a bench operation's result records beside its samples (one run or merged rounds)."""
+    return {
+        "method": op.request.method.upper(),
+        "url": op.request.url,
+        "warmup": op.warmup,
+        "concurrency": op.concurrency,
+        "codes": codes,
+        "failed_ms": failed_ms,
+        "reconnects": reconnects,
+    }
+
+
 def _operation_result(
     op: Operation, runs: list[_Samples], skipped_reason: str | None, seed: int | None
 ) -> BenchOperation:
@@ -147,15 +162,12 @@ def _operation_result(
         summary=summary,
         budget=dict(op.budget),
         repeats=[summarize(r.ok_ms, len(r.failed_ms)) for r in runs] if len(runs) > 1 else [],
-        extra={
-            "method": op.request.method.upper(),
-            "url": op.request.url,
-            "warmup": op.warmup,
-            "concurrency": op.concurrency,
-            "codes": codes,
-            "failed_ms": [x for r in runs for x in r.failed_ms],
-            "reconnects": sum(r.reconnects for r in runs),
-        },
+        extra=operation_extra(
+            op,
+            codes=codes,
+            failed_ms=[x for r in runs for x in r.failed_ms],
+            reconnects=sum(r.reconnects for r in runs),
+        ),
     )
     if len(runs) > 1:
         bench_op.extra["consistency"] = repeat_summary([r.ok_ms for r in runs], seed=seed or 0)

@@ -20,11 +20,13 @@ import numpy as np
 from perfgate.figures import Figure, min_samples
 from perfgate.gate.ab.launches import PRIOR_LAUNCHES, launch_min_effect
 from perfgate.stats import (
+    ConfidenceInterval,
     exact_two_proportion_test,
     hodges_lehmann,
     holm,
     inflate_interval,
     launch_variance,
+    normal_ppf,
     prediction_interval_log,
     t_cdf,
     wilcoxon_ci,
@@ -235,52 +237,68 @@ def paired_comparison(
     d = np.log(np.array([b for _, b in pairs]) / np.array([a for a, _ in pairs]))
     shift = hodges_lehmann(d)
     ci = wilcoxon_ci(d, conf)
-    low, high = ci.low, ci.high
-    threshold = math.log1p(min_effect)
-    out.p_value = wilcoxon_signed_rank(d - threshold).p_greater
-    out.p_slower = wilcoxon_signed_rank(d).p_greater
-    if launch_sd is not None:
-        # The Wilcoxon interval's own standard error: the inflation is relative to it.
-        se = (ci.high - ci.low) / (2.0 * 1.959964) if math.isfinite(ci.high - ci.low) else None
-        lv = launch_variance(
-            d.tolist(),
-            [g for _, _, g in kept],
-            prior_sd=launch_sd,
-            prior_df=PRIOR_LAUNCHES,
-            se_within=se or None,
-        )
-        inflation = lv.inflation
-        min_effect = launch_min_effect(min_effect, lv.sd_between)
-        out.min_effect = min_effect
+    if launch_sd is None:
+        low, high = ci.low, ci.high
         threshold = math.log1p(min_effect)
-        low, high = inflate_interval(shift, ci.low, ci.high, inflation)
-        # the exact rank test's p cannot carry the launch-level variance: a t
-        # statistic on the total standard error does (perfgate.stats.clustered)
-        out.p_value = lv.p_greater(shift, threshold)
-        out.p_slower = lv.p_greater(shift)
-        observed = (
-            f", {lv.sd_between_observed:.2%} over this run's {lv.launches} launches"
-            if lv.sd_between_observed is not None
-            else ""
-        )
-        out.launch = {
-            "launches": lv.launches,
-            "sd_between": round(lv.sd_between, 5),
-            "sd_between_observed": None
-            if lv.sd_between_observed is None
-            else round(lv.sd_between_observed, 5),
-            "inflation": round(inflation, 3),
-        }
-        if inflation > 1.0:
-            _add_detail(
-                out,
-                f"launch-level SD {lv.sd_between:.2%}{observed}: interval widened x{inflation:.2f}",
-            )
+        out.p_value = wilcoxon_signed_rank(d - threshold).p_greater
+        out.p_slower = wilcoxon_signed_rank(d).p_greater
+    else:
+        low, high, threshold = _launch_model(out, d, shift, [g for _, _, g in kept], ci, launch_sd)
     out.change = math.expm1(shift)
     out.ci_low = math.expm1(low)
     out.ci_high = math.expm1(high)
     out.state = _state(low, high, threshold)  # type: ignore[assignment]
     return out
+
+
+def _launch_model(
+    out: MetricComparison,
+    d: np.ndarray,
+    shift: float,
+    launches: list[int],
+    ci: ConfidenceInterval,
+    launch_sd: float,
+) -> tuple[float, float, float]:
+    """Pairs nested in launches: set ``out``'s minimum effect, p-values and launch record.
+
+    Returns the widened interval and the threshold, on the log scale. The
+    exact rank test's p cannot carry the launch-level variance; a t statistic
+    on the total standard error does (:mod:`perfgate.stats.clustered`).
+    """
+    # the Wilcoxon interval's own standard error: the inflation is relative to it
+    width = ci.high - ci.low
+    lv = launch_variance(
+        d.tolist(),
+        launches,
+        prior_sd=launch_sd,
+        prior_df=PRIOR_LAUNCHES,
+        se_within=width / (2.0 * normal_ppf(0.975)) if math.isfinite(width) and width > 0 else None,
+    )
+    assert out.min_effect is not None
+    out.min_effect = launch_min_effect(out.min_effect, lv.sd_between)
+    threshold = math.log1p(out.min_effect)
+    out.p_value = lv.p_greater(shift, threshold)
+    out.p_slower = lv.p_greater(shift)
+    out.launch = {
+        "launches": lv.launches,
+        "sd_between": round(lv.sd_between, 5),
+        "sd_between_observed": None
+        if lv.sd_between_observed is None
+        else round(lv.sd_between_observed, 5),
+        "inflation": round(lv.inflation, 3),
+    }
+    if lv.inflation > 1.0:
+        observed = (
+            f", {lv.sd_between_observed:.2%} over this run's {lv.launches} launches"
+            if lv.sd_between_observed is not None
+            else ""
+        )
+        _add_detail(
+            out,
+            f"launch-level SD {lv.sd_between:.2%}{observed}: interval widened x{lv.inflation:.2f}",
+        )
+    low, high = inflate_interval(shift, ci.low, ci.high, lv.inflation)
+    return low, high, threshold
 
 
 def proportion_comparison(

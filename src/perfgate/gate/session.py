@@ -309,12 +309,7 @@ class ArmSession:
         monitor record of the launch that ended. Raises ServiceError when the
         service had died or cannot be spawned.
         """
-        record: dict[str, Any] = {}
-        if self._monitor is not None:
-            record = self._monitor.stop()
-            self._monitor = None
-            if "error" in record:
-                self.warnings.append(f"[{self.label}] monitor: {record.pop('error')}")
+        record = self._stop_monitor()
         if self.service is None:
             return record
         self._stop.set()
@@ -323,6 +318,16 @@ class ArmSession:
             self._watch = None
         self.service.respawn()  # raises on an earlier death (kept in .crash by the watch)
         self._stop = threading.Event()
+        return record
+
+    def _stop_monitor(self) -> dict[str, Any]:
+        """Stop the monitor (if any); its record, an error moved to the warnings."""
+        record: dict[str, Any] = {}
+        if self._monitor is not None:
+            record = self._monitor.stop()
+            self._monitor = None
+            if "error" in record:
+                self.warnings.append(f"[{self.label}] monitor: {record.pop('error')}")
         return record
 
     def _watch_death(self) -> None:
@@ -337,12 +342,7 @@ class ArmSession:
 
     def stop(self) -> dict[str, Any]:
         """Stop watching and stop the service; returns the monitor's record."""
-        monitor: dict[str, Any] = {}
-        if self._monitor is not None:
-            monitor = self._monitor.stop()
-            self._monitor = None
-            if "error" in monitor:
-                self.warnings.append(f"[{self.label}] monitor: {monitor.pop('error')}")
+        monitor = self._stop_monitor()
         if self.service is not None:
             dead = self.service.death()
             if dead is not None and self.crash is None:

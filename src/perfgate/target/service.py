@@ -132,15 +132,8 @@ class Service:
         memory layout, hash seed, start order), same port, work dir and log.
         Raises ServiceError when the service had died (its death stays recorded).
         """
+        self.check_alive()
         proc = self._require_started()
-        dead = self.death()
-        if dead is not None:
-            raise ServiceError(
-                f"{self.spec.name} died {dead.at_s:.1f}s after start ({dead.describe()})",
-                log_tail=dead.log_tail,
-                exit_code=dead.exit_code,
-                signal=dead.signal,
-            )
         if self._sampler is not None:
             self._sampler.stop()
             self._sampler = None

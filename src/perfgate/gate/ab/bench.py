@@ -168,7 +168,7 @@ def merged_result(name: str, suite: Suite, rounds: Sequence[SuiteResult]) -> Sui
     Each operation keeps its rounds' summaries as ``repeats`` (independent
     runs, as ``perfgate bench --repeat`` gives them).
     """
-    from perfgate.bench import budget_checks, summarize
+    from perfgate.bench import budget_checks, operation_extra, summarize
 
     out = SuiteResult(name=name, kind="bench", source=suite.source)
     if rounds:
@@ -199,16 +199,13 @@ def merged_result(name: str, suite: Suite, rounds: Sequence[SuiteResult]) -> Sui
                 summary=summary,
                 budget=dict(op.budget),
                 repeats=[summarize(x.samples_ms, x.failed) for x in measured],
-                extra={
-                    "method": op.request.method.upper(),
-                    "url": op.request.url,
-                    "warmup": op.warmup,
-                    "concurrency": op.concurrency,
-                    "codes": codes,
-                    "failed_ms": [s for x in measured for s in x.extra.get("failed_ms", [])],
-                    "reconnects": sum(int(x.extra.get("reconnects", 0)) for x in runs),
-                    "rounds": len(measured),
-                },
+                extra=operation_extra(
+                    op,
+                    codes=codes,
+                    failed_ms=[s for x in measured for s in x.extra.get("failed_ms", [])],
+                    reconnects=sum(int(x.extra.get("reconnects", 0)) for x in runs),
+                )
+                | {"rounds": len(measured)},
             )
         )
     out.checks = budget_checks(out)

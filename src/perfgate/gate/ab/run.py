@@ -327,9 +327,7 @@ async def _experiment(
     stopped = False
     for launch in range(ab.launches):
         if launch and (
-            stopped
-            or not runs
-            or not _relaunch(sessions, launch_order(seed, launch, ab.launches), out, log)
+            not runs or not _relaunch(sessions, launch_order(seed, launch, ab.launches), out, log)
         ):
             break
         for run in runs:

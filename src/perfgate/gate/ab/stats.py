@@ -174,9 +174,7 @@ def _covering(
     return out
 
 
-def _endpoint_stats(
-    endpoint: str, ep: _EndpointLoad, usable: dict[str, int], min_pairs: int
-) -> list[str]:
+def _endpoint_stats(endpoint: str, usable: dict[str, int], min_pairs: int) -> list[str]:
     """An endpoint's gateable metrics: median, CPU per request and error rate, each only
     with enough usable pairs. A sub-millisecond median is gated too: its larger
     launch-level SD gives it a larger minimum effect (:mod:`perfgate.gate.ab.launches`)."""
@@ -240,7 +238,7 @@ def metric_families(
         ):
             core += [
                 m
-                for m in _endpoint_stats(endpoint, loads[endpoint], usable, min_pairs)
+                for m in _endpoint_stats(endpoint, usable, min_pairs)
                 if not m.endswith(" error_rate") and m not in core
             ]
     overflow = core[budget:]
@@ -250,7 +248,7 @@ def metric_families(
     for endpoint in sorted(loads):
         secondary += [
             m
-            for m in _endpoint_stats(endpoint, loads[endpoint], usable, floor)
+            for m in _endpoint_stats(endpoint, usable, floor)
             if m not in core and m not in secondary
         ]
     return Families(core=core, secondary=secondary)

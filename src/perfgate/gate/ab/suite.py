@@ -428,18 +428,17 @@ class LoadSuiteRun:
         sessions: dict[str, ArmSession],
         launch: int,
     ) -> None:
-        """Closed-loop chunks, both arms saturated in turn (ABBA), one pair per seed."""
-        for index in range(self.capacity_split[launch]):
-            order = list(ARMS) if index % 2 == self.rng.randrange(2) else list(reversed(ARMS))
-            seed = self.rng.randrange(2**31)
+        """Closed-loop chunks, both arms saturated in turn (ABBA/BAAB blocks, as the rounds),
+        both chunks of a pair on one seed."""
+        for pp in pair_plan(self.capacity_split[launch], self.rng.randrange(1, 2**31)):
             got: dict[str, float] = {}
-            for arm in order:
+            for arm in pp.order:
                 if sessions[arm].crashed:
                     return
                 chunk = await closed_loop_chunk(
                     arm,
                     scripts[arm],
-                    seed=seed,
+                    seed=pp.seed,
                     duration_s=CAPACITY_CHUNK_S,
                     concurrency=WARMUP_USERS,
                     initial_vars=initial[arm],
@@ -563,12 +562,10 @@ async def _run_looks(
     """
     ab = rounds.ab
     # Chosen once, at the first look: the second look tests the same families.
-    measured = {
-        c.metric: c.samples or 0
-        for c in paired_extra_comparisons(
-            rounds.name, rounds.pairs, min_effect=compare.min_effect, min_pairs=MIN_PAIRS
-        )
-    }
+    first_extras = paired_extra_comparisons(
+        rounds.name, rounds.pairs, min_effect=compare.min_effect, min_pairs=MIN_PAIRS
+    )
+    measured = {c.metric: c.samples or 0 for c in first_extras}
     if len(capacity) >= MIN_PAIRS:
         measured[CAPACITY_METRIC] = len(capacity)
     families = choose_families(
@@ -585,7 +582,8 @@ async def _run_looks(
     )
     extras = [m for m in measured if m in families.secondary]
 
-    def judged() -> list[MetricComparison]:
+    def judged(extra: list[MetricComparison] | None = None) -> list[MetricComparison]:
+        """All comparisons; ``extra``: the paired extras when already compared on these pairs."""
         out = ab_comparisons(
             rounds.name,
             rounds.pairs,
@@ -594,12 +592,16 @@ async def _run_looks(
             alpha=level,
             families=families,
         )
-        out += paired_extra_comparisons(
-            rounds.name,
-            rounds.pairs,
-            min_effect=compare.min_effect,
-            min_pairs=MIN_PAIRS,
-            only=extras,
+        out += (
+            extra
+            if extra is not None
+            else paired_extra_comparisons(
+                rounds.name,
+                rounds.pairs,
+                min_effect=compare.min_effect,
+                min_pairs=MIN_PAIRS,
+                only=extras,
+            )
         )
         if CAPACITY_METRIC in extras:
             out.append(
@@ -609,7 +611,7 @@ async def _run_looks(
             )
         return out
 
-    comparisons = judged()
+    comparisons = judged([c for c in first_extras if c.metric in extras])
     extended: str | None = None
     if rounds.dead is None and len(plan) > first_look:
         extended = undecided(comparisons, level)
