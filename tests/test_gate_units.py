@@ -235,7 +235,7 @@ def test_the_interim_look_extends_only_what_more_pairs_could_decide() -> None:
     info.family = "info"
     assert undecided([info, *quiet], 0.0304) is None  # information never extends a run
     short = MetricComparison("s", "few", "ms", "primary", p_value=0.5, p_slower=0.5, samples=5)
-    assert undecided([short, *quiet], 0.0304) == "too few round pairs for Holm"
+    assert undecided([short, *quiet], 0.0304) == "too few round pairs for Holm: few"
 
 
 def test_an_unresolved_primary_metric_makes_the_verdict_inconclusive() -> None:

@@ -248,3 +248,25 @@ def test_rss_growth_is_shown_in_its_unit_not_as_a_percentage() -> None:
         Verdict(state="fail", mode="ab", comparisons=[c]), all_metrics=True
     )
     assert "+2.00 KiB/req, 95% CI" in describe_comparison(c)
+
+
+def test_an_extra_joins_the_family_on_pairs_it_has_or_lost_to_lag_only() -> None:
+    """A rare route's tail share, short of Holm at the first look, stays out (it would
+    send every run to a second look); one pair short because a pair was dropped for
+    scheduler lag stays in (the second look puts that pair back)."""
+    from perfgate.gate.ab.stats import choose_families
+    from perfgate.gate.compare import family_levels, holm_min_pairs
+
+    pairs: list[PairFigures] = []  # the extras alone make the secondary family
+    level = family_levels(0.05, has_secondary=True)["secondary"]
+    floor = max(6, holm_min_pairs(3, level))
+    extras = {"rss_kib_per_request": floor - 1, "endpoint:/rare above_base_p95": floor - 4}
+    extras["above_base_p95"] = floor
+    plain = choose_families("load", pairs, extras=extras, alpha=0.05)
+    assert "above_base_p95" in plain.secondary
+    assert "rss_kib_per_request" not in plain.secondary
+    lagged = choose_families(
+        "load", pairs, extras=extras, alpha=0.05, extras_growth=floor / (floor - 1)
+    )
+    assert "rss_kib_per_request" in lagged.secondary
+    assert "endpoint:/rare above_base_p95" not in lagged.secondary

@@ -580,11 +580,17 @@ def undecided(comparisons: Sequence[MetricComparison], alpha: float) -> str | No
     if beyond:
         return "clearly slower, short of Holm: " + ", ".join(beyond)
     if short:
-        return "too few round pairs for Holm"
+        few = [c.metric for c in gated if c.state == "insufficient" and _short_of_holm(c)]
+        return "too few round pairs for Holm: " + ", ".join(few)
     dropped = [c.metric for c in gated if c.state == "insufficient" and _short_of_pairs(c)]
     if dropped:
         return "too few usable round pairs: " + ", ".join(dropped)
     return None
+
+
+def _short_of_holm(c: MetricComparison) -> bool:
+    """Insufficient because Holm over its family needs more pairs than it has."""
+    return "cannot show a regression after Holm" in c.detail
 
 
 def _short_of_pairs(c: MetricComparison) -> bool:

@@ -297,8 +297,11 @@ def choose_families(
 
     ``extras``: the paired extras measured (tail exceedance, RSS growth,
     capacity) and each one's usable pairs: in the secondary family when they
-    can have the pairs Holm there needs by the last look (``extras_growth``:
-    the pairs planned over both looks / those of the first).
+    have the pairs Holm there needs, counting the pairs a second look would
+    put back for those lost to scheduler lag (``extras_growth``: pairs run /
+    pairs usable). Not the pairs a second look would add: an extra admitted on
+    those (a rare route's tail share) would send nearly every run, A/A ones
+    included, to the second look (docs/detection.md, design e).
 
     Fixed by what was measured, not by what survived: a gate whose pairs were
     all dropped must say "insufficient", not pass silently. A metric joins only

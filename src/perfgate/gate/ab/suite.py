@@ -577,8 +577,7 @@ async def _run_looks(
         min_pairs=MIN_PAIRS,
         alpha=level,
         extras=measured,
-        # a rare route's share short of pairs now may have them after a second look
-        extras_growth=len(plan) / first_look if rounds.dead is None and first_look else 1.0,
+        extras_growth=_lag_replacement(rounds, len(plan) > first_look),
     )
     extras = [m for m in measured if m in families.secondary]
 
@@ -623,6 +622,15 @@ async def _run_looks(
             await rounds.run(plan[first_look:])
             comparisons = judged()
     return comparisons, extended
+
+
+def _lag_replacement(rounds: _Rounds, can_extend: bool) -> float:
+    """Pairs run / pairs usable: what a second look would put back for pairs lost
+    to scheduler lag (an RSS figure one dropped pair short of Holm keeps its place)."""
+    used = sum(p.dropped is None for p in rounds.pairs)
+    if not can_extend or rounds.dead is not None or used == 0:
+        return 1.0
+    return len(rounds.pairs) / used
 
 
 def _details(
