@@ -13,10 +13,20 @@ defaults (no ``compare.primary``; only ``ab.max_lag`` is raised when
 * ``cheap15``  — the product page runs one more query (+15–20% of its CPU): detected on exit 1.
 * ``rare30``   — 30% of coupon checks (2% of the traffic) answer 500: detected on exit 1.
 
+The blind classes of issue 22, on this API (its examples were a tail and a leak
+that passed the gate):
+
+* ``tail4``    — 4% of product pages held 40 ms longer (medians do not move).
+* ``leak16``   — every request keeps 16 KiB for good.
+* ``lock``     — every request holds one process-wide lock for 2 ms (at most
+  500 requests/s, whatever the cores).
+
 Every figure is k/n with a one-sided Clopper–Pearson 95% bound (upper for
-false alarms, lower for detections), and the median gate time::
+false alarms, lower for detections), and the median gate time, per design
+(the commit of ``src``, ``studies`` and ``tests/apps``; never pooled)::
 
     python studies/default_family.py --runs 10 --rows aa,cheap15,rare30 --jsonl runs.jsonl
+    python studies/default_family.py --runs 5 --rows aa,tail4,leak16,lock --jsonl runs.jsonl
     python studies/default_family.py --summarize runs.jsonl
 """
 
@@ -35,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from perfgate.stats import clopper_pearson
+from provenance import MEASURED, code_commit
 
 # The shop and its throwaway repository live beside the tests that use them too.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "apps"))
@@ -61,11 +72,21 @@ def one_run(row: str, max_lag: float | None) -> dict[str, Any]:
         verdict = json.loads(report.read_text()).get("verdict", {}) if report else {}
     details = verdict.get("details", {}) if isinstance(verdict, dict) else {}
     load = (details.get("suites") or {}).get("load") or {}
+    ab = load.get("ab") or {}
     return {
         "row": row,
+        "commit": code_commit((*MEASURED, "tests/apps")),
         "exit": run.returncode,
         "state": verdict.get("state"),
         "reasons": verdict.get("reasons", [])[:2],
+        "regressed": [
+            c.get("metric")
+            for c in verdict.get("comparisons", [])
+            if isinstance(c, dict) and c.get("state") == "regression"
+        ],
+        "inconclusive": [str(x)[:300] for x in details.get("inconclusive") or []][:4],
+        "capacity": ab.get("capacity") or load.get("capacity"),
+        "launches": load.get("launches"),
         "seconds": round(seconds, 1),
         "dropped": load.get("pairs_dropped"),
         "extended": load.get("extended"),
@@ -79,10 +100,13 @@ def summarize(path: Path) -> int:
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            groups.setdefault((r["row"], r.get("max_lag")), []).append(r)
-    print("| row | max_lag | k/n | 95% bound | inconclusive | extended | seconds (median) |")
-    print("|---|---|---|---|---|---|---|")
-    for (row, lag), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            key = (r.get("commit") or "—", r["row"], r.get("max_lag"))
+            groups.setdefault(key, []).append(r)
+    print(
+        "| design | row | max_lag | k/n | 95% bound | inconclusive | extended | seconds (median) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for (did, row, lag), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         hits = sum(r["exit"] == 1 for r in runs)
         ci = clopper_pearson(hits, len(runs), one_sided=True)
         bound = f"≤ {ci.high:.1%}" if row == "aa" else f"≥ {ci.low:.1%}"
@@ -91,7 +115,7 @@ def summarize(path: Path) -> int:
         secs = float(np.median([r["seconds"] for r in runs]))
         lag_text = "default" if lag is None else f"{lag:g}"
         print(
-            f"| {row} | {lag_text} | {hits}/{len(runs)} | {bound} | {unsure} | {extended} "
+            f"| {did} | {row} | {lag_text} | {hits}/{len(runs)} | {bound} | {unsure} | {extended} "
             f"| {secs:.0f} |"
         )
     return 0

@@ -99,6 +99,7 @@ from perfgate.gate.run import Measured, judge
 from perfgate.stats import clopper_pearson
 from perfgate.target import service_for
 from perfgate.verdict import GATED_FAMILIES, MetricComparison, Verdict
+from provenance import code_commit
 
 ROUTE = "/api/bounties"
 JUDGED = (
@@ -138,35 +139,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def code_commit() -> str:
-    """The commit of the perfgate code this process runs, ``-dirty`` when src/ or
-    studies/ differ from it (appended results under studies/results do not count)."""
-    here = Path(perfgate.__file__).resolve().parent
-
-    def git(*argv: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(here), *argv], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        sha = git("rev-parse", "--short", "HEAD")
-        top = git("rev-parse", "--show-toplevel")
-        dirty = git(
-            "-C",
-            top,
-            "status",
-            "--porcelain",
-            "--untracked-files=no",
-            "--",
-            "src",
-            "studies",
-            ":(exclude)studies/results",
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{sha}-dirty" if dirty else sha
 
 
 def design(args: argparse.Namespace, row: str) -> dict[str, Any]:
@@ -329,6 +301,15 @@ def ab_run(
         "pairs": load.get("primary_pairs"),
         # each arm's warm-up capacity (arrivals/s): the capacity row's other effect
         "capacity": load.get("capacity"),
+        # the launch each kept pair ran in (the order of "pairs"), each launch's
+        # peak RSS and warm-up capacity, and the saturated pairs: the launch-level
+        # variance and the choice of ab.launches are read off these
+        # (studies/launch_variance.py --tradeoff)
+        "pair_launches": [
+            row.get("launch") for row in load.get("pairs") or [] if row.get("dropped") is None
+        ],
+        "launches": load.get("launches"),
+        "capacity_pairs": load.get("capacity_pairs"),
     }
     if probe is not None:
         record["pairs_median_fit"] = probe.pairs(set(record["pairs"] or {}), cfg.ab.max_lag_ms)

@@ -105,6 +105,7 @@ def test_sub_millisecond_medians_get_a_larger_minimum_effect_not_an_exemption() 
     assert launch_min_effect(0.05, fast) == pytest.approx(math.expm1(LAUNCH_K * fast))
     assert launch_min_effect(0.05, slow) == 0.05
     assert launch_sd_prior("endpoint:/x error_rate") == 0.0
+    assert launch_sd_prior("rss_kib_per_request") == 0.0  # KiB, an absolute scale
 
 
 def test_split_pairs() -> None:

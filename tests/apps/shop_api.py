@@ -8,7 +8,12 @@ branch, as a real change would:
 
 - ``PRODUCT_EXTRA_QUERIES``: queries the product page runs besides its own
   (the field case: "adds one query to one endpoint");
-- ``COUPON_FAIL_RATE``: share of coupon checks answered 500.
+- ``COUPON_FAIL_RATE``: share of coupon checks answered 500;
+- ``PRODUCT_TAIL_FRACTION``: share of product pages held ``PRODUCT_TAIL_MS``
+  longer (a slow path a few requests take: the median does not move);
+- ``LEAK_KB``: KiB every request keeps for good (a cache that never evicts);
+- ``GLOBAL_LOCK_MS``: every request waits that long holding one process-wide
+  lock (a lock held across I/O: fine at low load, it caps throughput).
 
 Run: ``python shop_api.py PORT DB_PATH``.
 """
@@ -20,15 +25,22 @@ import random
 import sqlite3
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 PRODUCT_EXTRA_QUERIES = 0
 COUPON_FAIL_RATE = 0.0
+PRODUCT_TAIL_FRACTION = 0.0
+PRODUCT_TAIL_MS = 40.0
+LEAK_KB = 0
+GLOBAL_LOCK_MS = 0.0
 PRODUCTS = 3000
 
 _local = threading.local()
 _rng = random.Random()
+_kept: list[bytes] = []  # what LEAK_KB keeps
+_global = threading.Lock()
 
 
 def _db(path: str) -> sqlite3.Connection:
@@ -104,7 +116,16 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _faults(self) -> None:
+        """The regressions that change no figure of a typical request."""
+        if LEAK_KB:
+            _kept.append(b"\x01" * (LEAK_KB * 1024))  # written, so resident
+        if GLOBAL_LOCK_MS:
+            with _global:
+                time.sleep(GLOBAL_LOCK_MS / 1000.0)
+
     def do_GET(self) -> None:
+        self._faults()
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         conn = _db(self.db_path)
@@ -113,6 +134,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"ok": True})
         elif parts[0] == "products" and len(parts) == 2:
             page = product_page(conn, int(parts[1] or 0))
+            if PRODUCT_TAIL_FRACTION and _rng.random() < PRODUCT_TAIL_FRACTION:
+                time.sleep(PRODUCT_TAIL_MS / 1000.0)
             self._send(200 if page else 404, page or {"error": "not found"})
         elif url.path == "/products":
             page = int(query.get("page", ["1"])[0])
@@ -153,6 +176,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": "no route"})
 
     def do_POST(self) -> None:
+        self._faults()
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         if self.path != "/orders":

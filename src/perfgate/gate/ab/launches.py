@@ -45,7 +45,7 @@ def launch_sd_prior(metric: str, median_ms: float | None = None) -> float:
     effect) instead of being left out of the gate.
     """
     stat = metric.rsplit(" ", 1)[-1]
-    if stat.endswith(("error_rate", "above_base_p95", "above_base_p99", "rss_kb_per_request")):
+    if stat.endswith(("error_rate", "above_base_p95", "above_base_p99", "rss_kib_per_request")):
         return 0.0  # differences of shares or KiB: no process offset measured
     if stat.endswith("cpu_ms_per_request"):
         return _PRIOR_SD["cpu_ms_per_request"]

@@ -213,6 +213,7 @@ def _pair_row(pp: PairPlan, rec: dict[str, RoundRecord], figs: PairFigures) -> d
 
     return {
         "pair": pp.index,
+        "launch": figs.launch,
         "order": list(pp.order),
         "block": pp.block,
         "seed": pp.seed,
