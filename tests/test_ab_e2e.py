@@ -166,6 +166,10 @@ def test_ab_finds_the_50ms_regression_and_aa_finds_none(
         if c.family == "primary" and c.state == "regression" and (c.change or 0) > 0.5
     ]
     assert not big, big
+    # peak resident memory, one figure per launch of both arms: compared, no alarm
+    peak = {c.metric: c for c in same}["peak_rss_kib"]
+    assert peak.family == "secondary" and peak.samples == 2, peak
+    assert peak.state == "within-noise" and peak.base and peak.candidate, peak
 
 
 @pytest.mark.slow

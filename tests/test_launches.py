@@ -271,3 +271,32 @@ def test_an_extra_joins_the_family_on_pairs_it_has_or_lost_to_lag_only() -> None
     )
     assert "rss_kib_per_request" in lagged.secondary
     assert "endpoint:/rare above_base_p95" not in lagged.secondary
+
+
+def test_launch_mean_test_carries_the_prior_and_catches_a_footprint() -> None:
+    from perfgate.stats import launch_mean_test
+
+    same = launch_mean_test([0.004, -0.006], prior_sd=0.02)
+    assert same.low < 0 < same.high and same.p_greater(math.log1p(0.10)) > 0.5
+    assert same.variance.df == pytest.approx(5.0)  # the prior's 4 + one from two launches
+    grown = launch_mean_test([math.log(1.3), math.log(1.32)], prior_sd=0.02)
+    assert grown.low > math.log1p(0.10) and grown.p_greater(math.log1p(0.10)) < 1e-3
+    one = launch_mean_test([0.0], prior_sd=0.02)  # one launch: the prior alone
+    assert one.variance.sd_between == pytest.approx(0.02)
+    with pytest.raises(ValueError):
+        launch_mean_test([], prior_sd=0.02)
+
+
+def test_peak_rss_is_compared_per_launch() -> None:
+    from perfgate.gate.ab.stats import PEAK_RSS_METRIC, peak_rss_comparison
+
+    effects = {"peak_rss": 0.10}
+    grown = peak_rss_comparison("load", [(50_000, 66_000), (51_000, 67_500)], min_effect=effects)
+    assert grown.metric == PEAK_RSS_METRIC and grown.family == "secondary"
+    assert grown.state == "regression" and grown.samples == 2
+    assert grown.change == pytest.approx(0.32, abs=0.01) and grown.p_value is not None
+    assert grown.p_slower is None  # nothing for a second look to decide
+    same = peak_rss_comparison("load", [(50_000, 50_400), (51_000, 50_700)], min_effect=effects)
+    assert same.state == "within-noise"
+    unread = peak_rss_comparison("load", [(0, 50_000)], min_effect=effects)
+    assert unread.state == "insufficient" and "unreadable" in unread.detail

@@ -120,10 +120,12 @@ class CompareConfig:
             "cpu_per_request": 0.05,
             "error_rate_pp": 0.005,
             # A/B only: the share of candidate requests above the base's p95/p99
-            # (percentage points), saturated time per arrival, RSS growth
+            # (percentage points), saturated time per arrival, RSS growth (KiB per
+            # request), peak RSS per launch
             "tail_share_pp": 0.01,
             "capacity": 0.10,
             "rss_kib_per_request": 0.5,
+            "peak_rss": 0.10,
         }
     )
     primary: list[str] = field(default_factory=list)  # empty: the gate's default family

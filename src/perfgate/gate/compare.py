@@ -68,6 +68,8 @@ def min_effect_for(metric: str, min_effect: dict[str, float]) -> float:
         return min_effect.get("rss_kib_per_request", 0.5)
     if stat == "saturated_ms_per_arrival":
         return min_effect.get("capacity", 0.10)
+    if stat == "peak_rss_kib":
+        return min_effect.get("peak_rss", 0.10)
     if metric.endswith("cpu_ms_per_request"):
         return min_effect.get("cpu_per_request", 0.05)
     if stat.endswith(("p50", "median", "mean")):

@@ -16,8 +16,10 @@ docs/statistics.md explains each method, why it was chosen and its reference.
 from perfgate.stats._special import normal_cdf, normal_ppf, t_cdf, t_ppf
 from perfgate.stats._types import ConfidenceInterval
 from perfgate.stats.clustered import (
+    LaunchMeanTest,
     LaunchVariance,
     inflate_interval,
+    launch_mean_test,
     launch_variance,
 )
 from perfgate.stats.descriptive import (
@@ -49,6 +51,7 @@ from perfgate.stats.sequential import pocock_level
 
 __all__ = [
     "ConfidenceInterval",
+    "LaunchMeanTest",
     "LaunchVariance",
     "MannWhitneyResult",
     "PredictionInterval",
@@ -64,6 +67,7 @@ __all__ = [
     "holm",
     "huber_regression",
     "inflate_interval",
+    "launch_mean_test",
     "launch_variance",
     "mad",
     "mad_outliers",

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perfgate.stats._special import t_cdf
+from perfgate.stats._special import t_cdf, t_ppf
 
-__all__ = ["LaunchVariance", "inflate_interval", "launch_variance"]
+__all__ = ["LaunchVariance", "inflate_interval", "launch_mean_test", "launch_variance"]
 
 #: Identical figures (a standard error of 0) must not make the inflation infinite.
 _MIN_SCALE = 1e-9
@@ -137,3 +137,53 @@ def inflate_interval(
     if inflation <= 1.0:
         return low, high
     return center - (center - low) * inflation, center + (high - center) * inflation
+
+
+@dataclass(frozen=True)
+class LaunchMeanTest:
+    """The mean of one value per launch (e.g. a log ratio of peak memory), tested."""
+
+    mean: float
+    low: float  # two-sided interval at the requested confidence
+    high: float
+    variance: LaunchVariance  # sd_between: the pooled SD of one launch's value
+
+    def p_greater(self, threshold: float = 0.0) -> float:
+        """One-sided p of "the true mean exceeds ``threshold``"."""
+        return self.variance.p_greater(self.mean, threshold)
+
+
+def launch_mean_test(
+    values: Sequence[float], *, prior_sd: float, prior_df: float = 4.0, conf: float = 0.95
+) -> LaunchMeanTest:
+    """A t test on one value per launch, its SD pooled with a calibrated prior.
+
+    A figure a launch has once (its peak resident memory) has no pairs to
+    rank: its only replicates are the launches. Their SD is pooled with the
+    prior (worth ``prior_df`` launches, as in :func:`launch_variance`), so a
+    run of one or two launches is still tested at the calibrated spread, with
+    ``prior_df + R - 1`` degrees of freedom.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
+        raise ValueError("at least one launch")
+    if prior_sd < 0 or prior_df < 0:
+        raise ValueError("prior_sd and prior_df must be non-negative")
+    r = int(v.size)
+    observed = float(np.std(v, ddof=1)) if r >= 2 else None
+    var = (prior_df * prior_sd**2 + (r - 1) * (observed or 0.0) ** 2) / max(prior_df + r - 1, 1e-12)
+    df = max(1.0, prior_df + r - 1)
+    se = max(math.sqrt(var / r), _MIN_SCALE)
+    mean = float(v.mean())
+    half = t_ppf(0.5 + conf / 2.0, df) * se
+    lv = LaunchVariance(
+        sd_between=math.sqrt(var),
+        sd_between_observed=observed,
+        sd_within=0.0,
+        launches=r,
+        pairs=r,
+        inflation=1.0,
+        se_total=se,
+        df=df,
+    )
+    return LaunchMeanTest(mean, mean - half, mean + half, lv)

@@ -34,6 +34,7 @@ _PRIOR_SD = {
     "suite_p50": 0.025,  # the suite's p50 mixes scenarios: 0-3.2%
     "tail": 0.015,  # p95/p99: 0-1.2%
     "sub_ms": 0.050,  # medians under 1 ms: 4-6% between two processes
+    "peak_rss": 0.020,  # peak resident memory of a launch pair: PROVISIONAL
 }
 
 
@@ -47,6 +48,8 @@ def launch_sd_prior(metric: str, median_ms: float | None = None) -> float:
     stat = metric.rsplit(" ", 1)[-1]
     if stat.endswith(("error_rate", "above_base_p95", "above_base_p99", "rss_kib_per_request")):
         return 0.0  # differences of shares or KiB: no process offset measured
+    if stat == "peak_rss_kib":
+        return _PRIOR_SD["peak_rss"]
     if stat.endswith("cpu_ms_per_request"):
         return _PRIOR_SD["cpu_ms_per_request"]
     if stat.endswith(("p95", "p99")):

@@ -10,13 +10,14 @@ an exact two-proportion test.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from perfgate.figures import Figure, run_figures
-from perfgate.gate.ab.launches import launch_sd_prior
+from perfgate.gate.ab.launches import PRIOR_LAUNCHES, launch_sd_prior
 from perfgate.gate.compare import (
     family_levels,
     holm_min_pairs,
@@ -27,6 +28,7 @@ from perfgate.gate.compare import (
 )
 from perfgate.metrics import FailurePolicy, Histogram, MetricSet, names
 from perfgate.result import RunResult, SuiteResult
+from perfgate.stats import launch_mean_test
 from perfgate.verdict import MetricComparison
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "CORE_SHARE",
     "MAX_PRIMARY",
     "PAIRED_EXTRAS",
+    "PEAK_RSS_METRIC",
     "Families",
     "PairFigures",
     "RoundFigures",
@@ -43,6 +46,7 @@ __all__ = [
     "exceedance_series",
     "metric_families",
     "paired_extra_comparisons",
+    "peak_rss_comparison",
     "primary_metrics",
     "round_figures",
 ]
@@ -426,10 +430,11 @@ PAIRED_EXTRAS = ("above_base_p95", "above_base_p99", "rss_kib_per_request")
 #: Capacity: milliseconds per completed arrival with both arms saturated in turn
 #: (closed loop), so "higher is worse" like every other gated figure.
 CAPACITY_METRIC = "saturated_ms_per_arrival"
+PEAK_RSS_METRIC = "peak_rss_kib"
 
 
 def _is_extra(metric: str) -> bool:
-    return metric.rsplit(" ", 1)[-1] in PAIRED_EXTRAS or metric == CAPACITY_METRIC
+    return metric.rsplit(" ", 1)[-1] in PAIRED_EXTRAS or metric in (CAPACITY_METRIC, PEAK_RSS_METRIC)
 
 
 def _histograms(metrics: MetricSet) -> dict[str, Histogram]:
@@ -565,3 +570,64 @@ def capacity_comparison(
         launches=[launch for _, _, launch in pairs],
         launch_sd=launch_sd_prior(CAPACITY_METRIC),
     )
+
+
+def peak_rss_comparison(
+    suite: str,
+    launches: Sequence[tuple[int, int]],
+    *,
+    min_effect: dict[str, float],
+    conf: float = 0.95,
+) -> MetricComparison:
+    """Peak resident memory, base against candidate: one (base, candidate) KiB per launch.
+
+    A launch has one peak, so the launches are the only replicates: a t test
+    on their log ratios with the calibrated launch-level SD as a prior
+    (:func:`perfgate.stats.launch_mean_test`). It catches a footprint that
+    grows once (a cache loaded at start, a bigger pool), which RSS growth per
+    request does not. No "slower at all" p-value: nothing to decide with more
+    round pairs, so it is a regression or within noise.
+    """
+    kept = [(b, c) for b, c in launches if b > 0 and c > 0]
+    out = MetricComparison(
+        suite=suite,
+        metric=PEAK_RSS_METRIC,
+        unit="KiB",
+        family="secondary",
+        min_effect=min_effect_for(PEAK_RSS_METRIC, min_effect),
+        method="ab",
+        samples=len(kept),
+    )
+    if not kept:
+        out.state = "insufficient"
+        out.detail = "no launch with both arms' peak resident memory (/proc unreadable)"
+        return out
+    test = launch_mean_test(
+        [math.log(c / b) for b, c in kept],
+        prior_sd=launch_sd_prior(PEAK_RSS_METRIC),
+        prior_df=PRIOR_LAUNCHES,
+        conf=conf,
+    )
+    assert out.min_effect is not None
+    out.base = float(np.median([b for b, _ in kept]))
+    out.candidate = float(np.median([c for _, c in kept]))
+    out.change = math.expm1(test.mean)
+    out.ci_low, out.ci_high = math.expm1(test.low), math.expm1(test.high)
+    out.p_value = test.p_greater(math.log1p(out.min_effect))
+    out.launch = {
+        "launches": len(kept),
+        "sd_between": round(test.variance.sd_between, 5),
+        "sd_between_observed": None
+        if test.variance.sd_between_observed is None
+        else round(test.variance.sd_between_observed, 5),
+        "inflation": 1.0,
+    }
+    # as every A/B metric: beyond the minimum effect here, Holm decides later
+    if out.ci_low > out.min_effect:
+        out.state = "regression"
+    elif out.ci_high < -out.min_effect:
+        out.state = "improvement"
+    else:
+        out.state = "within-noise"
+    out.detail = f"{len(kept)} launch(es), t test with the launch-level prior"
+    return out

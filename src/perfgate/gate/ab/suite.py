@@ -11,6 +11,7 @@ import math
 import os
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,12 +41,14 @@ from perfgate.gate.ab.design import (
 )
 from perfgate.gate.ab.stats import (
     CAPACITY_METRIC,
+    PEAK_RSS_METRIC,
     PairFigures,
     RoundFigures,
     ab_comparisons,
     capacity_comparison,
     choose_families,
     paired_extra_comparisons,
+    peak_rss_comparison,
     round_figures,
 )
 from perfgate.gate.ab.trace import AbTrace, clock_origin
@@ -462,6 +465,7 @@ class LoadSuiteRun:
             level=level,
             primary_budget=self.primary_budget,
             capacity=self.capacity,
+            peak_rss=_peak_rss_pairs(self.launch_rows),
             log=self.log,
         )
         details = _details(rounds, warm, self.ab, seed=self.seed, level=level, extended=extended)
@@ -555,6 +559,7 @@ async def _run_looks(
     level: float,
     primary_budget: int,
     capacity: list[tuple[float, float, int]],
+    peak_rss: list[tuple[int, int]],
     log: Log,
 ) -> tuple[list[MetricComparison], str | None]:
     """The pairs run so far, compared; the extension pairs too when the first look is undecided.
@@ -569,6 +574,9 @@ async def _run_looks(
     measured = {c.metric: c.samples or 0 for c in first_extras}
     if len(capacity) >= MIN_PAIRS:
         measured[CAPACITY_METRIC] = len(capacity)
+    if peak_rss:
+        # a t test over launches: no 2^-n floor, so it joins whenever measured
+        measured[PEAK_RSS_METRIC] = sys.maxsize
     families = choose_families(
         rounds.name,
         rounds.pairs,
@@ -609,6 +617,8 @@ async def _run_looks(
                     rounds.name, capacity, min_effect=compare.min_effect, min_pairs=MIN_PAIRS
                 )
             )
+        if PEAK_RSS_METRIC in extras:
+            out.append(peak_rss_comparison(rounds.name, peak_rss, min_effect=compare.min_effect))
         return out
 
     comparisons = judged([c for c in first_extras if c.metric in extras])
@@ -623,6 +633,17 @@ async def _run_looks(
             await rounds.run(plan[first_look:])
             comparisons = judged()
     return comparisons, extended
+
+
+def _peak_rss_pairs(launch_rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """(base, candidate) peak RSS of each launch where both were read (after its pairs
+    and capacity chunks of the first look)."""
+    out = []
+    for row in launch_rows:
+        peak = row.get("peak_rss_kib") or {}
+        if peak.get("base") and peak.get("candidate"):
+            out.append((int(peak["base"]), int(peak["candidate"])))
+    return out
 
 
 def _lag_replacement(rounds: _Rounds, can_extend: bool) -> float:
