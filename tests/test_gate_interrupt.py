@@ -1,4 +1,6 @@
-"""Ctrl-C during `perfgate gate`: the run stops, the partial report is written, exit 130."""
+"""Ctrl-C during `perfgate gate`: the run stops, the partial report is written, exit 130.
+
+SIGTERM (a cancelled CI job, ``docker stop``) is handled the same way."""
 
 from __future__ import annotations
 
@@ -24,7 +26,10 @@ scenarios:
 """
 
 
-def test_sigint_writes_a_partial_report_and_exits_130(tmp_path: Path, shared_demo_api) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_an_interrupt_writes_a_partial_report_and_exits_130(
+    tmp_path: Path, shared_demo_api, sig: signal.Signals
+) -> None:
     (tmp_path / "load.yml").write_text(LOAD)
     (tmp_path / "perfgate.yml").write_text(
         f"target: {shared_demo_api.url}\n"
@@ -56,7 +61,7 @@ def test_sigint_writes_a_partial_report_and_exits_130(tmp_path: Path, shared_dem
         while "elapsed" not in seen and time.monotonic() < deadline:
             seen += proc.stdout.readline()
         time.sleep(2.0)  # some results to keep
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
 
 from perfgate import __version__
 from perfgate.errors import PerfgateError
@@ -60,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    previous = _sigterm_as_interrupt()
     try:
         code = int(args.func(args))
     except PerfgateError as exc:
@@ -71,7 +77,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `perfgate ... | head`: the reader left; nothing to report
         sys.stderr.close()
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return code
+
+
+def _sigterm_as_interrupt() -> Callable[[int, FrameType | None], Any] | int | None:
+    """SIGTERM (a CI job cancelled, ``docker stop``) stops a run as Ctrl-C does: the
+    targets are stopped and the partial report is written, instead of the process
+    dying with its targets left running. Returns the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None  # signal handlers belong to the main thread
+    owner = os.getpid()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != owner:  # a forked worker inherited this: die as by default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        handler = signal.getsignal(signal.SIGINT)  # the run's own Ctrl-C handling, if any
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, on_sigterm)
 
 
 if __name__ == "__main__":  # pragma: no cover
