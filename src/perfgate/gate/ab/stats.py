@@ -434,7 +434,10 @@ PEAK_RSS_METRIC = "peak_rss_kib"
 
 
 def _is_extra(metric: str) -> bool:
-    return metric.rsplit(" ", 1)[-1] in PAIRED_EXTRAS or metric in (CAPACITY_METRIC, PEAK_RSS_METRIC)
+    return metric.rsplit(" ", 1)[-1] in PAIRED_EXTRAS or metric in (
+        CAPACITY_METRIC,
+        PEAK_RSS_METRIC,
+    )
 
 
 def _histograms(metrics: MetricSet) -> dict[str, Histogram]:
