@@ -18,8 +18,9 @@ that passed the gate):
 
 * ``tail4``    — 4% of product pages held 40 ms longer (medians do not move).
 * ``leak16``   — every request keeps 16 KiB for good.
-* ``lock``     — every request holds one process-wide lock for 2 ms (at most
-  500 requests/s, whatever the cores).
+* ``lock``     — every request holds one process-wide lock for 7 ms: at most
+  ~143 requests/s whatever the cores, about half the ~280/s the shop's warm-up
+  measured (240–320/s on the first A/A run), so the candidate's capacity halves.
 
 Every figure is k/n with a one-sided Clopper–Pearson 95% bound (upper for
 false alarms, lower for detections), and the median gate time, per design
