@@ -13,7 +13,11 @@ launch (``pair_launches``) and each launch's peak RSS and warm-up capacity
    machine enters it. Beside it, the prior the gate uses
    (``perfgate.gate.ab.launches``).
 2. **Peak RSS and warm-up capacity per launch**: the SD of their A/A log
-   ratios (one value per launch pair), against the peak-RSS prior.
+   ratios (one value per launch pair), against the peak-RSS prior; then each
+   A/A run's peak RSS re-judged by design e's prior-only test and by the
+   gate's current one (both arms' spread across launches): how often the
+   interval excludes 0. Shop runs (``studies/default_family.py``) record the
+   same launches and can be passed too.
 3. **Gate time** against launches and pairs: ``seconds = a + o·R + c·pairs``
    fitted over the A/A runs of every launch count given (pass the files of
    ``--launches 1`` and ``--launches 3`` runs too; their design differs only
@@ -42,9 +46,10 @@ from typing import Any
 
 import numpy as np
 
-from perfgate.gate.ab.launches import launch_sd_prior
+from perfgate.gate.ab.launches import PRIOR_LAUNCHES, launch_sd_prior
+from perfgate.gate.ab.stats import PEAK_RSS_METRIC, peak_rss_comparison
 from perfgate.gate.compare import paired_comparison
-from perfgate.stats import clopper_pearson
+from perfgate.stats import clopper_pearson, launch_mean_test
 
 #: The metrics the trade-off is shown for: the judged route's CPU and median, the suite's.
 SHOWN = (
@@ -115,6 +120,32 @@ def per_launch(runs: list[dict[str, Any]], key: str) -> list[float]:
             if b and c and b > 0 and c > 0:
                 out.append(math.log(c / b))
     return out
+
+
+def peak_rss_rejudge(aa: list[dict[str, Any]]) -> dict[str, int]:
+    """A/A runs whose peak-RSS interval excludes 0: the prior-only test of design e
+    (c658935) against the gate's current :func:`peak_rss_comparison`."""
+    runs = prior = arms = 0
+    for r in aa:
+        kept = [
+            (row["peak_rss_kib"]["base"], row["peak_rss_kib"]["candidate"])
+            for row in r.get("launches") or []
+            if (row.get("peak_rss_kib") or {}).get("base")
+            and (row.get("peak_rss_kib") or {}).get("candidate")
+        ]
+        if len(kept) < 2:
+            continue
+        runs += 1
+        old = launch_mean_test(
+            [math.log(c / b) for b, c in kept],
+            prior_sd=launch_sd_prior(PEAK_RSS_METRIC),
+            prior_df=PRIOR_LAUNCHES,
+        )
+        prior += old.low > 0 or old.high < 0
+        now = peak_rss_comparison("load", kept, min_effect={})
+        assert now.ci_low is not None and now.ci_high is not None
+        arms += now.ci_low > 0 or now.ci_high < 0
+    return {"runs": runs, "prior": prior, "arms": arms} if runs else {}
 
 
 def time_fit(runs: list[dict[str, Any]]) -> tuple[float, float, float] | None:
@@ -189,6 +220,14 @@ def main() -> int:
             sd = math.sqrt(float(np.mean(v**2)))  # A/A: the true mean is 0
             prior = f"{launch_sd_prior(prior_of):.2%}" if prior_of else "—"
             print(f"| {key} | {v.size} | {sd:.2%} | {float(np.max(np.abs(v))):.2%} | {prior} |")
+    rejudged = peak_rss_rejudge(aa)
+    if rejudged:
+        n = rejudged["runs"]
+        print(f"\nPeak RSS, {n} A/A runs re-judged (interval excludes 0; nominal 5%):")
+        for label, k in (("prior worth 4 launches (c658935)", rejudged["prior"]),
+                         ("both arms' spread, prior worth 1", rejudged["arms"])):  # fmt: skip
+            bound = clopper_pearson(k, n, one_sided=True).high
+            print(f"- {label}: {k}/{n} (≤ {bound:.1%})")
     fit = time_fit(aa + [r for r in _runs(args.times, None) if r.get("row") == "aa"])
     if fit is None:
         print("\n(gate time: too few A/A runs at other launch counts to fit; pass --times)")

@@ -287,6 +287,29 @@ def test_launch_mean_test_carries_the_prior_and_catches_a_footprint() -> None:
         launch_mean_test([], prior_sd=0.02)
 
 
+def test_launch_mean_test_reads_the_spread_off_both_arms() -> None:
+    """Two launches whose ratios agree by chance must not look precise when each
+    arm's own processes spread widely (a thread-per-connection server's peak RSS)."""
+    from perfgate.stats import launch_mean_test
+
+    base = [math.log(190_000), math.log(178_000)]
+    cand = [math.log(203_000), math.log(190_500)]  # +6.6%, +6.8%: the same by chance
+    diffs = [c - b for b, c in zip(base, cand, strict=True)]
+    own = launch_mean_test(diffs, prior_sd=0.02, prior_df=1.0)
+    arms = launch_mean_test(diffs, prior_sd=0.02, prior_df=1.0, arms=[base, cand])
+    assert own.low > 0  # the differences' own spread: excludes 0
+    assert arms.low < 0 < arms.high  # each arm spread ~6.5% between its two processes
+    assert arms.variance.df == pytest.approx(3.0)  # prior 1 + one per arm
+    # each arm's spread is s_p; a difference of two launches spreads √2 s_p
+    s_p = math.sqrt((np.var(base, ddof=1) + np.var(cand, ddof=1)) / 2)
+    assert arms.variance.sd_between_observed == pytest.approx(math.sqrt(2) * s_p)
+    # a quiet server (one thread): the arms agree with the differences
+    quiet = launch_mean_test(
+        [0.3, 0.302], prior_sd=0.02, prior_df=1.0, arms=[[10.0, 10.001], [10.3, 10.303]]
+    )
+    assert quiet.low > math.log1p(0.10)
+
+
 def test_peak_rss_is_compared_per_launch() -> None:
     from perfgate.gate.ab.stats import PEAK_RSS_METRIC, peak_rss_comparison
 

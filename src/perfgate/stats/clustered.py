@@ -154,15 +154,27 @@ class LaunchMeanTest:
 
 
 def launch_mean_test(
-    values: Sequence[float], *, prior_sd: float, prior_df: float = 4.0, conf: float = 0.95
+    values: Sequence[float],
+    *,
+    prior_sd: float,
+    prior_df: float = 4.0,
+    conf: float = 0.95,
+    arms: Sequence[Sequence[float]] | None = None,
 ) -> LaunchMeanTest:
     """A t test on one value per launch, its SD pooled with a calibrated prior.
 
     A figure a launch has once (its peak resident memory) has no pairs to
     rank: its only replicates are the launches. Their SD is pooled with the
     prior (worth ``prior_df`` launches, as in :func:`launch_variance`), so a
-    run of one or two launches is still tested at the calibrated spread, with
-    ``prior_df + R - 1`` degrees of freedom.
+    run of one or two launches is still tested at the calibrated spread.
+
+    ``values`` are per-launch differences (candidate minus base, log scale).
+    With ``arms`` (each arm's own per-launch values), the observed SD of a
+    difference is read from each arm's spread across its launches instead,
+    ``2 × pooled within-arm variance`` with ``Σ (launches - 1)`` degrees of
+    freedom: twice the evidence of the differences' own spread at two
+    launches, and it cannot hide a process-to-process spread that happened
+    to hit both arms alike.
     """
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0:
@@ -170,9 +182,20 @@ def launch_mean_test(
     if prior_sd < 0 or prior_df < 0:
         raise ValueError("prior_sd and prior_df must be non-negative")
     r = int(v.size)
-    observed = float(np.std(v, ddof=1)) if r >= 2 else None
-    var = (prior_df * prior_sd**2 + (r - 1) * (observed or 0.0) ** 2) / max(prior_df + r - 1, 1e-12)
-    df = max(1.0, prior_df + r - 1)
+    observed: float | None = None
+    observed_df = 0.0
+    if arms is not None:
+        spread = [np.asarray(a, dtype=np.float64) for a in arms if len(a) >= 2]
+        observed_df = float(sum(a.size - 1 for a in spread))
+        if observed_df > 0:
+            within = sum(float(np.sum((a - a.mean()) ** 2)) for a in spread) / observed_df
+            observed = math.sqrt(2.0 * within)
+    elif r >= 2:
+        observed, observed_df = float(np.std(v, ddof=1)), float(r - 1)
+    var = (prior_df * prior_sd**2 + observed_df * (observed or 0.0) ** 2) / max(
+        prior_df + observed_df, 1e-12
+    )
+    df = max(1.0, prior_df + observed_df)
     se = max(math.sqrt(var / r), _MIN_SCALE)
     mean = float(v.mean())
     half = t_ppf(0.5 + conf / 2.0, df) * se
