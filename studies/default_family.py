@@ -134,7 +134,7 @@ def summarize(path: Path) -> int:
             f"| {did} | {row} | {lag_text} | {hits}/{len(runs)} | {bound} | {unsure} | {extended} "
             f"| {secs:.0f} |"
         )
-    print()
+    bullets = []
     for (did, row, _lag), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         counts: dict[str, int] = {}
         for r in runs:
@@ -143,9 +143,43 @@ def summarize(path: Path) -> int:
         if counts:
             top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:6]
             named = ", ".join(f"`{m}` {k}/{len(runs)}" for m, k in top)
-            print(f"- {did} {row}: regressed {named}")
+            bullets.append(f"- {did} {row}: regressed {named}")
+    if bullets:
+        print()
+        print("\n".join(bullets))
+    _print_extras(groups)
     _print_launches(groups)
     return 0
+
+
+def _print_extras(groups: dict[tuple[str, Any], list[dict[str, Any]]]) -> None:
+    """The blind classes' metrics per design and row: median change, how often the
+    95% interval lay above 0 and how often the metric was a regression."""
+    lines = []
+    for (did, row, _lag), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        seen: dict[str, list[list[Any]]] = {}
+        for r in runs:
+            for metric, judged in (r.get("extras") or {}).items():
+                seen.setdefault(metric, []).append(judged)
+        for metric, judged in sorted(seen.items()):
+            changes = [j[1] for j in judged if j[1] is not None]
+            above = sum(j[2] is not None and j[2] > 0 for j in judged)
+            hits = sum(j[0] == "regression" for j in judged)
+            stat = metric.rsplit(" ", 1)[-1]
+            unit = (
+                " KiB" if stat == "rss_kib_per_request" else " pp" if "above_base" in stat else "%"
+            )
+            med = float(np.median(changes)) if changes else float("nan")
+            med *= 1 if unit == " KiB" else 100
+            lines.append(
+                f"| {did} | {row} | `{metric}` | {len(judged)} | {med:+.2f}{unit} "
+                f"| {above}/{len(judged)} | {hits}/{len(judged)} |"
+            )
+    if lines:
+        print()
+        print("| design | row | metric | runs | change (median) | interval above 0 | regression |")
+        print("|---|---|---|---|---|---|---|")
+        print("\n".join(lines))
 
 
 def _print_launches(groups: dict[tuple[str, Any], list[dict[str, Any]]]) -> None:

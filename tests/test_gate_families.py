@@ -3,7 +3,13 @@ also when pairs were dropped (pure)."""
 
 from __future__ import annotations
 
-from perfgate.gate.compare import apply_holm, clearly_slower, family_levels, undecided
+from perfgate.gate.compare import (
+    apply_holm,
+    clearly_slower,
+    family_levels,
+    paired_comparison,
+    undecided,
+)
 from perfgate.gate.decide import decide
 from perfgate.verdict import MetricComparison
 
@@ -224,3 +230,23 @@ def test_second_look_when_a_gated_metric_is_clearly_slower_but_short_of_holm() -
     core = [_comp("total.p50", "primary", -0.01, 0.01)]
     reason = undecided([rare, *others, *core], 0.0304)
     assert reason == "clearly slower, short of Holm: endpoint:/coupon error_rate"
+
+
+def test_what_a_second_look_cannot_remeasure_never_asks_for_one() -> None:
+    """Peak RSS (one value per launch) and capacity (chunks after each launch's
+    first-look rounds) are fixed before a second look: clearly slower short of
+    Holm, they leave the run inconclusive instead of costing ~50 s for nothing."""
+    from perfgate.gate.ab.stats import peak_rss_comparison
+
+    leak = peak_rss_comparison(
+        "load", [(186_828, 269_792), (177_156, 282_820)], min_effect={"peak_rss": 0.10}
+    )
+    leak.state, leak.family = "within-noise", "secondary"  # as when Holm was not met
+    assert clearly_slower(leak)
+    assert undecided([leak], 0.03) is None
+    route = paired_comparison(
+        "load", "endpoint:/a total.p50", "ms", [1.0] * 12, [1.3] * 12, min_effect=0.05
+    )
+    route.state, route.family = "within-noise", "secondary"
+    why = undecided([route], 0.03)  # a route's pairs: more of them do decide
+    assert why is not None and why.endswith(": endpoint:/a total.p50")

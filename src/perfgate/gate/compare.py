@@ -573,12 +573,18 @@ def undecided(comparisons: Sequence[MetricComparison], alpha: float) -> str | No
     gated = [c for c in looked if c.family in GATED_FAMILIES]
     if any(c.state == "regression" for c in gated):
         return None
-    unresolved = [c.metric for c in gated if c.state == "unresolved"]
+    unresolved = [
+        c.metric for c in gated if c.state == "unresolved" and not _fixed_at_first_look(c)
+    ]
     if unresolved:
         return "possible regression: " + ", ".join(unresolved)
     # Wholly beyond the minimum effect but short of Holm (a rare route: few
     # requests per round, some pairs with none failing): more pairs decide.
-    beyond = [c.metric for c in gated if c.state == "within-noise" and clearly_slower(c)]
+    beyond = [
+        c.metric
+        for c in gated
+        if c.state == "within-noise" and clearly_slower(c) and not _fixed_at_first_look(c)
+    ]
     if beyond:
         return "clearly slower, short of Holm: " + ", ".join(beyond)
     if short:
@@ -588,6 +594,15 @@ def undecided(comparisons: Sequence[MetricComparison], alpha: float) -> str | No
     if dropped:
         return "too few usable round pairs: " + ", ".join(dropped)
     return None
+
+
+#: Measured once per launch, before any second look (whose pairs run in the
+#: last launch): more pairs cannot change them, so they never ask for them.
+FIXED_AT_FIRST_LOOK = ("peak_rss_kib", "saturated_ms_per_arrival")
+
+
+def _fixed_at_first_look(c: MetricComparison) -> bool:
+    return c.metric.rsplit(" ", 1)[-1] in FIXED_AT_FIRST_LOOK
 
 
 def _short_of_holm(c: MetricComparison) -> bool:

@@ -17,7 +17,6 @@ import math
 
 __all__ = [
     "LAUNCH_K",
-    "PEAK_RSS_PRIOR_LAUNCHES",
     "PRIOR_LAUNCHES",
     "launch_min_effect",
     "launch_sd_prior",
@@ -40,14 +39,15 @@ _PRIOR_SD = {
     "suite_p50": 0.025,  # the suite's p50 mixes scenarios: 0-3.2%
     "tail": 0.015,  # p95/p99: 0-1.2%
     "sub_ms": 0.050,  # medians under 1 ms: 4-6% between two processes
-    "peak_rss": 0.020,  # a launch pair's peak RSS: see PEAK_RSS_PRIOR_LAUNCHES
+    # A launch pair's peak RSS: 0.17% on the demo (one thread, 46 A/A launch
+    # pairs), ~9% on the shop API (a thread and a SQLite cache per connection).
+    # No one figure fits both; each run's own launches (both arms' spread)
+    # are pooled with it. At 2% a shop-like server's A/A interval excludes 0
+    # in ~20% of runs (its false alarms stay < 1%: the 10% minimum effect);
+    # at 5% a +30% footprint on the demo no longer survives Holm with two
+    # launches. docs/detection.md, design e.
+    "peak_rss": 0.020,
 }
-#: The peak-RSS prior is worth one launch, not four: between two processes of
-#: one build it spread 0.17% on the demo (one thread; 46 A/A launch pairs) but
-#: ~7% on the shop API (a thread per connection, each with its own SQLite
-#: cache), so no single figure fits other APIs; each run's own launches
-#: (both arms' spread across them) carry the rest. docs/detection.md, design e.
-PEAK_RSS_PRIOR_LAUNCHES = 1.0
 
 
 def launch_sd_prior(metric: str, median_ms: float | None = None) -> float:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from perfgate.figures import Figure, run_figures
-from perfgate.gate.ab.launches import PEAK_RSS_PRIOR_LAUNCHES, launch_sd_prior
+from perfgate.gate.ab.launches import PRIOR_LAUNCHES, launch_sd_prior
 from perfgate.gate.compare import (
     family_levels,
     holm_min_pairs,
@@ -586,7 +586,7 @@ def peak_rss_comparison(
 
     A launch has one peak, so the launches are the only replicates: a t test
     on their log ratios, its SD read off both arms' spread across their
-    launches and a weak prior (:func:`perfgate.stats.launch_mean_test`). It catches a footprint that
+    launches, pooled with the calibrated prior (:func:`perfgate.stats.launch_mean_test`). It catches a footprint that
     grows once (a cache loaded at start, a bigger pool), which RSS growth per
     request does not. No "slower at all" p-value: nothing to decide with more
     round pairs, so it is a regression or within noise.
@@ -608,7 +608,7 @@ def peak_rss_comparison(
     test = launch_mean_test(
         [math.log(c / b) for b, c in kept],
         prior_sd=launch_sd_prior(PEAK_RSS_METRIC),
-        prior_df=PEAK_RSS_PRIOR_LAUNCHES,
+        prior_df=PRIOR_LAUNCHES,
         conf=conf,
         arms=[[math.log(b) for b, _ in kept], [math.log(c) for _, c in kept]],
     )
