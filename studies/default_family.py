@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from launch_tradeoff import per_launch
+from perfgate.gate.ab.stats import is_extra_metric
 from perfgate.stats import clopper_pearson
 from provenance import MEASURED, code_commit
 
@@ -56,15 +58,6 @@ from shop_repo import CHANGES, make_shop_repo
 def _repo(work: Path, row: str, max_lag: float | None) -> Path:
     extra = f"ab: {{max_lag: {max_lag:g}}}\n" if max_lag is not None else ""
     return make_shop_repo(work, CHANGES[row], extra)
-
-
-def _is_blind_class(metric: str) -> bool:
-    stat = metric.rsplit(" ", 1)[-1]
-    return stat.startswith("above_base_") or stat in (
-        "rss_kib_per_request",
-        "peak_rss_kib",
-        "saturated_ms_per_arrival",
-    )
 
 
 def one_run(row: str, max_lag: float | None) -> dict[str, Any]:
@@ -99,7 +92,7 @@ def one_run(row: str, max_lag: float | None) -> dict[str, Any]:
         "extras": {
             c["metric"]: [c.get("state"), c.get("change"), c.get("ci_low"), c.get("ci_high")]
             for c in verdict.get("comparisons", [])
-            if isinstance(c, dict) and _is_blind_class(str(c.get("metric", "")))
+            if isinstance(c, dict) and is_extra_metric(str(c.get("metric", "")))
         },
         "capacity": ab.get("capacity") or load.get("capacity"),
         "launches": load.get("launches"),
@@ -189,12 +182,7 @@ def _print_launches(groups: dict[tuple[str, Any], list[dict[str, Any]]]) -> None
         if row != "aa":
             continue
         for figure in ("peak_rss_kib", "capacity_warmup"):
-            logs = []
-            for r in runs:
-                for launch in r.get("launches") or []:
-                    pair = launch.get(figure) or {}
-                    if pair.get("base") and pair.get("candidate"):
-                        logs.append(float(np.log(pair["candidate"] / pair["base"])))
+            logs = per_launch(runs, figure)
             if len(logs) >= 2:
                 higher = sum(x > 0 for x in logs)
                 rows.append(

@@ -49,6 +49,7 @@ import numpy as np
 
 from perfgate.gate.ab.launches import PRIOR_LAUNCHES, launch_sd_prior
 from perfgate.gate.ab.stats import PEAK_RSS_METRIC, peak_rss_comparison
+from perfgate.gate.ab.suite import peak_rss_pairs
 from perfgate.gate.compare import paired_comparison
 from perfgate.stats import clopper_pearson, launch_mean_test
 
@@ -128,12 +129,7 @@ def peak_rss_rejudge(aa: list[dict[str, Any]]) -> dict[str, int]:
     (c658935) against the gate's current :func:`peak_rss_comparison`."""
     runs = prior = arms = 0
     for r in aa:
-        kept = [
-            (row["peak_rss_kib"]["base"], row["peak_rss_kib"]["candidate"])
-            for row in r.get("launches") or []
-            if (row.get("peak_rss_kib") or {}).get("base")
-            and (row.get("peak_rss_kib") or {}).get("candidate")
-        ]
+        kept = peak_rss_pairs(r.get("launches") or [])
         if len(kept) < 2:
             continue
         runs += 1
@@ -270,7 +266,7 @@ def _tradeoff_rows(
     a, o, c = fit
     label = f"`{metric}` (launch SD {sb:.2%}, {'measured' if measured else 'assumed'})"
     for launches in (1, 2, 3, 4):
-        pairs = int((budget - a - o * launches) // c)
+        pairs = math.floor((budget - a - o * launches) / c + 1e-9)  # R = 2 gets its 12 exactly
         pairs -= pairs % launches  # equal launches
         if pairs < 6:
             print(f"| {label} | {launches} | {pairs} | (fewer than 6 pairs) | |")

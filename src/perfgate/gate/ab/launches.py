@@ -15,12 +15,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = [
-    "LAUNCH_K",
-    "PRIOR_LAUNCHES",
-    "launch_min_effect",
-    "launch_sd_prior",
-]
+__all__ = ["LAUNCH_K", "PRIOR_LAUNCHES", "launch_min_effect", "launch_sd_prior"]
 
 #: A change must exceed this many launch-level SDs to count as a regression:
 #: at 3, a launch offset alone crosses the minimum effect about once in 700
@@ -39,7 +34,7 @@ _PRIOR_SD = {
     "suite_p50": 0.025,  # the suite's p50 mixes scenarios: 0-3.2%
     "tail": 0.015,  # p95/p99: 0-1.2%
     "sub_ms": 0.050,  # medians under 1 ms: 4-6% between two processes
-    # A launch pair's peak RSS: 0.17% on the demo (one thread, 46 A/A launch
+    # A launch pair's peak RSS: 0.18% on the demo (one thread, 70 A/A launch
     # pairs), ~9% on the shop API (a thread and a SQLite cache per connection).
     # No one figure fits both; each run's own launches (both arms' spread)
     # are pooled with it. At 2% a shop-like server's A/A interval excludes 0

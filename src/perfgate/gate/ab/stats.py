@@ -374,8 +374,8 @@ def ab_comparisons(
         base_seen.update(p.base.figures)
         cand_seen.update(p.candidate.figures)
     # the paired extras are compared on their own (paired_extra_comparisons)
-    gated = [m for m in families.core + families.secondary if not _is_extra(m)]
-    ordered = gated + sorted(m for m in cand_seen - set(gated) if not _is_extra(m))
+    gated = [m for m in families.core + families.secondary if not is_extra_metric(m)]
+    ordered = gated + sorted(m for m in cand_seen - set(gated) if not is_extra_metric(m))
     out: list[MetricComparison] = []
     for metric in ordered:
         family = families.family(metric)
@@ -433,7 +433,8 @@ CAPACITY_METRIC = "saturated_ms_per_arrival"
 PEAK_RSS_METRIC = "peak_rss_kib"
 
 
-def _is_extra(metric: str) -> bool:
+def is_extra_metric(metric: str) -> bool:
+    """A paired extra: a tail share, RSS growth, capacity or peak RSS (the blind classes)."""
     return metric.rsplit(" ", 1)[-1] in PAIRED_EXTRAS or metric in (
         CAPACITY_METRIC,
         PEAK_RSS_METRIC,
@@ -586,8 +587,8 @@ def peak_rss_comparison(
 
     A launch has one peak, so the launches are the only replicates: a t test
     on their log ratios, its SD read off both arms' spread across their
-    launches, pooled with the calibrated prior (:func:`perfgate.stats.launch_mean_test`). It catches a footprint that
-    grows once (a cache loaded at start, a bigger pool), which RSS growth per
+    launches, pooled with the calibrated prior
+    (:func:`perfgate.stats.launch_mean_test`). It catches a footprint that grows once (a cache loaded at start, a bigger pool), which RSS growth per
     request does not. No "slower at all" p-value: nothing to decide with more
     round pairs, so it is a regression or within noise.
     """

@@ -465,7 +465,7 @@ class LoadSuiteRun:
             level=level,
             primary_budget=self.primary_budget,
             capacity=self.capacity,
-            peak_rss=_peak_rss_pairs(self.launch_rows),
+            peak_rss=peak_rss_pairs(self.launch_rows),
             log=self.log,
         )
         details = _details(rounds, warm, self.ab, seed=self.seed, level=level, extended=extended)
@@ -635,7 +635,7 @@ async def _run_looks(
     return comparisons, extended
 
 
-def _peak_rss_pairs(launch_rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
+def peak_rss_pairs(launch_rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
     """(base, candidate) peak RSS of each launch where both were read (after its pairs
     and capacity chunks of the first look)."""
     out = []
