@@ -88,6 +88,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import binom
 
 import perfgate
 from perfgate.config import ProjectConfig, load_project_text
@@ -581,8 +582,11 @@ def summarize(path: Path, top: int = 8) -> int:
             f"top {top} per design)"
         )
         print()
-        print("| design | metric | family | excludes 0 | 95% upper bound | goal |")
-        print("|---|---|---|---|---|---|")
+        print(
+            "| design | metric | family | excludes 0 | 95% upper bound | goal "
+            "| P(≥ k at the goal's 6%) |"
+        )
+        print("|---|---|---|---|---|---|---|")
     for (did, _row, _env), runs in aa:
         per: dict[str, list[bool]] = {}
         family: dict[str, str] = {}
@@ -598,7 +602,11 @@ def summarize(path: Path, top: int = 8) -> int:
             k, n = sum(flags), len(flags)
             ci = clopper_pearson(k, n, one_sided=True)
             goal = "met" if k / n <= AA_EXCLUDES_0_GOAL else "**missed**"
-            print(f"| {did} | `{metric}` | {family[metric]} | {k}/{n} | ≤ {ci.high:.1%} | {goal} |")
+            p_goal = float(binom.sf(k - 1, n, AA_EXCLUDES_0_GOAL))
+            print(
+                f"| {did} | `{metric}` | {family[metric]} | {k}/{n} | ≤ {ci.high:.1%} | {goal} "
+                f"| {p_goal:.2g} |"
+            )
         rest = ranked[top:]
         with_metrics = [r for r in runs if r.get("metrics")]
         anywhere = sum(
@@ -607,7 +615,20 @@ def summarize(path: Path, top: int = 8) -> int:
         worst = max((sum(f) / len(f) for _, f in rest), default=0.0)
         print(
             f"| {did} | {len(rest)} more metrics, each at most {worst:.0%}; any metric: "
-            f"{anywhere}/{len(with_metrics)} runs | | | | |"
+            f"{anywhere}/{len(with_metrics)} runs | | | | | |"
+        )
+        # The worst of M metrics is a maximum: at k/n it is expected somewhere even when
+        # every metric is calibrated. The pooled rate and a Bonferroni bar say whether
+        # one metric's rate is evidence (the metrics of a run are correlated: pooled k/N
+        # is a rate, its bound is not exact).
+        flat = [f for _, flags in ranked for f in flags]
+        pooled = clopper_pearson(sum(flat), len(flat), one_sided=True)
+        bar = 0.05 / len(ranked)
+        above = [m for m, f in ranked if binom.sf(sum(f) - 1, len(f), AA_EXCLUDES_0_GOAL) < bar]
+        print(
+            f"| {did} | pooled over {len(ranked)} metrics: {sum(flat)}/{len(flat)} "
+            f"(≤ {pooled.high:.1%}); above the goal at 0.05/{len(ranked)}: "
+            f"{', '.join(f'`{m}`' for m in above) or 'none'} | | | | | |"
         )
     # How each judged metric moved across the runs (Hodges–Lehmann change per run).
     print()

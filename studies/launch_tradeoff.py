@@ -13,11 +13,13 @@ launch (``pair_launches``) and each launch's peak RSS and warm-up capacity
    machine enters it. Beside it, the prior the gate uses
    (``perfgate.gate.ab.launches``).
 2. **Peak RSS and warm-up capacity per launch**: the SD of their A/A log
-   ratios (one value per launch pair), against the peak-RSS prior; then each
-   A/A run's peak RSS re-judged by design e's prior-only test and by the
-   gate's current one (both arms' spread across launches): how often the
-   interval excludes 0. Shop runs (``studies/default_family.py``) record the
-   same launches and can be passed too.
+   ratios (one value per launch pair), against the peak-RSS prior; then every
+   run's peak RSS re-judged three ways (design e's prior-only test, the gate's
+   current one with both arms' spread, and offline a stored calibration: the
+   launch ratios' spread pooled over the other runs of the files), with how
+   often an A/A interval excludes 0 and what the other rows still clear; and
+   the launch-order effect both arms share. Shop runs
+   (``studies/default_family.py``) record the same launches and can be passed too.
 3. **Gate time** against launches and pairs: ``seconds = a + o·R + c·pairs``
    fitted over the A/A runs of every launch count given (pass the files of
    ``--launches 1`` and ``--launches 3`` runs too; their design differs only
@@ -124,25 +126,62 @@ def per_launch(runs: list[dict[str, Any]], key: str) -> list[float]:
     return out
 
 
-def peak_rss_rejudge(aa: list[dict[str, Any]]) -> dict[str, int]:
-    """A/A runs whose peak-RSS interval excludes 0: the prior-only test of design e
-    (c658935) against the gate's current :func:`peak_rss_comparison`."""
-    runs = prior = arms = 0
-    for r in aa:
-        kept = peak_rss_pairs(r.get("launches") or [])
-        if len(kept) < 2:
-            continue
-        runs += 1
-        old = launch_mean_test(
-            [math.log(c / b) for b, c in kept],
-            prior_sd=launch_sd_prior(PEAK_RSS_METRIC),
-            prior_df=PRIOR_LAUNCHES,
-        )
-        prior += old.low > 0 or old.high < 0
+def _diff_spread(kept: list[tuple[int, int]]) -> tuple[float, int]:
+    """(sum of squares, df) of one run's per-launch log ratios around their mean: a
+    constant effect (a leak, a bigger pool) moves their mean, not their spread."""
+    d = np.log(np.array([c / b for b, c in kept], dtype=np.float64))
+    return float(np.sum((d - d.mean()) ** 2)), int(d.size - 1)
+
+
+def peak_rss_rejudge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every run's peak RSS re-judged three ways; the A/A rows say how often the
+    interval excludes 0 (nominal 5%), the other rows what the test still detects.
+
+    - ``prior``: the launch ratios' own spread with the 2% prior worth 4 launches
+      (design e2, c658935);
+    - ``arms``: both arms' spread across their launches with the prior (the gate
+      since ffceddf, :func:`peak_rss_comparison`);
+    - ``history``: the launch ratios' spread pooled with that of every *other* run
+      in the files (leave one out) and the prior: what a stored calibration of the
+      API would give. Offline only; the gate has no such store today.
+
+    Also the launch-order effect both arms share: the mean of each arm's
+    log(launch 1 / launch 0), which the arms' spread counts as noise.
+    """
+    kept_of = [(r.get("row"), peak_rss_pairs(r.get("launches") or [])) for r in runs]
+    kept_of = [(row, kept) for row, kept in kept_of if len(kept) >= 2]
+    if not kept_of:
+        return {}
+    spreads = [_diff_spread(kept) for _, kept in kept_of]
+    total_ss, total_df = sum(ss for ss, _ in spreads), sum(df for _, df in spreads)
+    prior = launch_sd_prior(PEAK_RSS_METRIC)
+    out: dict[str, Any] = {"rows": {}, "history_df": total_df, "order": []}
+    for i, (row, kept) in enumerate(kept_of):
+        logs = [math.log(c / b) for b, c in kept]
+        ss = total_ss - spreads[i][0]
+        df = total_df - spreads[i][1]
+        hist_var = (PRIOR_LAUNCHES * prior**2 + ss) / (PRIOR_LAUNCHES + df)
+        tests = {
+            "prior": launch_mean_test(logs, prior_sd=prior, prior_df=PRIOR_LAUNCHES),
+            "history": launch_mean_test(
+                logs, prior_sd=math.sqrt(hist_var), prior_df=PRIOR_LAUNCHES + df
+            ),
+        }
         now = peak_rss_comparison("load", kept, min_effect={})
-        assert now.ci_low is not None and now.ci_high is not None
-        arms += now.ci_low > 0 or now.ci_high < 0
-    return {"runs": runs, "prior": prior, "arms": arms} if runs else {}
+        assert now.ci_low is not None and now.ci_high is not None and now.min_effect
+        floor = math.log1p(now.min_effect)
+        entry = out["rows"].setdefault(str(row), {"runs": 0})
+        entry["runs"] += 1
+        results = {k: (t.low, t.high) for k, t in tests.items()}
+        results["arms"] = (math.log1p(now.ci_low), math.log1p(now.ci_high))
+        for name, (low, high) in results.items():
+            e = entry.setdefault(name, {"excludes_0": 0, "clears": 0, "widths": []})
+            e["excludes_0"] += low > 0 or high < 0
+            e["clears"] += low > floor
+            e["widths"].append(math.expm1(high) - math.expm1(low))
+        for arm in (0, 1):
+            out["order"].append(math.log(kept[1][arm] / kept[0][arm]))
+    return out
 
 
 def time_fit(runs: list[dict[str, Any]]) -> tuple[float, float, float] | None:
@@ -223,17 +262,34 @@ def main() -> int:
             sd = math.sqrt(float(np.mean(v**2)))  # A/A: the true mean is 0
             prior = f"{launch_sd_prior(prior_of):.2%}" if prior_of else "—"
             print(f"| {key} | {v.size} | {sd:.2%} | {float(np.max(np.abs(v))):.2%} | {prior} |")
-    rejudged = peak_rss_rejudge(aa)
+    rejudged = peak_rss_rejudge(runs)
     if rejudged:
-        n = rejudged["runs"]
-        print(f"\nPeak RSS, {n} A/A runs re-judged (interval excludes 0; nominal 5%):")
-        labels = (
-            ("the launch ratios' own spread with the prior (c658935)", rejudged["prior"]),
-            ("both arms' spread with the prior (current)", rejudged["arms"]),
+        order = np.array(rejudged["order"])
+        print(
+            f"\nPeak RSS re-judged, each run (history: the other runs' launch-ratio spread, "
+            f"{rejudged['history_df']} df in all). Launch 1 against launch 0 of the same arm: "
+            f"{math.expm1(float(order.mean())):+.1%} on average ({order.size} arms), an order "
+            "effect both arms share.\n"
         )
-        for label, k in labels:
-            bound = clopper_pearson(k, n, one_sided=True).high
-            print(f"- {label}: {k}/{n} (≤ {bound:.1%})")
+        print("| row | runs | test | interval excludes 0 | low > min. effect | width, median |")
+        print("|---|---|---|---|---|---|")
+        labels = {
+            "prior": "launch ratios' spread + prior (c658935)",
+            "arms": "both arms' spread + prior (current)",
+            "history": "launch ratios' spread + other runs' + prior (offline)",
+        }
+        for row, entry in sorted(rejudged["rows"].items()):
+            n = entry["runs"]
+            for name, label in labels.items():
+                e = entry[name]
+                k = e["excludes_0"]
+                bound = (
+                    f" (≤ {clopper_pearson(k, n, one_sided=True).high:.1%})" if row == "aa" else ""
+                )
+                print(
+                    f"| {row} | {n} | {label} | {k}/{n}{bound} | {e['clears']}/{n} "
+                    f"| {float(np.median(e['widths'])):.1%} |"
+                )
     fit = time_fit(aa + [r for r in _runs(args.times, None) if r.get("row") == "aa"])
     if fit is None:
         print("\n(gate time: too few A/A runs at other launch counts to fit; pass --times)")
