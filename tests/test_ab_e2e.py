@@ -202,6 +202,45 @@ def test_an_undecided_first_look_runs_the_extension_pairs(
     assert looks[0] < (cpu.samples or 0) <= 12  # the comparison counts the extension's pairs
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_pairs_dropped_for_scheduler_lag_are_run_again_as_spares(
+    two_commit_repo: Path, tmp_path: Path
+) -> None:
+    """Every pair is late for a lag bound of 1 ns: each launch runs spares for its dropped
+    pairs until ``ab.replace_dropped`` is spent, then the run is inconclusive, not a pass.
+
+    The lag is real (the generator's own); only the bound is set below any machine's.
+    """
+    from conftest import free_port
+
+    yml = (
+        (two_commit_repo / "perfgate.yml")
+        .read_text()
+        .replace("round: 1", "round: 0.5")
+        .replace("extend_pairs: 4", "extend_pairs: 0\n  replace_dropped: 3")
+        .replace("max_lag: 1000", "max_lag: 0.000001")
+    )
+    cfg = load_project_text(yml, two_commit_repo)
+    assert cfg.ab.launches == 2 and cfg.ab.replace_dropped == 3
+    tmp = tmp_path / "spares"
+    base = service_for(cfg, "base", free_port(), tmp / "base", root=two_commit_repo)
+    cand = service_for(cfg, "candidate", free_port(), tmp / "cand")
+    lines: list[str] = []
+    out = run_ab(cfg, plan_suites(cfg, "pr"), base_spec=base, candidate_spec=cand, log=lines.append)
+    assert not out.errors, out.errors
+    suite = out.details["suites"]["load"]
+    # launch 1: its 4 planned pairs, then all 3 spares (numbered after the plan's 8);
+    # launch 2: its 4 planned pairs and no spare left
+    assert [row["pair"] for row in suite["pairs"]] == [0, 1, 2, 3, 8, 9, 10, 4, 5, 6, 7]
+    assert suite["pairs_replaced"] == 3
+    assert suite["pairs_dropped"] == 11 and suite["pairs_used"] == 0
+    assert any("running 3 spare(s)" in line for line in lines)
+    assert sum("spare(s)" in line for line in lines) == 1  # launch 2 had none left
+    assert any("3 spare pair(s) run in their place" in w for w in out.warnings), out.warnings
+    assert any("only 0 comparable round pairs" in i for i in out.inconclusive), out.inconclusive
+
+
 def test_merge_base_and_worktree(two_commit_repo: Path, tmp_path: Path) -> None:
     repo = two_commit_repo
     base_sha = _git(repo, "rev-parse", "main")

@@ -177,6 +177,17 @@ def test_other_errors(tmp_path: Path) -> None:
     assert "duplicate suite name" in str(err) and err.key_path == "suites[1].name"
 
 
+def test_replace_dropped_bounds_the_spare_pairs(tmp_path: Path) -> None:
+    """Spares for pairs dropped for lag: 6 by default, 0 turns them off, never negative."""
+    assert load_project_text("", tmp_path).ab.replace_dropped == 6
+    assert load_project_text("ab:\n  replace_dropped: 0\n", tmp_path).ab.replace_dropped == 0
+    assert load_project_text("ab:\n  replace_dropped: 2\n", tmp_path).ab.replace_dropped == 2
+    err = error_of(tmp_path, "ab:\n  replace_dropped: -1\n")
+    assert err.key_path == "ab.replace_dropped" and ">= 0" in str(err)
+    err = error_of(tmp_path, "ab:\n  replace_droped: 2\n")
+    assert err.suggestion == "replace_dropped"
+
+
 def test_extend_pairs_zero_means_one_look(tmp_path: Path) -> None:
     from perfgate.gate.ab.design import look_level
 

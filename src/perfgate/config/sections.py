@@ -160,6 +160,9 @@ class AbConfig:
     warmup_requests: int = 2000
     discard_fraction: float = 0.1
     max_lag_ms: float = 1.0
+    # pairs dropped for scheduler lag are run again in their launch, up to this many
+    # in the run (0: never): one more pair (~4 s) instead of a second look (~50 s)
+    replace_dropped: int = 6
     # bench suites: rounds per arm, interleaved in ABBA/BAAB pairs (raised when
     # Holm over the run's secondary family needs more; docs/ab.md)
     bench_rounds: int = 12
@@ -409,6 +412,7 @@ def parse_ab(f: Fields) -> AbConfig:
             "warmup_requests",
             "discard",
             "max_lag",
+            "replace_dropped",
             "bench_rounds",
             "seed",
             "cpus",
@@ -431,6 +435,7 @@ def parse_ab(f: Fields) -> AbConfig:
         warmup_requests=a.integer("warmup_requests", d.warmup_requests, minimum=0) or 0,
         discard_fraction=a.ratio("discard", d.discard_fraction) or 0.0,
         max_lag_ms=a.number("max_lag", d.max_lag_ms, minimum=0) or d.max_lag_ms,
+        replace_dropped=a.integer("replace_dropped", d.replace_dropped, minimum=0) or 0,
         # one median per operation per round: the round pairs are the sample, as for load
         bench_rounds=a.integer("bench_rounds", d.bench_rounds, minimum=8) or d.bench_rounds,
         seed=a.integer("seed", None),
