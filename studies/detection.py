@@ -293,6 +293,8 @@ def ab_run(
         # the second look: why the first could not decide (None: it could)
         "extended": load.get("extended"),
         "pairs_run": load.get("pairs_planned"),
+        # spare pairs run in place of those dropped for lag (ab.replace_dropped; None before)
+        "replaced": load.get("pairs_replaced"),
         "started_first": out.details.get("started_first"),
         "launch_gap_s": out.details.get("launch_gap_s"),
         "seed": out.details.get("seed"),
