@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from perfgate.gate.ab.calibration import calibration_from, merge_calibrations, priors_of
 from perfgate.gate.ab.launches import PRIOR_LAUNCHES, launch_sd_prior
 from perfgate.gate.ab.stats import PEAK_RSS_METRIC, peak_rss_comparison
 from perfgate.gate.ab.suite import peak_rss_pairs
@@ -142,8 +143,11 @@ def peak_rss_rejudge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     - ``arms``: both arms' spread across their launches with the prior (the gate
       since ffceddf, :func:`peak_rss_comparison`);
     - ``history``: the launch ratios' spread pooled with that of every *other* run
-      in the files (leave one out) and the prior: what a stored calibration of the
-      API would give. Offline only; the gate has no such store today.
+      in the files (leave one out) and the prior (offline only);
+    - ``calibrated``: the gate with ``ab.calibration`` (:func:`peak_rss_comparison`
+      with the priors of a calibration file), the file pooled from every *other* A/A
+      run's own launch estimate exactly as ``perfgate calibrate`` pools its runs
+      (:func:`calibration_from`, :func:`merge_calibrations`; leave one out).
 
     Also the launch-order effect both arms share: the mean of each arm's
     log(launch 1 / launch 0), which the arms' spread counts as noise.
@@ -153,6 +157,11 @@ def peak_rss_rejudge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     if not kept_of:
         return {}
     spreads = [_diff_spread(kept) for _, kept in kept_of]
+    # each A/A run as one calibration run would record it (its own launches only)
+    own = [
+        calibration_from([peak_rss_comparison("load", kept, min_effect={})]) if row == "aa" else {}
+        for row, kept in kept_of
+    ]
     total_ss, total_df = sum(ss for ss, _ in spreads), sum(df for _, df in spreads)
     prior = launch_sd_prior(PEAK_RSS_METRIC)
     out: dict[str, Any] = {"rows": {}, "history_df": total_df, "order": []}
@@ -169,11 +178,22 @@ def peak_rss_rejudge(runs: list[dict[str, Any]]) -> dict[str, Any]:
         }
         now = peak_rss_comparison("load", kept, min_effect={})
         assert now.ci_low is not None and now.ci_high is not None and now.min_effect
+        pooled: dict[str, dict[str, Any]] = {}
+        for j, cal in enumerate(own):
+            if j != i and cal:
+                pooled = merge_calibrations(pooled, cal)
+        cal_df = pooled.get("load", {}).get(PEAK_RSS_METRIC, {}).get("df", 0)
+        out["calibration_df"] = max(out.get("calibration_df", 0), cal_df)
+        calibrated = peak_rss_comparison(
+            "load", kept, min_effect={}, priors=priors_of({"suites": pooled})
+        )
+        assert calibrated.ci_low is not None and calibrated.ci_high is not None
         floor = math.log1p(now.min_effect)
         entry = out["rows"].setdefault(str(row), {"runs": 0})
         entry["runs"] += 1
         results = {k: (t.low, t.high) for k, t in tests.items()}
         results["arms"] = (math.log1p(now.ci_low), math.log1p(now.ci_high))
+        results["calibrated"] = (math.log1p(calibrated.ci_low), math.log1p(calibrated.ci_high))
         for name, (low, high) in results.items():
             e = entry.setdefault(name, {"excludes_0": 0, "clears": 0, "widths": []})
             e["excludes_0"] += low > 0 or high < 0
@@ -277,6 +297,8 @@ def main() -> int:
             "prior": "launch ratios' spread + prior (c658935)",
             "arms": "both arms' spread + prior (current)",
             "history": "launch ratios' spread + other runs' + prior (offline)",
+            "calibrated": f"the gate with ab.calibration of the other A/A runs "
+            f"({rejudged.get('calibration_df', 0)} df)",
         }
         for row, entry in sorted(rejudged["rows"].items()):
             n = entry["runs"]

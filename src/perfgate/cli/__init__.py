@@ -32,6 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "bench",
     "stress",
     "gate",
+    "calibrate",
     "compare",
     "baseline",
     "report",

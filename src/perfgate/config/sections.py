@@ -166,6 +166,9 @@ class AbConfig:
     # bench suites: rounds per arm, interleaved in ABBA/BAAB pairs (raised when
     # Holm over the run's secondary family needs more; docs/ab.md)
     bench_rounds: int = 12
+    # this API's launch-level SDs (`perfgate calibrate`), relative to the config
+    # file; None: the built-in priors measured on the demo
+    calibration: str | None = None
     seed: int | None = None
     generator_cpus: list[int] = field(default_factory=lambda: [0])
     arm_cpus: list[int] = field(default_factory=lambda: [1])
@@ -414,6 +417,7 @@ def parse_ab(f: Fields) -> AbConfig:
             "max_lag",
             "replace_dropped",
             "bench_rounds",
+            "calibration",
             "seed",
             "cpus",
         ]
@@ -438,6 +442,7 @@ def parse_ab(f: Fields) -> AbConfig:
         replace_dropped=a.integer("replace_dropped", d.replace_dropped, minimum=0) or 0,
         # one median per operation per round: the round pairs are the sample, as for load
         bench_rounds=a.integer("bench_rounds", d.bench_rounds, minimum=8) or d.bench_rounds,
+        calibration=a.text("calibration", None),
         seed=a.integer("seed", None),
         generator_cpus=cpus.integers("generator") or d.generator_cpus,
         arm_cpus=cpus.integers("arms") or d.arm_cpus,

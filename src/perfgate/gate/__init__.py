@@ -4,8 +4,10 @@
 - :func:`decide` — comparisons and checks to one verdict (pure)
 - :func:`slo_checks` — the seed's acceptable performance as checks (pure)
 - :func:`compare_runs` — two stored runs side by side (``perfgate compare``)
+- :func:`run_calibration` — this API's launch-level SDs (``perfgate calibrate``)
 """
 
+from perfgate.gate.calibrate import CalibrateOptions, CalibrationOutcome, run_calibration
 from perfgate.gate.console import verdict_text
 from perfgate.gate.decide import decide
 from perfgate.gate.git import is_git_repo
@@ -16,6 +18,8 @@ from perfgate.gate.side_by_side import compare_runs
 from perfgate.gate.slo import slo_checks
 
 __all__ = [
+    "CalibrateOptions",
+    "CalibrationOutcome",
     "GateOptions",
     "GateOutcome",
     "PlannedSuite",
@@ -24,6 +28,7 @@ __all__ = [
     "is_git_repo",
     "plan_suites",
     "planned_metric_names",
+    "run_calibration",
     "run_gate",
     "slo_checks",
     "verdict_text",

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from perfgate.figures import Figure, min_samples
-from perfgate.gate.ab.launches import PRIOR_LAUNCHES, launch_min_effect
+from perfgate.gate.ab.launches import PRIOR_LAUNCHES, LaunchPrior, launch_min_effect
 from perfgate.stats import (
     ConfidenceInterval,
     exact_two_proportion_test,
@@ -183,7 +183,7 @@ def paired_comparison(
     family: str = "info",
     min_pairs: int = 6,
     launches: Sequence[int] | None = None,
-    launch_sd: float | None = None,
+    launch_sd: float | LaunchPrior | None = None,
 ) -> MetricComparison:
     """A/B: one log(B/A) per round pair; Hodges–Lehmann with its Wilcoxon interval.
 
@@ -193,7 +193,10 @@ def paired_comparison(
     alarms of *meaningful* regressions.
 
     ``launches`` (the launch of each pair) and ``launch_sd`` (the metric's
-    calibrated launch-level SD) make the pairs nested in launches
+    launch-level SD: the built-in prior worth
+    :data:`~perfgate.gate.ab.launches.PRIOR_LAUNCHES` launches, or a
+    :class:`~perfgate.gate.ab.launches.LaunchPrior` with its own weight) make
+    the pairs nested in launches
     (:mod:`perfgate.stats.clustered`): the interval and both p-values are
     widened by the launch-level variance, and the minimum effect is at
     least :data:`~perfgate.gate.ab.launches.LAUNCH_K` launch-level SDs.
@@ -259,7 +262,7 @@ def _launch_model(
     shift: float,
     launches: list[int],
     ci: ConfidenceInterval,
-    launch_sd: float,
+    launch_sd: float | LaunchPrior,
 ) -> tuple[float, float, float]:
     """Pairs nested in launches: set ``out``'s minimum effect, p-values and launch record.
 
@@ -267,13 +270,16 @@ def _launch_model(
     exact rank test's p cannot carry the launch-level variance; a t statistic
     on the total standard error does (:mod:`perfgate.stats.clustered`).
     """
+    prior = (
+        launch_sd if isinstance(launch_sd, LaunchPrior) else LaunchPrior(launch_sd, PRIOR_LAUNCHES)
+    )
     # the Wilcoxon interval's own standard error: the inflation is relative to it
     width = ci.high - ci.low
     lv = launch_variance(
         d.tolist(),
         launches,
-        prior_sd=launch_sd,
-        prior_df=PRIOR_LAUNCHES,
+        prior_sd=prior.sd,
+        prior_df=prior.weight,
         se_within=width / (2.0 * normal_ppf(0.975)) if math.isfinite(width) and width > 0 else None,
     )
     assert out.min_effect is not None
@@ -287,6 +293,11 @@ def _launch_model(
         "sd_between_observed": None
         if lv.sd_between_observed is None
         else round(lv.sd_between_observed, 5),
+        # what perfgate calibrate pools: this run's own evidence, in degrees of freedom
+        "df_observed": lv.launches - 1 if lv.sd_between_observed is not None else 0,
+        "prior_sd": round(prior.sd, 5),
+        "prior_weight": round(prior.weight, 2),
+        "calibrated": prior.calibrated,
         "inflation": round(lv.inflation, 3),
     }
     if lv.inflation > 1.0:
@@ -297,7 +308,9 @@ def _launch_model(
         )
         _add_detail(
             out,
-            f"launch-level SD {lv.sd_between:.2%}{observed}: interval widened x{lv.inflation:.2f}",
+            f"launch-level SD {lv.sd_between:.2%}{observed}"
+            f"{' (calibrated prior)' if prior.calibrated else ''}: "
+            f"interval widened x{lv.inflation:.2f}",
         )
     low, high = inflate_interval(shift, ci.low, ci.high, lv.inflation)
     return low, high, threshold

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfgate import __version__
 from perfgate.errors import ConfigError, PerfgateError, ServiceError
+from perfgate.gate.ab.calibration import calibration_path, load_calibration
 from perfgate.gate.ab.design import look_level
 from perfgate.gate.compare import apply_holm
 from perfgate.gate.console import Log
@@ -227,6 +228,9 @@ def run_gate(opts: GateOptions, log: Log = print) -> GateOutcome:
         log(f"warning: {w}")
     planned = plan_suites(cfg, opts.profile)
     check_primary(cfg.compare, planned)
+    calibration = calibration_path(cfg)
+    if calibration is not None:
+        load_calibration(calibration)  # a bad file is a config error before anything starts
     mode = opts.mode or cfg.profiles[opts.profile].compare
     if mode not in ("ab", "history", "none"):
         raise ConfigError(f"unknown mode {mode!r} (ab, history or none)")

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from perfgate.gate.ab.design import PairPlan, look_level, pair_plan
-from perfgate.gate.ab.launches import launch_sd_prior
+from perfgate.gate.ab.launches import DEFAULT_PRIORS, LaunchPriors
 from perfgate.gate.ab.suite import MIN_PAIRS
 from perfgate.gate.compare import family_levels, holm_min_pairs, min_effect_for, paired_comparison
 from perfgate.gate.console import Log
@@ -111,6 +111,7 @@ def bench_comparisons(
     *,
     min_effect: dict[str, float],
     min_pairs: int = MIN_PAIRS,
+    priors: LaunchPriors = DEFAULT_PRIORS,
 ) -> list[MetricComparison]:
     """Each operation's median, base against candidate, over the round pairs.
 
@@ -152,7 +153,7 @@ def bench_comparisons(
             family=family,
             min_pairs=min_pairs,
             launches=[0] * len(b),
-            launch_sd=launch_sd_prior(metric, max(medians) if medians else None),
+            launch_sd=priors.prior(suite, metric, max(medians) if medians else None),
         )
         out.append(comparison)
     return out
@@ -225,6 +226,7 @@ async def run_bench_pair(
     compare: CompareConfig,
     earlier: Sequence[MetricComparison] = (),
     details: dict[str, Any] | None = None,
+    priors: LaunchPriors = DEFAULT_PRIORS,
 ) -> tuple[SuiteResult, SuiteResult, list[MetricComparison]]:
     """The bench suite on both arms in interleaved rounds; its operations' medians compared.
 
@@ -292,7 +294,7 @@ async def run_bench_pair(
     kept = {a: results[a][: len(done)] for a in ARMS}
     medians = {a: [op_medians(r) for r in kept[a]] for a in ARMS}
     comparisons = bench_comparisons(
-        name, medians["base"], medians["candidate"], min_effect=compare.min_effect
+        name, medians["base"], medians["candidate"], min_effect=compare.min_effect, priors=priors
     )
     gated_ops = {c.metric for c in comparisons if c.family == "secondary" and c.state != "new"}
     merged = {a: merged_result(name, suite, results[a]) for a in ARMS}

@@ -14,8 +14,19 @@ not judged by the demo's figure alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-__all__ = ["LAUNCH_K", "PRIOR_LAUNCHES", "launch_min_effect", "launch_sd_prior"]
+__all__ = [
+    "CALIBRATED_FLOOR",
+    "DEFAULT_PRIORS",
+    "LAUNCH_K",
+    "PRIOR_LAUNCHES",
+    "LaunchPrior",
+    "LaunchPriors",
+    "launch_min_effect",
+    "launch_sd_prior",
+]
 
 #: A change must exceed this many launch-level SDs to count as a regression:
 #: at 3, a launch offset alone crosses the minimum effect about once in 700
@@ -71,3 +82,49 @@ def launch_sd_prior(metric: str, median_ms: float | None = None) -> float:
 def launch_min_effect(min_effect: float, sd_between: float) -> float:
     """The minimum effect a launch offset cannot reach alone: at least LAUNCH_K SDs."""
     return max(min_effect, math.expm1(LAUNCH_K * sd_between))
+
+
+#: A calibrated SD never goes below this share of the built-in prior for its
+#: kind of metric (medians: of the over-1-ms figure): a few
+#: launches can measure a launch-level SD near 0 by chance (the method of
+#: moments clips a negative variance to 0), and one lucky calibration must
+#: not make every later run over-confident.
+CALIBRATED_FLOOR = 0.25
+
+
+@dataclass(frozen=True)
+class LaunchPrior:
+    """A metric's launch-level SD (log scale) and how many launches' worth of evidence it is."""
+
+    sd: float
+    weight: float
+    calibrated: bool = False
+
+
+@dataclass(frozen=True)
+class LaunchPriors:
+    """The priors a run compares with: the built-in table, or an API's own calibration.
+
+    ``measured``: suite -> metric -> (SD, degrees of freedom), as
+    ``perfgate calibrate`` measured them on A/A launches of this API
+    (:mod:`perfgate.gate.calibrate`). A measured SD replaces the built-in
+    one, weighted by its own degrees of freedom; metrics it does not name,
+    and absolute-scale metrics, keep the built-in prior.
+    """
+
+    measured: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=dict)
+
+    def prior(self, suite: str, metric: str, median_ms: float | None = None) -> LaunchPrior:
+        default = launch_sd_prior(metric, median_ms)
+        found = self.measured.get(suite, {}).get(metric)
+        if found is None or default == 0.0 or found[1] <= 0:
+            return LaunchPrior(default, PRIOR_LAUNCHES)
+        sd, df = found
+        # the floor from the metric's kind, not the sub-millisecond allowance a
+        # calibration is there to replace
+        floor = CALIBRATED_FLOOR * launch_sd_prior(metric)
+        return LaunchPrior(max(sd, floor), df, calibrated=True)
+
+
+#: The built-in table only (no calibration file).
+DEFAULT_PRIORS = LaunchPriors()

@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from perfgate.errors import PerfgateError, ServiceError
 from perfgate.gate.ab.bench import run_bench_pair
+from perfgate.gate.ab.calibration import configured_priors
 from perfgate.gate.ab.design import launch_order, new_seed
+from perfgate.gate.ab.launches import LaunchPriors
 from perfgate.gate.ab.stats import MAX_PRIMARY
 from perfgate.gate.ab.suite import LoadSuiteRun
 from perfgate.gate.ab.trace import arm_process_rows, clock_origin
@@ -145,23 +147,31 @@ def run_ab(
     base_spec: ServiceSpec | None,
     candidate_spec: ServiceSpec,
     log: Log = print,
+    priors: LaunchPriors | None = None,
 ) -> AbOutcome:
     """Start both arms, warm them up, run the interleaved rounds, compare.
 
     A base that cannot start makes the outcome inconclusive and the candidate
     is still measured alone (history can then stand in); a candidate that
-    cannot start is an error.
+    cannot start is an error. ``priors``: the launch-level SDs to compare
+    with; by default ``ab.calibration``'s, else the built-in ones (a bad
+    calibration file is a ConfigError, raised before anything starts).
     """
     from perfgate.store import environment_fingerprint
 
     ab = cfg.ab
     seed = ab.seed if ab.seed is not None else new_seed()
     env = environment_fingerprint()
+    prior_warnings: list[str] = []
+    if priors is None:
+        priors, prior_warnings = configured_priors(cfg, env)
     out = AbOutcome(
         base=RunResult(label="base", environment=dict(env)),
         candidate=RunResult(label="candidate", environment=dict(env)),
     )
+    out.warnings += prior_warnings
     out.details.update({"seed": seed, "pairs_planned": ab.pairs, "round_s": ab.round_s})
+    out.details["calibrated_metrics"] = sum(len(m) for m in priors.measured.values())
     arm_cpus, gen_cpus = _placement(ab, out.warnings)
     out.details["cpus"] = {"arms": arm_cpus, "generator": gen_cpus}
     sessions: dict[str, ArmSession] = {}
@@ -194,6 +204,7 @@ def run_ab(
                             seed,
                             log,
                             cfg.slo.failure_policy(),
+                            priors,
                         )
                     )
                 except KeyboardInterrupt:  # Ctrl-C: keep the suites finished so far
@@ -309,6 +320,7 @@ async def _experiment(
     seed: int,
     log: Log,
     policy: FailurePolicy,
+    priors: LaunchPriors,
 ) -> None:
     rng = random.Random(seed)
     runs = [
@@ -320,6 +332,7 @@ async def _experiment(
             primary_budget=MAX_PRIMARY,
             log=log,
             policy=policy,
+            priors=priors,
         )
         for index, p in enumerate(x for x in planned if x.kind == "load")
     ]
@@ -369,6 +382,7 @@ async def _experiment(
             compare=compare,
             earlier=out.comparisons,
             details=suites,
+            priors=priors,
         )
         out.base.suites.append(base)
         out.candidate.suites.append(cand)

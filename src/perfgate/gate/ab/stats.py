@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from perfgate.figures import Figure, run_figures
-from perfgate.gate.ab.launches import PRIOR_LAUNCHES, launch_sd_prior
+from perfgate.gate.ab.launches import DEFAULT_PRIORS, LaunchPriors
 from perfgate.gate.compare import (
     family_levels,
     holm_min_pairs,
@@ -351,11 +351,13 @@ def ab_comparisons(
     min_pairs: int = 6,
     alpha: float = 0.05,
     families: Families | None = None,
+    priors: LaunchPriors = DEFAULT_PRIORS,
 ) -> list[MetricComparison]:
     """Every metric of one suite, base against candidate, over the kept pairs.
 
     ``families``: chosen at the first look and kept for the second, so more
-    pairs never re-draw the family they are tested in.
+    pairs never re-draw the family they are tested in. ``priors``: each
+    metric's launch-level SD (built in, or this API's calibration).
     """
     kept = [p for p in pairs if p.dropped is None]
     if families is None:
@@ -412,8 +414,8 @@ def ab_comparisons(
                 family=family,
                 min_pairs=min_pairs,
                 launches=[p.launch for p in kept],
-                launch_sd=launch_sd_prior(
-                    metric, float(np.median(typical)) if typical and unit == "ms" else None
+                launch_sd=priors.prior(
+                    suite, metric, float(np.median(typical)) if typical and unit == "ms" else None
                 ),
             )
         )
@@ -556,6 +558,7 @@ def capacity_comparison(
     *,
     min_effect: dict[str, float],
     min_pairs: int = 6,
+    priors: LaunchPriors = DEFAULT_PRIORS,
 ) -> MetricComparison:
     """Saturated time per arrival, base against candidate: (base, candidate, launch) per pair.
 
@@ -572,7 +575,7 @@ def capacity_comparison(
         family="secondary",
         min_pairs=min_pairs,
         launches=[launch for _, _, launch in pairs],
-        launch_sd=launch_sd_prior(CAPACITY_METRIC),
+        launch_sd=priors.prior(suite, CAPACITY_METRIC),
     )
 
 
@@ -582,6 +585,7 @@ def peak_rss_comparison(
     *,
     min_effect: dict[str, float],
     conf: float = 0.95,
+    priors: LaunchPriors = DEFAULT_PRIORS,
 ) -> MetricComparison:
     """Peak resident memory, base against candidate: one (base, candidate) KiB per launch.
 
@@ -606,10 +610,11 @@ def peak_rss_comparison(
         out.state = "insufficient"
         out.detail = "no launch with both arms' peak resident memory (/proc unreadable)"
         return out
+    prior = priors.prior(suite, PEAK_RSS_METRIC)
     test = launch_mean_test(
         [math.log(c / b) for b, c in kept],
-        prior_sd=launch_sd_prior(PEAK_RSS_METRIC),
-        prior_df=PRIOR_LAUNCHES,
+        prior_sd=prior.sd,
+        prior_df=prior.weight,
         conf=conf,
         arms=[[math.log(b) for b, _ in kept], [math.log(c) for _, c in kept]],
     )
@@ -625,6 +630,20 @@ def peak_rss_comparison(
         "sd_between_observed": None
         if test.variance.sd_between_observed is None
         else round(test.variance.sd_between_observed, 5),
+        # both arms' spread across their launches: one degree of freedom per extra launch each
+        "df_observed": 2 * (len(kept) - 1),
+        # what a calibration records: the spread of the launch ratios themselves, in
+        # which an order effect both arms share (the demo's peak is ~5% lower in a
+        # second launch) cancels, as it does in the comparison's mean
+        "calibration": None
+        if len(kept) < 2
+        else {
+            "sd": round(float(np.std([math.log(c / b) for b, c in kept], ddof=1)), 6),
+            "df": len(kept) - 1,
+        },
+        "prior_sd": round(prior.sd, 5),
+        "prior_weight": round(prior.weight, 2),
+        "calibrated": prior.calibrated,
         "inflation": 1.0,
     }
     # as every A/B metric: beyond the minimum effect here, Holm decides later
@@ -634,5 +653,7 @@ def peak_rss_comparison(
         out.state = "improvement"
     else:
         out.state = "within-noise"
-    out.detail = f"{len(kept)} launch(es), t test: both arms' spread across launches and a prior"
+    out.detail = f"{len(kept)} launch(es), t test: both arms' spread across launches and " + (
+        "this API's calibrated prior" if prior.calibrated else "a prior"
+    )
     return out

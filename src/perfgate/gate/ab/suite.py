@@ -39,6 +39,7 @@ from perfgate.gate.ab.design import (
     settling_drift,
     slice_plan,
 )
+from perfgate.gate.ab.launches import DEFAULT_PRIORS, LaunchPriors
 from perfgate.gate.ab.stats import (
     CAPACITY_METRIC,
     PEAK_RSS_METRIC,
@@ -359,9 +360,10 @@ class LoadSuiteRun:
         primary_budget: int,
         log: Log,
         policy: FailurePolicy = DEFAULT_POLICY,
+        priors: LaunchPriors = DEFAULT_PRIORS,
     ) -> None:
         assert planned.script is not None
-        self.planned, self.ab, self.compare = planned, ab, compare
+        self.planned, self.ab, self.compare, self.priors = planned, ab, compare, priors
         self.name = planned.name
         self.seed, self.primary_budget, self.log, self.policy = seed, primary_budget, log, policy
         self.rng = random.Random(seed)
@@ -504,6 +506,7 @@ class LoadSuiteRun:
             capacity=self.capacity,
             peak_rss=peak_rss_pairs(self.launch_rows),
             log=self.log,
+            priors=self.priors,
         )
         details = _details(rounds, warm, self.ab, seed=self.seed, level=level, extended=extended)
         details["launches"] = self.launch_rows
@@ -598,6 +601,7 @@ async def _run_looks(
     capacity: list[tuple[float, float, int]],
     peak_rss: list[tuple[int, int]],
     log: Log,
+    priors: LaunchPriors = DEFAULT_PRIORS,
 ) -> tuple[list[MetricComparison], str | None]:
     """The pairs run so far, compared; the extension pairs too when the first look is undecided.
 
@@ -636,6 +640,7 @@ async def _run_looks(
             min_pairs=MIN_PAIRS,
             alpha=level,
             families=families,
+            priors=priors,
         )
         out += (
             extra
@@ -651,11 +656,19 @@ async def _run_looks(
         if CAPACITY_METRIC in extras:
             out.append(
                 capacity_comparison(
-                    rounds.name, capacity, min_effect=compare.min_effect, min_pairs=MIN_PAIRS
+                    rounds.name,
+                    capacity,
+                    min_effect=compare.min_effect,
+                    min_pairs=MIN_PAIRS,
+                    priors=priors,
                 )
             )
         if PEAK_RSS_METRIC in extras:
-            out.append(peak_rss_comparison(rounds.name, peak_rss, min_effect=compare.min_effect))
+            out.append(
+                peak_rss_comparison(
+                    rounds.name, peak_rss, min_effect=compare.min_effect, priors=priors
+                )
+            )
         return out
 
     comparisons = judged([c for c in first_extras if c.metric in extras])
