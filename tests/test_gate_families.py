@@ -3,10 +3,13 @@ also when pairs were dropped (pure)."""
 
 from __future__ import annotations
 
+from perfgate.figures import Figure
+from perfgate.gate.ab.stats import PairFigures, RoundFigures, choose_families, rank_tested
 from perfgate.gate.compare import (
     apply_holm,
     clearly_slower,
     family_levels,
+    holm_min_pairs,
     paired_comparison,
     undecided,
 )
@@ -250,3 +253,59 @@ def test_what_a_second_look_cannot_remeasure_never_asks_for_one() -> None:
     route.state, route.family = "within-noise", "secondary"
     why = undecided([route], 0.03)  # a route's pairs: more of them do decide
     assert why is not None and why.endswith(": endpoint:/a total.p50")
+
+
+def _crowded_pairs(endpoints: int, n_pairs: int = 12) -> list[PairFigures]:
+    """Rounds of a suite with ``endpoints`` routes, the first the busiest, each with a
+    median, a CPU per request and an error rate backed by plenty of requests."""
+
+    def rounds() -> RoundFigures:
+        figs = {
+            m: Figure("load", m, v, "ms", 5000)
+            for m, v in (("total.p50", 2.0), ("total.p95", 5.0), ("cpu_ms_per_request", 1.0))
+        }
+        figs["error_rate"] = Figure("load", "error_rate", 0.0, "ratio", 5000)
+        for i in range(endpoints):
+            name = f"endpoint:/r{i:02d}"
+            requests = 400 - 10 * i
+            figs[f"{name} total.p50"] = Figure("load", f"{name} total.p50", 2.0, "ms", requests)
+            figs[f"{name} cpu_ms_per_request"] = Figure(
+                "load", f"{name} cpu_ms_per_request", 1.0, "ms", requests
+            )
+            figs[f"{name} error_rate"] = Figure(
+                "load", f"{name} error_rate", 0.0, "ratio", requests
+            )
+        return RoundFigures(figs)
+
+    return [PairFigures(k, rounds(), rounds(), launch=k * 2 // n_pairs) for k in range(n_pairs)]
+
+
+def test_a_crowded_secondary_family_drops_its_last_rank_tests_not_the_whole_family() -> None:
+    """Design e4: once the secondary family had 31 candidates, Holm's bar for an exact rank
+    test of 12 pairs (2^-12 < 0.0075/31 fails) was applied to every candidate, and the whole
+    family - medians, CPU, the blind classes - went to information in ~10% of A/A runs."""
+    level = 0.025  # alpha/2 per look
+    sec_level = family_levels(level, has_secondary=True)["secondary"]
+    small = choose_families("load", _crowded_pairs(8), alpha=level)
+    crowded = choose_families(
+        "load",
+        _crowded_pairs(16),
+        alpha=level,
+        extras={"above_base_p95": 12, "rss_kib_per_request": 12, "saturated_ms_per_arrival": 12},
+    )
+    # the small suite: everything past the core is secondary, as before
+    assert all(m in small.core + small.secondary for m in ("endpoint:/r07 error_rate",))
+    # the crowded one: every t-tested candidate stays, so do capacity and the suite-wide extras
+    t_tested = [m for m in crowded.secondary if not rank_tested(m)]
+    assert "saturated_ms_per_arrival" in crowded.secondary
+    assert {"above_base_p95", "rss_kib_per_request"} <= set(crowded.secondary)
+    assert all(
+        f"endpoint:/r{i:02d} total.p50" in crowded.core + crowded.secondary for i in range(16)
+    )
+    # the rank-tested ones fill the family up to what 12 pairs can clear, busiest first
+    assert 2**-12 * len(crowded.secondary) < sec_level
+    assert 2**-12 * (len(crowded.secondary) + 1) >= sec_level
+    rates = [m for m in crowded.secondary if m.endswith(" error_rate")]
+    assert rates and len(rates) < 16 and len(t_tested) >= 16
+    assert "endpoint:/r00 error_rate" in rates and "endpoint:/r15 error_rate" not in rates
+    assert holm_min_pairs(len(crowded.secondary), sec_level) <= 12

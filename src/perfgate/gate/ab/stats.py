@@ -48,6 +48,7 @@ __all__ = [
     "paired_extra_comparisons",
     "peak_rss_comparison",
     "primary_metrics",
+    "rank_tested",
     "round_figures",
 ]
 
@@ -296,8 +297,12 @@ def choose_families(
     alpha: float = 0.05,
     extras: Mapping[str, int] | None = None,
     extras_growth: float = 1.0,
+    planned_pairs: int | None = None,
 ) -> Families:
     """The suite's families from the pairs measured so far (:func:`metric_families`).
+
+    ``planned_pairs``: the pairs this look planned (default: as many as ``pairs``,
+    which counts spares run for dropped pairs too); no bar is set above it.
 
     ``extras``: the paired extras measured (tail exceedance, RSS growth,
     capacity) and each one's usable pairs: in the secondary family when they
@@ -310,7 +315,13 @@ def choose_families(
     Fixed by what was measured, not by what survived: a gate whose pairs were
     all dropped must say "insufficient", not pass silently. A metric joins only
     with enough pairs to ever clear Holm at its family's level: one that
-    cannot would make every other test stricter.
+    cannot would make every other test stricter. That bar binds the
+    rank-tested metrics only (:func:`rank_tested`: an exact p of n pairs is
+    at least 2^-n); when the secondary family is too large for them all, the
+    lowest-priority ones stay information (:func:`_admit_secondary`) instead
+    of the whole family: a bar computed over every candidate once sent all
+    of it, the blind classes included, to information in ~10% of the demo's
+    A/A runs, whenever one more endpoint had enough pairs (design e4).
     """
     draft = metric_families(
         suite,
@@ -323,7 +334,12 @@ def choose_families(
     extras = dict(extras or {})
     secondary_size = len(draft.secondary) + len(extras)
     levels = family_levels(alpha, has_secondary=secondary_size > 0)
-    floor = max(min_pairs, holm_min_pairs(max(1, secondary_size), levels["secondary"] or alpha))
+    level = levels["secondary"] or alpha
+    # the bar of a full family, never above the pairs this look has: a metric with
+    # every pair usable is a candidate however many others there are
+    full_bar = holm_min_pairs(max(1, secondary_size), level)
+    cap = planned_pairs if planned_pairs is not None else len(pairs)
+    floor = max(min_pairs, min(full_bar, cap) if cap else full_bar)
     chosen = metric_families(
         suite,
         pairs,
@@ -333,11 +349,54 @@ def choose_families(
         min_pairs_secondary=floor,
         budget=max(0, primary_budget),
     )
-    return Families(
-        core=chosen.core,
-        secondary=chosen.secondary
-        + [m for m, usable in extras.items() if usable * max(1.0, extras_growth) >= floor],
+    loads, usable = _endpoint_loads(pairs)
+    kept = sum(1 for p in pairs if p.dropped is None)
+    candidates: dict[str, float] = {m: usable.get(m, kept) for m in chosen.secondary}
+    candidates.update(
+        {
+            m: n * max(1.0, extras_growth)
+            for m, n in extras.items()
+            if n * max(1.0, extras_growth) >= floor
+        }
     )
+    return Families(core=chosen.core, secondary=_admit_secondary(candidates, loads, level))
+
+
+def rank_tested(metric: str) -> bool:
+    """Whether ``metric``'s p-value is an exact rank test's (floored at 2^-n): error
+    rates and the paired differences; every other A/B metric is a t test under the
+    launch model."""
+    stat = metric.rsplit(" ", 1)[-1]
+    return stat == "error_rate" or stat in PAIRED_EXTRAS
+
+
+def _admit_secondary(
+    candidates: Mapping[str, float], loads: Mapping[str, _EndpointLoad], level: float
+) -> list[str]:
+    """The secondary family: every t-tested candidate, and the rank-tested ones in order
+    of priority while each admitted one can still clear Holm's first step.
+
+    Priority: the suite-wide extras (tail shares, RSS growth), then every endpoint's
+    error rate, then the endpoints' tail shares, busiest endpoint first within each:
+    a rare route failing outranks a rare route's tail.
+    """
+    t_tested = [m for m in candidates if not rank_tested(m)]
+
+    def priority(metric: str) -> tuple[int, float, str]:
+        endpoint, _, stat = metric.rpartition(" ")
+        if not metric.startswith("endpoint:"):
+            return (0, 0.0, metric)
+        requests = loads[endpoint].requests if endpoint in loads else 0.0
+        return (1 if stat == "error_rate" else 2, -requests, metric)
+
+    admitted: list[str] = []
+    for metric in sorted((m for m in candidates if rank_tested(m)), key=priority):
+        trial = [*admitted, metric]
+        need = holm_min_pairs(len(t_tested) + len(trial), level)
+        if min(candidates[m] for m in trial) >= need:
+            admitted = trial
+    keep = set(t_tested) | set(admitted)
+    return [m for m in candidates if m in keep]
 
 
 def ab_comparisons(

@@ -628,6 +628,7 @@ async def _run_looks(
         alpha=level,
         extras=measured,
         extras_growth=_lag_replacement(rounds, len(plan) > first_look, first_look),
+        planned_pairs=first_look,
     )
     extras = [m for m in measured if m in families.secondary]
 
