@@ -29,12 +29,21 @@ false alarms, lower for detections), and the median gate time, per design
     python studies/default_family.py --runs 10 --rows aa,cheap15,rare30 --jsonl runs.jsonl
     python studies/default_family.py --runs 5 --rows aa,tail4,leak16,lock --jsonl runs.jsonl
     python studies/default_family.py --summarize runs.jsonl
+
+``--calibrate OUT`` runs ``perfgate calibrate`` on the shop (A/A launches of its
+main branch) into OUT; ``--calibration OUT`` then makes every gate run read it
+(``ab.calibration``), recorded as part of the design::
+
+    python studies/default_family.py --calibrate shop-calibration.json --launches 6
+    python studies/default_family.py --runs 3 --rows aa,leak16 --calibration shop-calibration.json --jsonl runs.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,16 +63,40 @@ from provenance import MEASURED, code_commit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "apps"))
 from shop_repo import CHANGES, make_shop_repo
 
-
-def _repo(work: Path, row: str, max_lag: float | None) -> Path:
-    extra = f"ab: {{max_lag: {max_lag:g}}}\n" if max_lag is not None else ""
-    return make_shop_repo(work, CHANGES[row], extra)
+#: Where a calibration file goes in the throwaway repository.
+CALIBRATION_NAME = "perfgate-calibration.json"
 
 
-def one_run(row: str, max_lag: float | None) -> dict[str, Any]:
+def _repo(work: Path, row: str, max_lag: float | None, calibration: Path | None = None) -> Path:
+    ab = []
+    if max_lag is not None:
+        ab.append(f"max_lag: {max_lag:g}")
+    if calibration is not None:
+        ab.append(f"calibration: {CALIBRATION_NAME}")
+    repo = make_shop_repo(work, CHANGES[row], f"ab: {{{', '.join(ab)}}}\n" if ab else "")
+    if calibration is not None:  # the candidate's checkout reads it (perfgate.yml's ab.calibration)
+        shutil.copy(calibration, repo / CALIBRATION_NAME)
+    return repo
+
+
+def calibrate(out: Path, launches: int) -> int:
+    """``perfgate calibrate`` on a throwaway repository of the shop (its main branch), into ``out``
+    (pooled when ``out`` exists, as the command does)."""
+    with tempfile.TemporaryDirectory(prefix="perfgate-study-") as tmp:
+        repo = _repo(Path(tmp), "aa", None)
+        run = subprocess.run(
+            [sys.executable, "-m", "perfgate", "calibrate", "--launches", str(launches),
+             "--out", str(out.resolve())],
+            cwd=repo, capture_output=True, text=True, timeout=1800,
+        )  # fmt: skip
+    print(run.stdout[-6000:], run.stderr[-3000:], sep="\n")
+    return run.returncode
+
+
+def one_run(row: str, max_lag: float | None, calibration: Path | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="perfgate-study-") as tmp:
         work = Path(tmp)
-        repo = _repo(work, row, max_lag)
+        repo = _repo(work, row, max_lag, calibration)
         started = time.monotonic()
         run = subprocess.run(
             [sys.executable, "-m", "perfgate", "gate", "--base-ref", "main", "--no-comment",
@@ -100,6 +133,10 @@ def one_run(row: str, max_lag: float | None) -> dict[str, Any]:
         "dropped": load.get("pairs_dropped"),
         "extended": load.get("extended"),
         "max_lag": max_lag,
+        # the calibration the gate read (ab.calibration): part of the design
+        "calibration": None
+        if calibration is None
+        else hashlib.sha256(calibration.read_bytes()).hexdigest()[:12],
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -109,7 +146,10 @@ def summarize(path: Path) -> int:
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            key = (r.get("commit") or "—", r["row"], r.get("max_lag"))
+            commit = r.get("commit") or "—"
+            if r.get("calibration"):
+                commit = f"{commit} + calibration {r['calibration']}"
+            key = (commit, r["row"], r.get("max_lag"))
             groups.setdefault(key, []).append(r)
     print(
         "| design | row | max_lag | k/n | 95% bound | inconclusive | extended | seconds (median) |"
@@ -208,17 +248,29 @@ def main() -> int:
         "--max-lag", type=float, default=None, help="ab.max_lag in ms (default: the gate's)"
     )
     p.add_argument("--jsonl", type=Path, help="append each run here")
+    p.add_argument(
+        "--calibration", type=Path, help="a calibration file the gate reads (ab.calibration)"
+    )
+    p.add_argument(
+        "--calibrate",
+        type=Path,
+        metavar="OUT",
+        help="run perfgate calibrate on the shop into OUT and exit (--launches per arm)",
+    )
+    p.add_argument("--launches", type=int, default=6, help="with --calibrate (default 6)")
     p.add_argument("--summarize", type=Path, help="print the table of a --jsonl file and exit")
     args = p.parse_args()
     if args.summarize:
         return summarize(args.summarize)
+    if args.calibrate:
+        return calibrate(args.calibrate, args.launches)
     rows = args.rows.split(",")
     for row in rows:
         if row not in CHANGES:
             p.error(f"unknown row {row!r} (rows: {', '.join(CHANGES)})")
     for _ in range(args.runs):
         for row in rows:  # rows interleaved: the machine's mood spreads over all of them
-            result = one_run(row, args.max_lag)
+            result = one_run(row, args.max_lag, args.calibration)
             print(json.dumps(result), flush=True)
             if args.jsonl:
                 with args.jsonl.open("a") as fh:

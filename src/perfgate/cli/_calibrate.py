@@ -25,8 +25,9 @@ the gate at it with
 Run it on the kind of runner the gate runs on (a file measured elsewhere is
 used with a warning). ~3 minutes with the defaults on a pr profile.
 
-exit codes: 0 written; 1 the A/A run failed or was interrupted (the file is
-unchanged); 2 error (bad config, the API never started)."""
+exit codes: 0 written; 1 the A/A run failed (the API never started or died;
+the reason and its log tail are printed, the file is unchanged); 2 bad config
+or calibration file; 130 interrupted (the file is unchanged)."""
 
 
 def register(subparsers: Any) -> None:

@@ -99,9 +99,9 @@ class CalibrationOutcome:
 def run_calibration(opts: CalibrateOptions, log: Log = print) -> CalibrationOutcome:
     """Run the A/A launches and write (or pool into) the calibration file.
 
-    Raises ConfigError for a config that cannot be calibrated and
-    CalibrationFailed when the run did not finish cleanly (the file is then
-    left as it was).
+    Raises ConfigError for a config that cannot be calibrated,
+    CalibrationFailed when the run did not finish cleanly and KeyboardInterrupt
+    when it was interrupted (the file is then left as it was).
     """
     from perfgate.config import load_project
     from perfgate.gate.run import GateOptions, config_hash, measure
@@ -152,10 +152,11 @@ def run_calibration(opts: CalibrateOptions, log: Log = print) -> CalibrationOutc
     measured = measure(
         cfg, planned, gate_opts, info, config_hash(cfg, planned, opts.profile), "ab", log
     )
-    if measured.interrupted or measured.errors or measured.mode != "ab":
-        why = "; ".join(measured.errors) or (
-            "interrupted" if measured.interrupted else "the A/B could not run"
-        )
+    if measured.interrupted:
+        log(f"calibrate: interrupted; {path} unchanged")
+        raise KeyboardInterrupt  # the CLI's exit 130, as every interrupted command
+    if measured.errors or measured.mode != "ab":
+        why = "; ".join(measured.errors) or "the A/B could not run"
         raise CalibrationFailed(f"calibration run did not finish cleanly ({why}); {path} unchanged")
     now = calibration_from(measured.comparisons)
     if not now:
