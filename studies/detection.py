@@ -83,6 +83,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -489,11 +490,17 @@ def _quantile(values: list[float], q: float, fmt: str) -> str:
 Group = tuple[str, str, str]  # (design id, row, candidate environment)
 
 
-def _groups(path: Path) -> tuple[dict[Group, list[dict[str, Any]]], dict[str, str]]:
-    """Runs by design and row, in the order of ROWS; design id -> its description."""
+def _groups(
+    paths: Sequence[Path],
+) -> tuple[dict[Group, list[dict[str, Any]]], dict[str, str]]:
+    """Runs by design and row, in the order of ROWS; design id -> its description.
+
+    Several files: one design's runs are one group wherever they were appended
+    (a design is its commit and setup, not its file); two designs never are."""
     ids: dict[str, str] = {}
     groups: dict[Group, list[dict[str, Any]]] = {}
-    for line in path.read_text().splitlines():
+    lines = [line for path in paths for line in path.read_text().splitlines()]
+    for line in lines:
         if not line.strip():
             continue
         r = json.loads(line)
@@ -516,9 +523,9 @@ def _groups(path: Path) -> tuple[dict[Group, list[dict[str, Any]]], dict[str, st
     return dict(sorted(groups.items(), key=lambda kv: rank(kv[0]))), legend
 
 
-def summarize(path: Path, top: int = 8) -> int:
-    """The table from a ``--jsonl`` file (runs appended by any number of invocations)."""
-    groups, legend = _groups(path)
+def summarize(paths: Sequence[Path], top: int = 8) -> int:
+    """The table from ``--jsonl`` files (runs appended by any number of invocations)."""
+    groups, legend = _groups(paths)
     print("Designs (never pooled):")
     for i, text in sorted(legend.items()):
         print(f"- {i}: {text}")
@@ -711,7 +718,13 @@ def main() -> int:
         "--jsonl", type=Path, default=None, help="append one JSON line per gate run to this file"
     )
     p.add_argument("--history", type=int, default=10, help="history points (default: %(default)s)")
-    p.add_argument("--summarize", type=Path, default=None, help="print the table of a --jsonl file")
+    p.add_argument(
+        "--summarize",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="print the table of --jsonl files (a design's runs grouped across them)",
+    )
     p.add_argument(
         "--median-fit",
         action="store_true",
