@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ABSOLUTE_DIFFERENCES",
     "CALIBRATED_FLOOR",
     "DEFAULT_PRIORS",
     "LAUNCH_K",
@@ -35,6 +36,9 @@ LAUNCH_K = 3.0
 #: The prior counts as this many launches of evidence (a calibration on one
 #: API and one kind of machine: a few launches' worth, not a hundred).
 PRIOR_LAUNCHES = 4.0
+#: Per-pair differences on an absolute scale (shares, KiB): no process offset is
+#: modelled, and their p-value is an exact rank test's (at least 2^-n).
+ABSOLUTE_DIFFERENCES = ("error_rate", "above_base_p95", "above_base_p99", "rss_kib_per_request")
 #: Below this median both arms' processes differ by several percent (the
 #: demo's /health, ~0.45 ms: 4-6% between two processes of one build).
 SUB_MS = 1.0
@@ -64,7 +68,7 @@ def launch_sd_prior(metric: str, median_ms: float | None = None) -> float:
     effect) instead of being left out of the gate.
     """
     stat = metric.rsplit(" ", 1)[-1]
-    if stat.endswith(("error_rate", "above_base_p95", "above_base_p99", "rss_kib_per_request")):
+    if stat in ABSOLUTE_DIFFERENCES:
         return 0.0  # differences of shares or KiB: no process offset measured
     if stat == "peak_rss_kib":
         return _PRIOR_SD["peak_rss"]

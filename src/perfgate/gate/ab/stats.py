@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from perfgate.figures import Figure, run_figures
-from perfgate.gate.ab.launches import DEFAULT_PRIORS, LaunchPriors
+from perfgate.gate.ab.launches import ABSOLUTE_DIFFERENCES, DEFAULT_PRIORS, LaunchPriors
 from perfgate.gate.compare import (
     family_levels,
     holm_min_pairs,
@@ -352,13 +352,8 @@ def choose_families(
     loads, usable = _endpoint_loads(pairs)
     kept = sum(1 for p in pairs if p.dropped is None)
     candidates: dict[str, float] = {m: usable.get(m, kept) for m in chosen.secondary}
-    candidates.update(
-        {
-            m: n * max(1.0, extras_growth)
-            for m, n in extras.items()
-            if n * max(1.0, extras_growth) >= floor
-        }
-    )
+    grown = {m: n * max(1.0, extras_growth) for m, n in extras.items()}
+    candidates.update({m: n for m, n in grown.items() if n >= floor})
     return Families(core=chosen.core, secondary=_admit_secondary(candidates, loads, level))
 
 
@@ -366,8 +361,7 @@ def rank_tested(metric: str) -> bool:
     """Whether ``metric``'s p-value is an exact rank test's (floored at 2^-n): error
     rates and the paired differences; every other A/B metric is a t test under the
     launch model."""
-    stat = metric.rsplit(" ", 1)[-1]
-    return stat == "error_rate" or stat in PAIRED_EXTRAS
+    return metric.rsplit(" ", 1)[-1] in ABSOLUTE_DIFFERENCES
 
 
 def _admit_secondary(
