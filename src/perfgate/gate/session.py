@@ -1,17 +1,15 @@
 """Measure one arm: start the API, watch it, run the planned suites.
 
 One :class:`ArmSession` owns one copy of the API under test (or a remote
-URL), its :class:`~perfgate.target.monitor.TargetMonitor` (in a thread with its own
-event loop, so polls go on while a suite's own loop is busy) and a death
+URL), its :class:`~perfgate.target.monitor.TargetMonitor` (in a process of its
+own, :mod:`perfgate.target.watch_process`, so polls go on while a suite's own
+loop is busy and never cost the generator its CPU time) and a death
 watch that stops the running suite as soon as the service dies. Results
 gathered before a crash or a Ctrl-C are kept.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from perfgate.stress import CRITERIA
 
 if TYPE_CHECKING:
     from perfgate.config import MonitorConfig
-    from perfgate.target import Service, ServiceSpec
+    from perfgate.target import Service, ServiceSpec, WatchProcess
 
 __all__ = ["ArmSession", "run_planned_suite"]
 
@@ -87,112 +85,6 @@ def _command(cmd: str | list[str]) -> str:
     return cmd if isinstance(cmd, str) else " ".join(cmd)
 
 
-def _yield_to_generator(cpus: list[int] | None) -> None:
-    """Keep to the generator's CPUs (``cpus``), and run only when they are idle.
-
-    The monitor shares the generator's CPU. At normal priority each sample
-    (a few /proc reads, every half second) preempts the generator and makes
-    arrivals late, and the A/B drops every pair whose lag p99 exceeds 1 ms.
-    As SCHED_IDLE (threads started later inherit it) it waits for the
-    generator's idle moments, which at A/B rates are most of the time.
-    """
-    if cpus and hasattr(os, "sched_setaffinity"):
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, cpus)  # never on the arms' CPU
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux: the lowest nice value instead
-        with contextlib.suppress(AttributeError, OSError):
-            os.nice(19)
-
-
-@dataclass(frozen=True)
-class _MonitorTarget:
-    """What the monitor process watches, and where it may run (picklable)."""
-
-    base_url: str
-    config: MonitorConfig
-    pid: int | None
-    port: int | None
-    t0: float
-    cpus: list[int] | None = None  # A/B: the generator's CPUs, not the arms'
-
-
-def _monitor_main(conn: Any, target: _MonitorTarget) -> None:
-    """The monitor's own process: polls, samples, and answers "stop" with its record."""
-    _yield_to_generator(target.cpus)
-    config, pid, port, t0 = target.config, target.pid, target.port, target.t0
-    from perfgate.target import ProcessSampler, TargetMonitor
-
-    async def main() -> dict[str, Any]:
-        sampler = (
-            ProcessSampler(pid, interval=config.sample_interval, t0=t0).start() if pid else None
-        )
-        monitor = TargetMonitor.from_config(config, target.base_url, t0=t0)
-        monitor.sampler = sampler
-        if port is not None:
-            monitor.port = port
-            monitor.count_connections = config.connections
-        await monitor.start()
-        conn.send("started")
-        loop = asyncio.get_running_loop()
-        while not await loop.run_in_executor(None, conn.poll, 0.2):
-            pass
-        result = await monitor.stop()
-        if sampler is not None:
-            sampler.stop()
-            result = monitor.result()
-        return result
-
-    try:
-        conn.send(asyncio.run(main()))
-    except Exception as exc:  # reported to the parent as a warning, never a crash
-        conn.send({"error": f"{type(exc).__name__}: {exc}"})
-    finally:
-        conn.close()
-
-
-class _MonitorProcess:
-    """A TargetMonitor in a process of its own.
-
-    Reading /proc/net/tcp under load and polling endpoints cost the
-    generator's process GIL time that shows up as arrival lag; a separate
-    process keeps the watcher from disturbing what it watches.
-    """
-
-    def __init__(self, target: _MonitorTarget) -> None:
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(
-            target=_monitor_main,
-            args=(child, target),
-            name="perfgate-monitor",
-            daemon=True,
-        )
-
-    def start(self) -> None:
-        self._proc.start()
-        if not self._conn.poll(30) or self._conn.recv() != "started":
-            self._proc.kill()
-            raise RuntimeError("the monitor process did not start")
-
-    def stop(self) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        try:
-            self._conn.send("stop")
-            if self._conn.poll(20):
-                result = self._conn.recv()
-        except (OSError, EOFError):
-            result = {"error": "the monitor process ended early"}
-        self._proc.join(timeout=5)
-        if self._proc.is_alive():
-            self._proc.kill()
-            self._proc.join(timeout=5)
-        return result
-
-
 @dataclass
 class ArmSession:
     """One arm (``candidate`` or ``base``): a service we start, or a remote URL."""
@@ -208,7 +100,7 @@ class ArmSession:
     setup_s: float | None = None
     crash: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
-    _monitor: _MonitorProcess | None = None
+    _monitor: WatchProcess | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _watch: threading.Thread | None = None
     _t0: float = field(default_factory=time.monotonic)
@@ -261,6 +153,7 @@ class ArmSession:
             assert self.service is not None
             self.log(f"[{self.label}] starting: {_command(self.spec.start)}")
             self.service.spawn()  # stops itself on failure
+            self._spawn_watcher()
         return self
 
     def wait_ready(self) -> ArmSession:
@@ -276,6 +169,7 @@ class ArmSession:
                 ):
                     self.service.verify_listener()
             except BaseException:
+                self._stop_monitor()
                 self.service.stop()
                 raise
             self.log(f"[{self.label}] ready {self.ready_s:.2f}s after its start at {self.base_url}")
@@ -284,22 +178,38 @@ class ArmSession:
             )
             self._watch.start()
         if self.monitor_config is not None and self.monitor_config.enabled:
-            self._monitor = _MonitorProcess(
-                _MonitorTarget(
-                    base_url=self.base_url,
-                    config=self.monitor_config,
-                    pid=self.service.pid if self.service is not None else None,
-                    port=self.spec.listen_port if self.spec is not None else None,
-                    t0=self._t0,
-                    cpus=self.monitor_cpus,
-                )
-            )
-            try:
-                self._monitor.start()
-            except Exception as exc:  # monitoring is information; measuring goes on
-                self.warnings.append(f"[{self.label}] monitor did not start: {exc}")
-                self._monitor = None
+            from perfgate.target import WatchTarget
+
+            if self._monitor is None:  # a remote URL: nothing was launched
+                self._spawn_watcher()
+            monitor, self._monitor = self._monitor, None
+            if monitor is not None:
+                try:
+                    monitor.start(
+                        WatchTarget(
+                            base_url=self.base_url,
+                            config=self.monitor_config,
+                            pid=self.service.pid if self.service is not None else None,
+                            port=self.spec.listen_port if self.spec is not None else None,
+                            t0=self._t0,
+                            cpus=self.monitor_cpus,
+                        )
+                    )
+                    self._monitor = monitor
+                except Exception as exc:  # monitoring is information; measuring goes on
+                    self.warnings.append(f"[{self.label}] monitor did not start: {exc}")
         return self
+
+    def _spawn_watcher(self) -> None:
+        """Spawn the monitor's process now, to import while the service starts."""
+        if self.monitor_config is None or not self.monitor_config.enabled:
+            return
+        from perfgate.target import WatchProcess
+
+        try:
+            self._monitor = WatchProcess()
+        except OSError as exc:  # monitoring is information; measuring goes on
+            self.warnings.append(f"[{self.label}] monitor did not start: {exc}")
 
     def relaunch(self) -> dict[str, Any]:
         """Stop the process and spawn a fresh one of the same build (setup not repeated).
@@ -318,6 +228,7 @@ class ArmSession:
             self._watch = None
         self.service.respawn()  # raises on an earlier death (kept in .crash by the watch)
         self._stop = threading.Event()
+        self._spawn_watcher()
         return record
 
     def _stop_monitor(self) -> dict[str, Any]:

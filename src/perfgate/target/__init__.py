@@ -4,6 +4,7 @@
 - :class:`Service` — start, readiness, port ownership, death, clean stop
 - :class:`ProcessSampler` — RSS/CPU of the service's process tree
 - :class:`TargetMonitor` — health/metrics polls and connection counts while a suite runs
+- :class:`WatchProcess` — a TargetMonitor in a process of its own, spawned with the API
 Other packages import from here only.
 """
 
@@ -18,6 +19,7 @@ from perfgate.target.process import TcpCounts, tcp_counts
 from perfgate.target.sampler import ProcessSampler
 from perfgate.target.service import Service, ServiceDeath
 from perfgate.target.spec import ServiceSpec, mask_text, service_for
+from perfgate.target.watch_process import WatchProcess, WatchTarget
 
 __all__ = [
     "CleanupVerdict",
@@ -27,6 +29,8 @@ __all__ = [
     "ServiceSpec",
     "TargetMonitor",
     "TcpCounts",
+    "WatchProcess",
+    "WatchTarget",
     "flatten_fields",
     "idle_connections_returned",
     "mask_text",
