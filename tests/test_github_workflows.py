@@ -38,6 +38,7 @@ def test_all_expected_workflows_exist() -> None:
         "perfgate-comment.yml",
         "perfgate-baseline.yml",
         "perfgate-release.yml",
+        "perfgate-calibrate.yml",
     } <= names
 
 
@@ -168,3 +169,25 @@ def test_release_gate_runs_full_ab_against_the_previous_tag() -> None:
     gate = next(s for s in steps(workflow) if s.get("id") == "perfgate")
     assert gate["with"]["profile"] == "full" and gate["with"]["mode"] == "ab"
     assert "steps.previous.outputs.tag" in gate["with"]["base-ref"]
+
+
+def test_calibrate_workflow_measures_on_the_gates_runner_and_keeps_the_file() -> None:
+    workflow = load(EXAMPLES / "perfgate-calibrate.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch"}
+    assert workflow["permissions"] == {"contents": "read"}  # the file is an artifact to commit
+    job = workflow["jobs"]["calibrate"]
+    assert job["runs-on"] == load(EXAMPLES / "perfgate-pr.yml")["jobs"]["gate"]["runs-on"]
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert "-c .perfgate/requirements.lock ./.perfgate" in runs  # the lock file's versions
+    assert '/bin/perfgate" calibrate "${args[@]}"' in runs
+    assert "--out perfgate-calibration.json" in runs and "--fresh" in runs
+    upload = next(s for s in job["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["path"] == "perfgate-calibration.json"
+    assert upload["with"]["if-no-files-found"] == "error"
+    # the calibrate command of the workflow parses with perfgate's own CLI
+    from perfgate.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["calibrate", "perfgate.yml", "--launches", "6", "--out", "perfgate-calibration.json"]
+    )
+    assert args.launches == 6 and str(args.out) == "perfgate-calibration.json"
