@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from perfgate.cli import build_parser
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "workflows"
@@ -180,14 +183,16 @@ def test_calibrate_workflow_measures_on_the_gates_runner_and_keeps_the_file() ->
     runs = "\n".join(s.get("run", "") for s in job["steps"])
     assert "-c .perfgate/requirements.lock ./.perfgate" in runs  # the lock file's versions
     assert '/bin/perfgate" calibrate "${args[@]}"' in runs
-    assert "--out perfgate-calibration.json" in runs and "--fresh" in runs
+    assert "then args+=(--fresh); fi" in runs
     upload = next(s for s in job["steps"] if "upload-artifact" in s.get("uses", ""))
-    assert upload["with"]["path"] == "perfgate-calibration.json"
+    # the workflow's own command line, its inputs' defaults filled in, parses with
+    # perfgate's CLI and writes the file the upload step keeps
+    declared = re.search(r"^\s*args=\((.*)\)$", runs, re.MULTILINE)
+    assert declared is not None
+    launches = workflow["on"]["workflow_dispatch"]["inputs"]["launches"]["default"]
+    argv = shlex.split(declared.group(1).replace("$LAUNCHES", launches))
+    for extra in ([], ["--fresh"]):
+        args = build_parser().parse_args(["calibrate", *argv, *extra])
+        assert args.launches == int(launches) and args.fresh == bool(extra)
+        assert str(args.out) == upload["with"]["path"] == "perfgate-calibration.json"
     assert upload["with"]["if-no-files-found"] == "error"
-    # the calibrate command of the workflow parses with perfgate's own CLI
-    from perfgate.cli import build_parser
-
-    args = build_parser().parse_args(
-        ["calibrate", "perfgate.yml", "--launches", "6", "--out", "perfgate-calibration.json"]
-    )
-    assert args.launches == 6 and str(args.out) == "perfgate-calibration.json"
