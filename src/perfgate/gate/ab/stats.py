@@ -179,14 +179,18 @@ def _covering(
     return out
 
 
-def _endpoint_stats(endpoint: str, usable: dict[str, int], min_pairs: int) -> list[str]:
+def _endpoint_stats(
+    endpoint: str, usable: dict[str, int], min_pairs: int, rate_floor: int | None = None
+) -> list[str]:
     """An endpoint's gateable metrics: median, CPU per request and error rate, each only
-    with enough usable pairs. A sub-millisecond median is gated too: its larger
-    launch-level SD gives it a larger minimum effect (:mod:`perfgate.gate.ab.launches`)."""
+    with enough usable pairs (``rate_floor`` for the error rate, default ``min_pairs``).
+    A sub-millisecond median is gated too: its larger launch-level SD gives it a larger
+    minimum effect (:mod:`perfgate.gate.ab.launches`)."""
+    floors = {"error_rate": min_pairs if rate_floor is None else rate_floor}
     return [
         f"{endpoint} {stat}"
         for stat in ("total.p50", "cpu_ms_per_request", "error_rate")
-        if usable.get(f"{endpoint} {stat}", 0) >= min_pairs
+        if usable.get(f"{endpoint} {stat}", 0) >= floors.get(stat, min_pairs)
     ]
 
 
@@ -215,6 +219,7 @@ def metric_families(
     mode: str = "extend",
     min_pairs: int,
     min_pairs_secondary: int | None = None,
+    min_pairs_rates: int | None = None,
     budget: int = MAX_PRIMARY,
 ) -> Families:
     """The suite's families, following the traffic.
@@ -227,6 +232,8 @@ def metric_families(
     every other endpoint metric with enough pairs, error rates included, so
     that a cheap, frequent route or a rare one failing is still gated. What
     the core budget cannot hold moves to the secondary family, never out.
+    ``min_pairs_rates``: the secondary floor of the endpoints' error rates
+    (default: ``min_pairs_secondary``).
     """
     seen: set[str] = set()
     for p in pairs:
@@ -250,10 +257,11 @@ def metric_families(
     core = core[:budget]
     secondary = [m for m in overflow if m not in chosen]
     floor = min_pairs if min_pairs_secondary is None else min_pairs_secondary
+    rate_floor = floor if min_pairs_rates is None else min_pairs_rates
     for endpoint in sorted(loads):
         secondary += [
             m
-            for m in _endpoint_stats(endpoint, usable, floor)
+            for m in _endpoint_stats(endpoint, usable, floor, rate_floor)
             if m not in core and m not in secondary
         ]
     return Families(core=core, secondary=secondary)
@@ -321,7 +329,11 @@ def choose_families(
     lowest-priority ones stay information (:func:`_admit_secondary`) instead
     of the whole family: a bar computed over every candidate once sent all
     of it, the blind classes included, to information in ~10% of the demo's
-    A/A runs, whenever one more endpoint had enough pairs (design e4).
+    A/A runs, whenever one more endpoint had enough pairs (design e4). An
+    endpoint's error rate is a candidate with the pairs a family of one
+    needs, not the full family's: a rare route has rounds without a request
+    (its rate undefined there), and one such round at the first look once
+    took a failing coupon check out of the gate (design e7).
     """
     draft = metric_families(
         suite,
@@ -347,6 +359,11 @@ def choose_families(
         mode=primary_mode,
         min_pairs=max(min_pairs, holm_min_pairs(primary_budget, levels["primary"])),
         min_pairs_secondary=floor,
+        # An endpoint's error rate is a candidate with the pairs a family of one needs:
+        # a rare route with one round short of requests (its rate undefined there) once
+        # fell below the full family's bar and left the gate (the shop's coupon check
+        # failing 30%, design e7). Whether it joins is _admit_secondary's count.
+        min_pairs_rates=max(min_pairs, holm_min_pairs(1, level)),
         budget=max(0, primary_budget),
     )
     loads, usable = _endpoint_loads(pairs)
