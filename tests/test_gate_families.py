@@ -367,3 +367,12 @@ def test_a_rare_routes_error_rate_with_one_round_short_of_requests_stays_gated()
     thin = choose_families("load", sparse, alpha=level, extras=extras)
     assert "endpoint:/coupon error_rate" not in thin.secondary
     assert {"endpoint:/r00 error_rate", "above_base_p95"} <= set(thin.secondary)
+
+
+def test_an_undecided_error_rate_names_its_minimum_effect_in_points() -> None:
+    """The shop's undecided coupon check read "reaches past the 0% minimum effect" (0.5 pp)."""
+    rate = _comp("endpoint:/coupon error_rate", "secondary", 0.002, 0.4, unit="ratio")
+    rate.min_effect, rate.state, rate.base, rate.candidate = 0.005, "unresolved", 0.0, 0.3
+    verdict = decide("ab", [rate, _comp("total.p50", "primary", -0.01, 0.01)], [])
+    assert verdict.state == "inconclusive"
+    assert "reaches past the 0.5 pp minimum effect" in verdict.reasons[0], verdict.reasons

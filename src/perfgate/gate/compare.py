@@ -28,11 +28,13 @@ from perfgate.stats import (
     launch_variance,
     normal_ppf,
     prediction_interval_log,
+    signflip_ci,
+    signflip_p_greater,
     t_cdf,
     wilcoxon_ci,
     wilcoxon_signed_rank,
 )
-from perfgate.verdict import GATED_FAMILIES, MetricComparison
+from perfgate.verdict import ABSOLUTE_UNITS, GATED_FAMILIES, MetricComparison
 
 __all__ = [
     "GATED_FAMILIES",
@@ -43,6 +45,7 @@ __all__ = [
     "history_comparison",
     "holm_min_pairs",
     "min_effect_for",
+    "min_effect_text",
     "paired_comparison",
     "paired_difference_comparison",
     "paired_rate_comparison",
@@ -366,14 +369,18 @@ def paired_difference_comparison(
     conf: float = 0.95,
     family: str = "info",
     min_pairs: int = 6,
+    by_mean: bool = False,
 ) -> MetricComparison:
     """A/B on the absolute scale: one difference (candidate − base) per round pair.
 
     For figures that may be 0 or negative (a share of requests, RSS growth):
     Hodges–Lehmann shift with its Wilcoxon interval (a sign-flip test on the
     ranks of the per-pair differences); the p-value tests "the candidate
-    exceeds the base by more than ``margin``" (one-sided). ``None`` marks a
-    round without the figure; its pair is left out, and the detail says how many.
+    exceeds the base by more than ``margin``" (one-sided). ``by_mean``: the mean
+    difference with the sign-flip test and interval on the differences
+    themselves (:mod:`perfgate.stats.signflip`), for coarse ones such as a rare
+    route's error rate. ``None`` marks a round without the figure; its pair is
+    left out, and the detail says how many.
     """
     out = MetricComparison(
         suite=suite,
@@ -398,11 +405,17 @@ def paired_difference_comparison(
         _add_detail(out, f"{len(pairs)} usable round pairs < {min_pairs}")
         return out
     d = np.array([b - a for a, b in pairs])
-    out.change = hodges_lehmann(d)
-    ci = wilcoxon_ci(d, conf)
+    if by_mean:
+        out.change = float(d.mean())
+        ci = signflip_ci(d, conf)
+        out.p_value = signflip_p_greater(d - margin)
+        out.p_slower = signflip_p_greater(d)
+    else:
+        out.change = hodges_lehmann(d)
+        ci = wilcoxon_ci(d, conf)
+        out.p_value = wilcoxon_signed_rank(d - margin).p_greater
+        out.p_slower = wilcoxon_signed_rank(d).p_greater
     out.ci_low, out.ci_high = ci.low, ci.high
-    out.p_value = wilcoxon_signed_rank(d - margin).p_greater
-    out.p_slower = wilcoxon_signed_rank(d).p_greater
     out.state = _state(ci.low, ci.high, margin)  # type: ignore[assignment]
     return out
 
@@ -421,26 +434,30 @@ def paired_rate_comparison(
     """Error rates, A against B, one difference per round pair.
 
     ``base``/``candidate``: (failed, requests) of each round, ``None`` where
-    the round had no request. Failures come in bursts (a restart, a pool
-    exhausted), so requests are not independent; the round pair is the
-    unit, as for latency (:func:`paired_difference_comparison` on the rates).
+    the round had no request (its pair is left out). Failures come in bursts
+    (a restart, a pool exhausted), so requests are not independent; the round
+    pair is the unit, as for latency. The mean difference, by the sign-flip
+    test on the differences (``by_mean``): a rare route's rates are coarse,
+    and a signed-rank test shifted by the margin counted each round where
+    none of its few requests failed as a whole negative rank (design e8).
     ``base``/``candidate`` of the result are the summed rates.
     """
-    pairs = [
-        (a, b)
+    usable = [
+        (a, b) if a is not None and b is not None and a[1] > 0 and b[1] > 0 else None
         for a, b in zip(base, candidate, strict=True)
-        if a is not None and b is not None and a[1] > 0 and b[1] > 0
     ]
+    pairs = [p for p in usable if p is not None]
     out = paired_difference_comparison(
         suite,
         metric,
         "ratio",
-        [a[0] / a[1] for a, _ in pairs],
-        [b[0] / b[1] for _, b in pairs],
+        [None if p is None else p[0][0] / p[0][1] for p in usable],
+        [None if p is None else p[1][0] / p[1][1] for p in usable],
         margin=margin,
         conf=conf,
         family=family,
         min_pairs=min_pairs,
+        by_mean=True,
     )
     failed_a, total_a = sum(a[0] for a, _ in pairs), sum(a[1] for a, _ in pairs)
     failed_b, total_b = sum(b[0] for _, b in pairs), sum(b[1] for _, b in pairs)
@@ -473,6 +490,15 @@ def clearly_slower(c: MetricComparison) -> bool:
         return c.ci_low > c.min_effect
     # An exact test without an interval (summed error counts): its own test.
     return c.unit == "ratio" and c.p_value is not None and c.p_value < 0.05
+
+
+def min_effect_text(c: MetricComparison) -> str:
+    """A metric's minimum effect in its own unit: "5%", "0.5 pp" (an error rate), "10 KiB/req"."""
+    if c.unit == "ratio":
+        return f"{(c.min_effect or 0) * 100:.2g} pp"
+    if c.unit in ABSOLUTE_UNITS:
+        return f"{c.min_effect or 0:.2g} {c.unit}"
+    return f"{c.min_effect or 0:.0%}"
 
 
 def holm_min_pairs(family: int, alpha: float = 0.05) -> int:
@@ -541,7 +567,7 @@ def _mark_unresolved(paired: list[MetricComparison], alpha: float) -> None:
             _add_detail(
                 c,
                 f"slower (p={p:.3f} after Holm), but its 95% interval reaches past the "
-                f"{c.min_effect:.0%} minimum effect: more round pairs would decide",
+                f"{min_effect_text(c)} minimum effect: more round pairs would decide",
             )
 
 

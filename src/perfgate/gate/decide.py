@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from perfgate.gate.compare import clearly_slower
+from perfgate.gate.compare import clearly_slower, min_effect_text
 from perfgate.result import Check
 from perfgate.verdict import (
     ABSOLUTE_UNITS,
@@ -104,14 +104,6 @@ def _why_not_gated(c: MetricComparison) -> str:
     return "did not survive Holm" if c.state == "within-noise" else c.state
 
 
-def _effect(c: MetricComparison) -> str:
-    if c.unit == "ratio":
-        return f"{(c.min_effect or 0) * 100:.2g} pp"
-    if c.unit in ABSOLUTE_UNITS:
-        return f"{c.min_effect or 0:.2g} {c.unit}"
-    return f"{c.min_effect or 0:.0%}"
-
-
 def _inconclusive_reasons(
     primary: list[MetricComparison],
     gated: list[MetricComparison],
@@ -125,7 +117,7 @@ def _inconclusive_reasons(
         reasons.append("no primary metric had enough data to compare")
     reasons += [
         f"possible regression, undecided in {c.samples} round pairs: {describe_comparison(c)}"
-        f" reaches past the {c.min_effect or 0:.0%} minimum effect"
+        f" reaches past the {min_effect_text(c)} minimum effect"
         " (more pairs: ab.pairs, ab.extend_pairs)"
         for c in gated
         if c.state == "unresolved"
@@ -135,7 +127,7 @@ def _inconclusive_reasons(
     # still names itself (docs/ab.md, "Nothing clearly slower passes green").
     reasons += [
         f"clearly slower but not gated ({_why_not_gated(c)}): {describe_comparison(c)},"
-        f" beyond the {_effect(c)} minimum effect"
+        f" beyond the {min_effect_text(c)} minimum effect"
         for c in comparisons
         if c.state != "new"
         and clearly_slower(c)

@@ -3,6 +3,7 @@
 - :mod:`~perfgate.stats.descriptive` — median, quantile, CV, MAD, outliers, bootstrap CI
 - :mod:`~perfgate.stats.intervals` — prediction intervals from a history (log scale)
 - :mod:`~perfgate.stats.paired` — Hodges–Lehmann, Wilcoxon signed-rank test and CI
+- :mod:`~perfgate.stats.signflip` — sign-flip test of a mean paired difference, and its CI
 - :mod:`~perfgate.stats.proportions` — Clopper–Pearson, exact two-proportion test
 - :mod:`~perfgate.stats.multiple` — Holm adjustment
 - :mod:`~perfgate.stats.sequential` — Pocock's level for a second look
@@ -48,6 +49,7 @@ from perfgate.stats.proportions import ProportionTest, clopper_pearson, exact_tw
 from perfgate.stats.regression import RegressionFit, huber_regression, median_regression
 from perfgate.stats.robust import MannWhitneyResult, TheilSen, mann_whitney_u, theil_sen
 from perfgate.stats.sequential import pocock_level
+from perfgate.stats.signflip import signflip_ci, signflip_p_greater
 
 __all__ = [
     "ConfidenceInterval",
@@ -81,6 +83,8 @@ __all__ = [
     "prediction_interval_log",
     "quantile",
     "robust_prediction_interval_log",
+    "signflip_ci",
+    "signflip_p_greater",
     "t_cdf",
     "t_ppf",
     "theil_sen",
