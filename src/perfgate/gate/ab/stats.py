@@ -375,9 +375,9 @@ def choose_families(
 
 
 def rank_tested(metric: str) -> bool:
-    """Whether ``metric``'s p-value is an exact rank test's (floored at 2^-n): error
-    rates and the paired differences; every other A/B metric is a t test under the
-    launch model."""
+    """Whether ``metric``'s p-value is an exact sign-flip test's, floored at 2^-n: error
+    rates (of their mean, design e8) and the other paired differences (of their ranks);
+    every other A/B metric is a t test under the launch model."""
     return metric.rsplit(" ", 1)[-1] in ABSOLUTE_DIFFERENCES
 
 
