@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from perfgate.gate.compare import family_levels, min_effect_for
 from perfgate.stats import (
     clopper_pearson,
     signflip_ci,
@@ -35,8 +36,9 @@ from perfgate.stats import (
     wilcoxon_signed_rank,
 )
 
-MARGIN = 0.005
-SECONDARY_LEVEL = 0.0075  # 30% of alpha/2 per look (docs/statistics.md)
+MARGIN = min_effect_for("error_rate", {})  # the gate's default, 0.5 pp
+# the secondary family's share of alpha/2 per look (two looks): 0.0075
+SECONDARY_LEVEL = family_levels(0.05 / 2, has_secondary=True)["secondary"]
 
 
 @dataclass(frozen=True)

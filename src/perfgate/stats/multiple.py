@@ -28,10 +28,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from perfgate.stats.signflip import sign_flips
+
 __all__ = ["holm", "signflip_minp"]
 
-#: Up to this many pairs every joint sign flip is enumerated; above, a seeded sample.
-SIGNFLIP_EXACT_MAX_N = 16
+#: Joint sign flips sampled above :data:`perfgate.stats.signflip.EXACT_MAX_N` pairs.
 _SIGNFLIP_SAMPLES = 2**16
 
 
@@ -84,12 +85,7 @@ def signflip_minp(columns: Sequence[Sequence[float | None]], *, seed: int = 0) -
         [[math.nan if v is None else float(v) for v in c] for c in columns], dtype=np.float64
     )
     weights = np.stack([_signed_rank_weights(row) for row in x])  # (m, n)
-    if n <= SIGNFLIP_EXACT_MAX_N:
-        patterns = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
-    else:
-        rng = np.random.default_rng(seed)
-        patterns = rng.choice(np.array([-1, 1]), size=(_SIGNFLIP_SAMPLES, n))
-        patterns[0] = 1  # the observed assignment is one of the flips
+    patterns = sign_flips(n, seed=seed, samples=_SIGNFLIP_SAMPLES)
     flipped = patterns @ weights.T  # (B, m): Σ s_i w_i; W+ = (Σ s_i w_i + Σ|w_i|) / 2
     b = flipped.shape[0]
     raw = np.empty(flipped.shape)

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from perfgate.stats._types import ConfidenceInterval
 
-__all__ = ["EXACT_MAX_N", "SAMPLES", "signflip_ci", "signflip_p_greater"]
+__all__ = ["EXACT_MAX_N", "SAMPLES", "sign_flips", "signflip_ci", "signflip_p_greater"]
 
 #: Pairs up to which all 2^n flips are enumerated.
 EXACT_MAX_N = 16
@@ -37,12 +37,13 @@ SAMPLES = 2**15
 _BISECTIONS = 60
 
 
-def _patterns(n: int, seed: int) -> npt.NDArray[np.float64]:
-    """±1 rows, one per flip; row 0 is the observed assignment (all +1)."""
+def sign_flips(n: int, *, seed: int = 0, samples: int = SAMPLES) -> npt.NDArray[np.float64]:
+    """±1 rows, one per sign assignment of n pairs: all 2^n up to :data:`EXACT_MAX_N`,
+    else ``samples`` seeded random ones. Row 0 is the observed assignment (all +1)."""
     if n <= EXACT_MAX_N:
         return (1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)).astype(np.float64)
     rng = np.random.default_rng(seed)
-    flips = rng.choice(np.array([-1.0, 1.0]), size=(SAMPLES, n))
+    flips = rng.choice(np.array([-1.0, 1.0]), size=(samples, n))
     flips[0] = 1.0
     return flips
 
@@ -63,7 +64,7 @@ def signflip_p_greater(d: Sequence[float] | npt.NDArray[np.float64], *, seed: in
     x = _clean(d)
     if x.size == 0:
         return 1.0
-    sums = _patterns(x.size, seed) @ x
+    sums = sign_flips(x.size, seed=seed) @ x
     return float(np.mean(sums >= x.sum() - _tolerance(x)))
 
 
@@ -78,7 +79,7 @@ def signflip_ci(
     x = _clean(d)
     if x.size == 0:
         return ConfidenceInterval(float("nan"), float("nan"), conf)
-    flips = _patterns(x.size, seed)
+    flips = sign_flips(x.size, seed=seed)
     shifted_sum, flip_weight = flips @ x, flips.sum(axis=1)
     tail = (1.0 - conf) / 2.0
     tol = _tolerance(x)

@@ -186,11 +186,11 @@ def _endpoint_stats(
     with enough usable pairs (``rate_floor`` for the error rate, default ``min_pairs``).
     A sub-millisecond median is gated too: its larger launch-level SD gives it a larger
     minimum effect (:mod:`perfgate.gate.ab.launches`)."""
-    floors = {"error_rate": min_pairs if rate_floor is None else rate_floor}
     return [
         f"{endpoint} {stat}"
         for stat in ("total.p50", "cpu_ms_per_request", "error_rate")
-        if usable.get(f"{endpoint} {stat}", 0) >= floors.get(stat, min_pairs)
+        if usable.get(f"{endpoint} {stat}", 0)
+        >= (rate_floor if stat == "error_rate" and rate_floor is not None else min_pairs)
     ]
 
 
@@ -359,10 +359,7 @@ def choose_families(
         mode=primary_mode,
         min_pairs=max(min_pairs, holm_min_pairs(primary_budget, levels["primary"])),
         min_pairs_secondary=floor,
-        # An endpoint's error rate is a candidate with the pairs a family of one needs:
-        # a rare route with one round short of requests (its rate undefined there) once
-        # fell below the full family's bar and left the gate (the shop's coupon check
-        # failing 30%, design e7). Whether it joins is _admit_secondary's count.
+        # a family of one's bar; whether it joins is _admit_secondary's count (design e7)
         min_pairs_rates=max(min_pairs, holm_min_pairs(1, level)),
         budget=max(0, primary_budget),
     )
