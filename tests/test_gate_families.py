@@ -257,9 +257,10 @@ def test_what_a_second_look_cannot_remeasure_never_asks_for_one() -> None:
 
 def _crowded_pairs(endpoints: int, n_pairs: int = 12) -> list[PairFigures]:
     """Rounds of a suite with ``endpoints`` routes, the first the busiest, each with a
-    median, a CPU per request and an error rate backed by plenty of requests."""
+    median, a CPU per request and an error rate backed by plenty of requests (one
+    failed request per route in each base round: a rate without failures is no candidate)."""
 
-    def rounds() -> RoundFigures:
+    def rounds(failed: int) -> RoundFigures:
         figs = {
             m: Figure("load", m, v, "ms", 5000)
             for m, v in (("total.p50", 2.0), ("total.p95", 5.0), ("cpu_ms_per_request", 1.0))
@@ -273,11 +274,11 @@ def _crowded_pairs(endpoints: int, n_pairs: int = 12) -> list[PairFigures]:
                 "load", f"{name} cpu_ms_per_request", 1.0, "ms", requests
             )
             figs[f"{name} error_rate"] = Figure(
-                "load", f"{name} error_rate", 0.0, "ratio", requests
+                "load", f"{name} error_rate", failed / requests, "ratio", requests
             )
         return RoundFigures(figs)
 
-    return [PairFigures(k, rounds(), rounds(), launch=k * 2 // n_pairs) for k in range(n_pairs)]
+    return [PairFigures(k, rounds(1), rounds(0), launch=k * 2 // n_pairs) for k in range(n_pairs)]
 
 
 def test_a_crowded_secondary_family_drops_its_last_rank_tests_not_the_whole_family() -> None:
@@ -313,9 +314,10 @@ def test_a_crowded_secondary_family_drops_its_last_rank_tests_not_the_whole_fami
 
 def _shop_pairs(n_pairs: int = 12, coupon_gap: int = 5) -> list[PairFigures]:
     """Six busy routes and a rare coupon check (~6 requests a round); in pair
-    ``coupon_gap`` the candidate's round had no coupon request, so its rate is undefined."""
+    ``coupon_gap`` the candidate's round had no coupon request, so its rate is undefined.
+    The candidate fails 2 of its 6 coupon checks; the busy routes fail nowhere."""
 
-    def rounds(coupon: bool) -> RoundFigures:
+    def rounds(coupon: bool, failed: int) -> RoundFigures:
         figs = {
             m: Figure("load", m, v, "ms", 5000)
             for m, v in (("total.p50", 2.0), ("total.p95", 5.0), ("cpu_ms_per_request", 1.0))
@@ -329,12 +331,12 @@ def _shop_pairs(n_pairs: int = 12, coupon_gap: int = 5) -> list[PairFigures]:
             figs[f"{name} error_rate"] = Figure("load", f"{name} error_rate", 0.0, "ratio", 100)
         if coupon:
             figs["endpoint:/coupon error_rate"] = Figure(
-                "load", "endpoint:/coupon error_rate", 0.0, "ratio", 6
+                "load", "endpoint:/coupon error_rate", failed / 6, "ratio", 6
             )
         return RoundFigures(figs)
 
     return [
-        PairFigures(k, rounds(True), rounds(k != coupon_gap), launch=k * 2 // n_pairs)
+        PairFigures(k, rounds(True, 0), rounds(k != coupon_gap, 2), launch=k * 2 // n_pairs)
         for k in range(n_pairs)
     ]
 
@@ -342,8 +344,9 @@ def _shop_pairs(n_pairs: int = 12, coupon_gap: int = 5) -> list[PairFigures]:
 def test_a_rare_routes_error_rate_with_one_round_short_of_requests_stays_gated() -> None:
     """The shop's coupon check failing 30% passed CI (design e6): one first-look round
     without a coupon request left its rate 11 usable pairs, below the 12 a full
-    secondary family of 16 needs at 0.0075, so it was never a candidate; a family
-    of 14 at its turn needs 11 (2^-11 x 14 < 0.0075), so it joins (design e7)."""
+    secondary family of 16 needs at 0.0075, so it was never a candidate. It is one
+    with the pairs a family of one needs (design e7), and joins while the family it
+    makes can still clear Holm with its 11 pairs (2^-11 x 14 < 0.0075)."""
     level = 0.025  # alpha/2 per look
     sec_level = family_levels(level, has_secondary=True)["secondary"]
     extras = {
@@ -356,17 +359,57 @@ def test_a_rare_routes_error_rate_with_one_round_short_of_requests_stays_gated()
     families = choose_families("load", _shop_pairs(), alpha=level, extras=extras)
     assert "endpoint:/coupon error_rate" in families.secondary
     assert rank_tested("endpoint:/coupon error_rate")
-    # admitted in priority order: the routes' tail shares come after it, and with its
-    # 11 pairs a family of 16 would need 12, so they stay information
+    # the busy routes never failed: their rates are information (design e9), so the
+    # family is 14 and the routes' tail shares fit beside the coupon's 11 pairs
+    assert not any(m.startswith("endpoint:/r") and "error_rate" in m for m in families.secondary)
+    assert len(families.secondary) == 14
     assert holm_min_pairs(len(families.secondary), sec_level) <= 11
-    assert holm_min_pairs(len(families.secondary) + 1, sec_level) == 12
-    assert not any(m.startswith("endpoint:/r") and "above_base" in m for m in families.secondary)
+    assert {f"endpoint:/r{i:02d} above_base_p95" for i in range(3)} <= set(families.secondary)
     # with two rounds short it has 10 pairs: 2^-10 x 14 > 0.0075, it cannot clear Holm
     sparse = _shop_pairs()
     sparse[7].candidate.figures.pop("endpoint:/coupon error_rate")
     thin = choose_families("load", sparse, alpha=level, extras=extras)
     assert "endpoint:/coupon error_rate" not in thin.secondary
-    assert {"endpoint:/r00 error_rate", "above_base_p95"} <= set(thin.secondary)
+    assert {"endpoint:/r00 above_base_p95", "above_base_p95"} <= set(thin.secondary)
+
+
+def test_an_error_rate_without_a_failure_in_either_arm_is_information() -> None:
+    """Design e9: a rate no arm ever failed has a difference of 0 in every pair, so its
+    test cannot reject; left in the family it only raised Holm's bar for the rest (13 of
+    the demo's 29 secondary metrics). Whichever arm failed, the rate is a candidate: the
+    filter pools both arms, so the families are the same with the arms swapped."""
+    level = 0.025
+
+    def quiet() -> list[PairFigures]:
+        pairs = _crowded_pairs(4, n_pairs=16)
+        for p in pairs:
+            for rounds in (p.base, p.candidate):
+                for m, f in list(rounds.figures.items()):
+                    if m.endswith(" error_rate"):
+                        rounds.figures[m] = Figure("load", m, 0.0, "ratio", f.samples)
+        return pairs
+
+    assert not any(
+        m.endswith(" error_rate") for m in choose_families("load", quiet(), alpha=level).secondary
+    )
+
+    def failing_once(arm: str) -> list[PairFigures]:
+        # the quietest route fails once, in one arm's round of one pair
+        pairs = quiet()
+        f = getattr(pairs[3], arm).figures["endpoint:/r03 error_rate"]
+        getattr(pairs[3], arm).figures[f.metric] = Figure(
+            "load", f.metric, 1 / f.samples, "ratio", f.samples
+        )
+        return pairs
+
+    in_base = choose_families("load", failing_once("base"), alpha=level)
+    in_candidate = choose_families("load", failing_once("candidate"), alpha=level)
+    assert "endpoint:/r03 error_rate" in in_base.secondary
+    assert in_base == in_candidate
+    # a failure in a dropped pair is not counted: that pair is not tested either
+    dropped = failing_once("candidate")
+    dropped[3].dropped = "lag"
+    assert "endpoint:/r03 error_rate" not in choose_families("load", dropped, alpha=level).secondary
 
 
 def test_an_undecided_error_rate_names_its_minimum_effect_in_points() -> None:

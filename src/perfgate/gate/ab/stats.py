@@ -126,6 +126,8 @@ class _EndpointLoad:
 
     requests: float = 0.0
     cpu_ms: list[float] = field(default_factory=list)
+    # failed requests in both arms' kept rounds: whether its error rate can say anything
+    failures: int = 0
 
     def load(self) -> float:
         """CPU the target spent on it (requests x CPU per request), 0 when unmeasured."""
@@ -149,6 +151,8 @@ def _endpoint_loads(
                     ep.requests += f.samples
                 elif stat == "cpu_ms_per_request" and f.value > 0:
                     ep.cpu_ms.append(f.value)
+                elif stat == "error_rate" and p.dropped is None:
+                    ep.failures += round(f.value * f.samples)
         for metric in p.candidate.figures:
             if metric.startswith("endpoint:") and _usable(p, metric):
                 usable[metric] = usable.get(metric, 0) + 1
@@ -180,17 +184,30 @@ def _covering(
 
 
 def _endpoint_stats(
-    endpoint: str, usable: dict[str, int], min_pairs: int, rate_floor: int | None = None
+    endpoint: str,
+    usable: dict[str, int],
+    min_pairs: int,
+    rate_floor: int | None = None,
+    *,
+    failures: int = 1,
 ) -> list[str]:
     """An endpoint's gateable metrics: median, CPU per request and error rate, each only
     with enough usable pairs (``rate_floor`` for the error rate, default ``min_pairs``).
     A sub-millisecond median is gated too: its larger launch-level SD gives it a larger
-    minimum effect (:mod:`perfgate.gate.ab.launches`)."""
+    minimum effect (:mod:`perfgate.gate.ab.launches`).
+
+    The error rate only with a failure in either arm (``failures``, both arms' kept
+    rounds): every pair's difference is 0 without one, so its test can never reject,
+    yet it would count in Holm's denominator. The count pools both arms, so it is the
+    same whichever arm failed: under "no change" it tells nothing of the test's outcome,
+    and leaving such rates out keeps the family-wise error (independent filtering,
+    Bourgon, Gentleman & Huber 2010; design e9)."""
     return [
         f"{endpoint} {stat}"
         for stat in ("total.p50", "cpu_ms_per_request", "error_rate")
         if usable.get(f"{endpoint} {stat}", 0)
         >= (rate_floor if stat == "error_rate" and rate_floor is not None else min_pairs)
+        and (stat != "error_rate" or failures > 0)
     ]
 
 
@@ -229,8 +246,9 @@ def metric_families(
     the endpoints that together carry most of the CPU (each with its median
     and CPU per request). Declared ``compare.primary`` metrics join the core
     (``mode="extend"``) or are the whole core (``"replace"``). Secondary:
-    every other endpoint metric with enough pairs, error rates included, so
-    that a cheap, frequent route or a rare one failing is still gated. What
+    every other endpoint metric with enough pairs, error rates included (those
+    with a failure in either arm), so that a cheap, frequent route or a rare one
+    failing is still gated. What
     the core budget cannot hold moves to the secondary family, never out.
     ``min_pairs_rates``: the secondary floor of the endpoints' error rates
     (default: ``min_pairs_secondary``).
@@ -261,7 +279,9 @@ def metric_families(
     for endpoint in sorted(loads):
         secondary += [
             m
-            for m in _endpoint_stats(endpoint, usable, floor, rate_floor)
+            for m in _endpoint_stats(
+                endpoint, usable, floor, rate_floor, failures=loads[endpoint].failures
+            )
             if m not in core and m not in secondary
         ]
     return Families(core=core, secondary=secondary)
