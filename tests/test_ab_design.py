@@ -101,6 +101,13 @@ def test_plan_samples_raises_the_rate_for_the_busiest_endpoints() -> None:
                          ceiling=None, may_raise=False)  # fmt: skip
     assert fixed.rate == 40.0 and fixed.short[0].startswith("endpoint:/cheap total.p50: ~48")
     assert fixed.short[-1].startswith("total.p95: ~80 samples per round < 200")
+    # /rare's ~8 requests a round are enough for its error rate; at 10/s (~2) they are not
+    assert "error rate" not in fixed.short[1]
+    slow = plan_samples(10.0, "ab.rate", requests_per_arrival=mix, round_s=2.0,
+                        ceiling=None, may_raise=False)  # fmt: skip
+    rare = next(line for line in slow.short if line.startswith("endpoint:/rare"))
+    assert rare.endswith("its error rate is compared but coarse (< 6 requests per round): "
+                         "ab.round: 6 would give it 6")  # fmt: skip
 
 
 def test_requests_per_arrival_follows_weights_and_loops() -> None:
