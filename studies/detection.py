@@ -74,6 +74,7 @@ metric) under a "legacy" design. One gate run at a time, rows alternating::
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import platform
@@ -355,6 +356,47 @@ class MedianFitProbe:
                     out.setdefault(metric, []).append([base.get(endpoint), cand.get(endpoint)])
         self.rounds.clear()
         return out
+
+
+class HistogramProbe:
+    """Keeps the final look's per-pair latency histograms of every subject (the suite and
+    each endpoint, both arms, kept pairs), for ``studies/tail_statistics.py`` to re-judge
+    other tail statistics on the very same rounds. Bench-only instrumentation: it wraps
+    the tail-exceedance series, which every look computes from exactly those pairs."""
+
+    def __init__(self, path: Path) -> None:
+        import perfgate.gate.ab.stats as stats
+
+        self.path = path
+        self.last: list[dict[str, Any]] | None = None
+        series = stats.exceedance_series
+
+        def wrapped(pairs: Any, margin: Any = None) -> Any:
+            self.last = [
+                {
+                    arm: {s: h.to_dict() for s, h in stats._histograms(p.metrics[arm]).items()}
+                    for arm in ("base", "candidate")
+                }
+                | {"launch": p.launch, "index": p.index}
+                for p in pairs
+                if p.dropped is None and p.metrics is not None
+            ]
+            return series(pairs, margin)
+
+        stats.exceedance_series = wrapped
+
+    def write(self, env: dict[str, str], record: dict[str, Any]) -> None:
+        """One gzip JSON line: the run's candidate environment, verdict, seed and pairs."""
+        line = {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "env": env,
+            "verdict": record["verdict"],
+            "seed": record.get("seed"),
+            "pairs": self.last,
+        }
+        with gzip.open(self.path, "at") as f:
+            f.write(json.dumps(line) + "\n")
+        self.last = None
 
 
 def _median_fit(periods: Any) -> dict[str, float]:
@@ -726,6 +768,13 @@ def main() -> int:
         help="print the table of --jsonl files (a design's runs grouped across them)",
     )
     p.add_argument(
+        "--histograms",
+        type=Path,
+        default=None,
+        help="append each run's per-pair latency histograms to this gzip JSON-lines file "
+        "(studies/tail_statistics.py re-judges tail statistics on them)",
+    )
+    p.add_argument(
         "--median-fit",
         action="store_true",
         help="also record each endpoint's CPU by the median regression (pairs_median_fit)",
@@ -742,6 +791,7 @@ def main() -> int:
     commit = code_commit()
     rng = random.Random(0)
     probe = MedianFitProbe() if args.median_fit else None
+    histograms = HistogramProbe(args.histograms) if args.histograms else None
     table: list[tuple[str, str, str, str, str]] = []
     history_points: list[float] | None = None
 
@@ -798,6 +848,8 @@ def main() -> int:
         else:
             for i in range(args.runs):
                 r = ab_run(cfg, work, env, probe, profile=args.profile)
+                if histograms is not None:
+                    histograms.write(env, r)
                 hits += r["fails"]
                 append(row, r)
                 notes.append(
