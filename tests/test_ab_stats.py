@@ -121,7 +121,8 @@ def test_error_rate_is_compared_per_pair() -> None:
 
 def test_families_follow_the_traffic_and_every_endpoint_is_gated() -> None:
     routes = tuple(f"/r{i}" for i in range(8))
-    pairs = _pairs(12, 10.0, 10.0, n=800, routes=routes)
+    # one failed request per route and round: a rate that never failed is not gated (e9)
+    pairs = _pairs(12, 10.0, 10.0, n=800, routes=routes, errors=8)
     comps = ab_comparisons("load", pairs, min_effect=EFFECTS)
     primary = [c.metric for c in comps if c.family == "primary"]
     assert len(primary) <= 12
@@ -132,11 +133,19 @@ def test_families_follow_the_traffic_and_every_endpoint_is_gated() -> None:
         assert f"endpoint:{r} error_rate" in secondary
     assert {f"endpoint:/r{i} total.p50" for i in range(4, 8)} <= secondary
     assert not [c for c in comps if c.family == "info" and c.metric.endswith("total.p50")][4:]
+    # without a failure anywhere, the routes' rates are information, the rest unchanged
+    quiet = ab_comparisons("load", _pairs(12, 10.0, 10.0, n=800, routes=routes), min_effect=EFFECTS)
+    families = {c.metric: c.family for c in quiet}
+    assert all(families[f"endpoint:{r} error_rate"] == "info" for r in routes)
+    assert families["error_rate"] == "primary"
+    assert {f"endpoint:/r{i} total.p50" for i in range(4, 8)} <= {
+        m for m, f in families.items() if f == "secondary"
+    }
 
 
 def test_declared_primary_extends_or_replaces_the_core() -> None:
     routes = tuple(f"/r{i}" for i in range(8))
-    pairs = _pairs(12, 10.0, 10.0, n=800, routes=routes)
+    pairs = _pairs(12, 10.0, 10.0, n=800, routes=routes, errors=8)
     declared = ["endpoint:/r7 total.p50"]
     extended = ab_comparisons("load", pairs, min_effect=EFFECTS, declared_primary=declared)
     core = [c.metric for c in extended if c.family == "primary"]
