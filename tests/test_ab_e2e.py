@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from apps.hello_server import hello_server
 from perfgate.config import AbConfig, load_project_text
 from perfgate.errors import ConfigError
 from perfgate.gate.ab.design import look_level
@@ -24,30 +25,6 @@ from perfgate.gate.plan import plan_suites
 from perfgate.gate.worktree import merge_base, prepare_base_worktree, remove_worktree
 from perfgate.target import service_for
 from perfgate.verdict import MetricComparison
-
-SERVER = """\
-import asyncio
-import sys
-
-from aiohttp import web
-
-DELAY_S = {delay}
-
-
-async def hello(request: web.Request) -> web.Response:
-    await asyncio.sleep(DELAY_S)
-    return web.json_response({{"ok": True}})
-
-
-async def health(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
-
-
-app = web.Application()
-app.router.add_get("/hello", hello)
-app.router.add_get("/health", health)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
-"""
 
 SCRIPT = """\
 config:
@@ -91,13 +68,13 @@ def two_commit_repo(tmp_path: Path) -> Path:
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "config", "user.email", "t@example.com")
     _git(repo, "config", "user.name", "t")
-    (repo / "server.py").write_text(SERVER.format(delay=0.002))
+    (repo / "server.py").write_text(hello_server(delay_s=0.002))
     (repo / "load.yml").write_text(SCRIPT)
     (repo / "perfgate.yml").write_text(PERFGATE_YML)
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "base")
     _git(repo, "checkout", "-q", "-b", "feature")
-    (repo / "server.py").write_text(SERVER.format(delay=0.052))
+    (repo / "server.py").write_text(hello_server(delay_s=0.052))
     _git(repo, "commit", "-q", "-am", "50 ms slower")
     return repo
 
@@ -319,7 +296,7 @@ def test_a_base_that_cannot_start_leaves_the_candidate_measured_alone(
         tmp_path,
         first,
         base_server=BROKEN_SERVER,
-        candidate_server=SERVER.format(delay=0.001),
+        candidate_server=hello_server(delay_s=0.001),
     )
     assert not out.errors, out.errors
     assert out.inconclusive and "base could not be built" in out.inconclusive[0]
@@ -338,7 +315,7 @@ def test_a_candidate_that_cannot_start_is_an_error_and_stops_the_base(
     out, base_port = _run_arms(
         tmp_path,
         first,
-        base_server=SERVER.format(delay=0.001),
+        base_server=hello_server(delay_s=0.001),
         candidate_server=BROKEN_SERVER,
     )
     assert out.errors and "the candidate could not start" in out.errors[0]
@@ -352,7 +329,7 @@ def test_a_candidate_that_cannot_start_is_an_error_and_stops_the_base(
     assert base_port not in listening
 
 
-SLOW_STARTING = "import time\ntime.sleep(1.0)\n" + SERVER.format(delay=0.001)
+SLOW_STARTING = "import time\ntime.sleep(1.0)\n" + hello_server(delay_s=0.001)
 
 
 @pytest.mark.timeout(120)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from apps.hello_server import hello_server
 from perfgate.config import load_project_text
 from perfgate.errors import ConfigError
 from perfgate.gate.ab.calibration import (
@@ -203,25 +204,7 @@ def test_a_misspelt_calibration_key_is_named_with_a_suggestion(tmp_path: Path) -
     assert ":2" in text or "line 2" in text
 
 
-SERVER = """\
-import sys
-
-from aiohttp import web
-
-
-async def hello(request: web.Request) -> web.Response:
-    return web.json_response({"ok": sum(range(2000))})
-
-
-async def health(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
-
-
-app = web.Application()
-app.router.add_get("/hello", hello)
-app.router.add_get("/health", health)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
-"""
+SERVER = hello_server(work=2000)
 
 SCRIPT = """\
 config:

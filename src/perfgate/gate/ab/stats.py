@@ -202,12 +202,13 @@ def _endpoint_stats(
     same whichever arm failed: under "no change" it tells nothing of the test's outcome,
     and leaving such rates out keeps the family-wise error (independent filtering,
     Bourgon, Gentleman & Huber 2010; design e9)."""
+    floors = {"total.p50": min_pairs, "cpu_ms_per_request": min_pairs}
+    if failures > 0:
+        floors["error_rate"] = min_pairs if rate_floor is None else rate_floor
     return [
         f"{endpoint} {stat}"
-        for stat in ("total.p50", "cpu_ms_per_request", "error_rate")
-        if usable.get(f"{endpoint} {stat}", 0)
-        >= (rate_floor if stat == "error_rate" and rate_floor is not None else min_pairs)
-        and (stat != "error_rate" or failures > 0)
+        for stat, floor in floors.items()
+        if usable.get(f"{endpoint} {stat}", 0) >= floor
     ]
 
 
