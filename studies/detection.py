@@ -38,7 +38,8 @@ them; an SLO-only failure is recorded as ``slo_breaches``, not counted). On
 an ``aa`` row a fail is a false alarm, on every other row a detection. Each
 run also records which gated metrics regressed, every compared metric's 95%
 interval and whether it excludes 0 (the A/A goal: at most 6% of runs per
-metric), and the gate's wall time (both arms' start to the verdict).
+metric), its minimum effect and unadjusted p-values (from 2026-12-07 on),
+and the gate's wall time (both arms' start to the verdict).
 
 ``--family declared`` makes the route's latency median and CPU per request the
 primary family (``compare.primary``; the issue's claim), ``default`` leaves the
@@ -274,6 +275,12 @@ def ab_run(
                 "low": c.ci_low,
                 "high": c.ci_high,
                 "excludes_0": _excludes_0(c),
+                # what the verdict held it to, and its unadjusted p-values of "beyond
+                # that" and of "slower at all" (to re-judge other rules offline: what
+                # asks for a second look, say)
+                "min_effect": c.min_effect,
+                "p": c.p_value,
+                "p_slower": c.p_slower,
             }
             for c in comparisons
         },
