@@ -11,6 +11,7 @@ from perfgate.gate.compare import (
     family_levels,
     holm_min_pairs,
     paired_comparison,
+    probably_slower,
     undecided,
 )
 from perfgate.gate.decide import decide
@@ -233,6 +234,37 @@ def test_second_look_when_a_gated_metric_is_clearly_slower_but_short_of_holm() -
     core = [_comp("total.p50", "primary", -0.01, 0.01)]
     reason = undecided([rare, *others, *core], 0.0304)
     assert reason == "clearly slower, short of Holm: endpoint:/coupon error_rate"
+
+
+def test_second_look_when_a_gated_metric_is_probably_slower_but_short_of_holm() -> None:
+    """Design e10: the shop's tail4 run that passed green at one look (the product
+    page's share above the base's p95 +4.7 pp, [+0.98, +8.7] against 1 pp, short of
+    Holm) asks for more pairs; an estimate inside the minimum effect, an interval
+    reaching 0, information or what a second look cannot re-measure do not."""
+
+    def share(
+        low: float, change: float, high: float, family: str = "secondary"
+    ) -> MetricComparison:
+        c = _comp("endpoint:/products above_base_p95", family, low, high, p_value=0.02)
+        c.change, c.unit, c.min_effect = change, "ratio", 0.01
+        return c
+
+    core = [_comp("total.p50", "primary", -0.01, 0.01)]
+    green = share(0.0098, 0.047, 0.087)
+    assert probably_slower(green) and not clearly_slower(green)
+    why = undecided([green, *core], 0.025)
+    assert why == "probably slower, short of Holm: endpoint:/products above_base_p95"
+    assert green.state == "within-noise"  # the look judged copies
+    assert undecided([share(0.001, 0.008, 0.02), *core], 0.025) is None  # inside 1 pp
+    assert undecided([share(-0.002, 0.03, 0.06), *core], 0.025) is None  # reaches 0
+    assert undecided([share(0.0098, 0.047, 0.087, "info"), *core], 0.025) is None
+    from perfgate.gate.ab.stats import peak_rss_comparison
+
+    grown = peak_rss_comparison(
+        "load", [(100_000, 112_000), (100_000, 110_000)], min_effect={"peak_rss": 0.05}
+    )
+    grown.state, grown.family = "within-noise", "secondary"
+    assert probably_slower(grown) and undecided([grown, *core], 0.025) is None
 
 
 def test_what_a_second_look_cannot_remeasure_never_asks_for_one() -> None:
