@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from apps.hello_server import hello_server
 from perfgate.config.project import load_project_text
 from perfgate.gate.ab.run import run_ab
 from perfgate.gate.plan import plan_suites
 from perfgate.target import service_for
-from test_ab_e2e import PERFGATE_YML, SCRIPT, SERVER
+from test_ab_e2e import PERFGATE_YML, SCRIPT
 
 SETUP_S = 2.0
 
@@ -24,7 +25,7 @@ def test_setups_overlap_and_the_launch_gap_excludes_them(tmp_path: Path) -> None
     for arm in ("base", "candidate"):
         roots[arm] = tmp_path / f"{arm}-root"
         roots[arm].mkdir()
-        (roots[arm] / "server.py").write_text(SERVER.format(delay=0.002))
+        (roots[arm] / "server.py").write_text(hello_server(delay_s=0.002))
         (roots[arm] / "load.yml").write_text(SCRIPT.replace("duration: 10", "duration: 1"))
     setup = f'  setup: [{sys.executable}, -c, "import time; time.sleep({SETUP_S})"]\n'
     yml = PERFGATE_YML.replace("service:\n", "service:\n" + setup).replace(
