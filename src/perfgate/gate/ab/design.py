@@ -60,7 +60,11 @@ def launch_order(seed: int, launch: int, launches: int) -> list[Arm]:
     started first ran 1-2% slower in A/A runs (docs/detection.md).
     """
     rng = random.Random(seed ^ _LAUNCH_ORDER_SALT)
-    firsts = [k % 2 == 0 for k in range(max(launches, launch + 1) + 1)]
+    # Exactly as many draws as launches: one more (before 2026-12-07) put the
+    # base first in launch 0 in 2/3 of runs and in both of two launches in 1/3.
+    count = max(launches, launch + 1)
+    base_first = rng.random() < 0.5 if count % 2 else True  # who gets the odd one
+    firsts = [(k % 2 == 0) == base_first for k in range(count)]
     rng.shuffle(firsts)
     return ["base", "candidate"] if firsts[launch] else ["candidate", "base"]
 
