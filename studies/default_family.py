@@ -187,7 +187,8 @@ def summarize(path: Path) -> int:
 
 def _print_extras(groups: dict[tuple[str, Any], list[dict[str, Any]]]) -> None:
     """The blind classes' metrics per design and row: median change, how often the
-    95% interval lay above 0 and how often the metric was a regression."""
+    95% interval lay above 0 (a detection's side), how often it excluded 0 on either
+    side (issue 22's per-metric A/A goal) and how often the metric was a regression."""
     lines = []
     for (did, row, _lag), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         seen: dict[str, list[list[Any]]] = {}
@@ -197,6 +198,7 @@ def _print_extras(groups: dict[tuple[str, Any], list[dict[str, Any]]]) -> None:
         for metric, judged in sorted(seen.items()):
             changes = [j[1] for j in judged if j[1] is not None]
             above = sum(j[2] is not None and j[2] > 0 for j in judged)
+            below = sum(j[3] is not None and j[3] < 0 for j in judged)
             hits = sum(j[0] == "regression" for j in judged)
             stat = metric.rsplit(" ", 1)[-1]
             unit = (
@@ -206,12 +208,16 @@ def _print_extras(groups: dict[tuple[str, Any], list[dict[str, Any]]]) -> None:
             med *= 1 if unit == " KiB" else 100
             lines.append(
                 f"| {did} | {row} | `{metric}` | {len(judged)} | {med:+.2f}{unit} "
-                f"| {above}/{len(judged)} | {hits}/{len(judged)} |"
+                f"| {above}/{len(judged)} | {above + below}/{len(judged)} "
+                f"| {hits}/{len(judged)} |"
             )
     if lines:
         print()
-        print("| design | row | metric | runs | change (median) | interval above 0 | regression |")
-        print("|---|---|---|---|---|---|---|")
+        print(
+            "| design | row | metric | runs | change (median) | interval above 0 "
+            "| interval excludes 0 | regression |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
         print("\n".join(lines))
 
 
