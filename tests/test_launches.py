@@ -310,6 +310,63 @@ def test_launch_mean_test_reads_the_spread_off_both_arms() -> None:
     assert quiet.low > math.log1p(0.10)
 
 
+def test_a_built_in_prior_is_a_floor_so_a_spread_out_api_covers_at_its_rate() -> None:
+    """A/A on an API whose processes' peak RSS spreads 10% (the shop's; the
+    built-in prior is 2%), two launches per arm: pooled with the prior, the
+    95% interval excluded 0 in ~30% of runs (design e11: 8/24 on the shop);
+    with the prior as a floor, at most its nominal 5%. Seeded draws: the
+    test is exact, not timed."""
+    from perfgate.stats import launch_mean_test
+
+    rng = np.random.default_rng(22)
+    runs = 2000
+    excluded = {"pooled": 0, "floor": 0}
+    for _ in range(runs):
+        base = rng.normal(12.0, 0.10, size=2)
+        cand = rng.normal(12.0, 0.10, size=2)
+        diffs = list(cand - base)
+        for use in excluded:
+            t = launch_mean_test(
+                diffs, prior_sd=0.02, arms=[list(base), list(cand)], prior_floor=use == "floor"
+            )
+            excluded[use] += t.low > 0 or t.high < 0
+    assert excluded["pooled"] / runs > 0.15
+    assert excluded["floor"] / runs <= 0.06
+    # a quiet API: the floor is the prior, on the launches' two degrees of freedom
+    quiet = launch_mean_test(
+        [0.001, -0.001], prior_sd=0.02, arms=[[10.0, 10.0005], [10.001, 9.9995]], prior_floor=True
+    )
+    assert quiet.variance.sd_between == pytest.approx(0.02) and quiet.variance.df == 2.0
+    # a +54% footprint (the demo's 2 KiB leak) stays far beyond a 10% minimum effect
+    leak = launch_mean_test(
+        [math.log(1.54), math.log(1.55)],
+        prior_sd=0.02,
+        arms=[[10.80, 10.75], [11.23, 11.19]],
+        prior_floor=True,
+    )
+    assert leak.low > math.log1p(0.10)
+
+
+def test_peak_rss_uses_a_built_in_prior_as_a_floor_and_pools_a_calibration() -> None:
+    from perfgate.gate.ab.launches import LaunchPriors
+    from perfgate.gate.ab.stats import peak_rss_comparison
+
+    effects = {"peak_rss": 0.10}
+    spread = [(178_388, 193_208), (196_096, 180_204)]  # a shop A/A run: each arm ~7%
+    built_in = peak_rss_comparison("load", spread, min_effect=effects)
+    assert built_in.launch is not None and built_in.launch["prior_use"] == "floor"
+    assert built_in.launch["df"] == 2.0
+    assert built_in.ci_low < 0 < built_in.ci_high
+    calibrated = peak_rss_comparison(
+        "load",
+        spread,
+        min_effect=effects,
+        priors=LaunchPriors({"load": {"peak_rss_kib": (0.09, 30.0)}}),
+    )
+    assert calibrated.launch is not None and calibrated.launch["prior_use"] == "pooled"
+    assert calibrated.launch["df"] == pytest.approx(32.0)  # the calibration's 30 + 2
+
+
 def test_peak_rss_is_compared_per_launch() -> None:
     from perfgate.gate.ab.stats import PEAK_RSS_METRIC, peak_rss_comparison
 

@@ -160,6 +160,7 @@ def launch_mean_test(
     prior_df: float = 4.0,
     conf: float = 0.95,
     arms: Sequence[Sequence[float]] | None = None,
+    prior_floor: bool = False,
 ) -> LaunchMeanTest:
     """A t test on one value per launch, its SD pooled with a calibrated prior.
 
@@ -175,6 +176,15 @@ def launch_mean_test(
     freedom: twice the evidence of the differences' own spread at two
     launches, and it cannot hide a process-to-process spread that happened
     to hit both arms alike.
+
+    ``prior_floor``: the prior is a lower bound on the SD, not evidence. The
+    SD is the larger of the prior and the launches' own, and the degrees of
+    freedom are the launches' alone, so the interval is never narrower than
+    a plain t interval on the launches: it covers at its nominal rate on an
+    API whose launches differ far more than the prior says, where pooling
+    (a prior worth ``prior_df`` launches against two or four launches) pulls
+    the SD towards a figure measured on another API. For a built-in prior;
+    an API's own calibration is evidence and is pooled.
     """
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0:
@@ -192,10 +202,14 @@ def launch_mean_test(
             observed = math.sqrt(2.0 * within)
     elif r >= 2:
         observed, observed_df = float(np.std(v, ddof=1)), float(r - 1)
-    var = (prior_df * prior_sd**2 + observed_df * (observed or 0.0) ** 2) / max(
-        prior_df + observed_df, 1e-12
-    )
-    df = max(1.0, prior_df + observed_df)
+    if prior_floor and observed is not None and observed_df > 0:
+        var = max(prior_sd, observed) ** 2
+        df = observed_df
+    else:
+        var = (prior_df * prior_sd**2 + observed_df * (observed or 0.0) ** 2) / max(
+            prior_df + observed_df, 1e-12
+        )
+        df = max(1.0, prior_df + observed_df)
     se = max(math.sqrt(var / r), _MIN_SCALE)
     mean = float(v.mean())
     half = t_ppf(0.5 + conf / 2.0, df) * se

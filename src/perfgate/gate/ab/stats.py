@@ -679,9 +679,11 @@ def peak_rss_comparison(
 
     A launch has one peak, so the launches are the only replicates: a t test
     on their log ratios, its SD read off both arms' spread across their
-    launches, pooled with the calibrated prior
-    (:func:`perfgate.stats.launch_mean_test`). It catches a footprint that grows once (a cache loaded at start, a bigger pool), which RSS growth per
-    request does not. No "slower at all" p-value: nothing to decide with more
+    launches (:func:`perfgate.stats.launch_mean_test`): at least the built-in
+    prior and otherwise the launches' own, on their degrees of freedom, or
+    pooled with this API's calibration when there is one. It catches a
+    footprint that grows once (a cache loaded at start, a bigger pool), which
+    RSS growth per request does not. No "slower at all" p-value: nothing to decide with more
     round pairs, so it is a regression or within noise.
     """
     kept = [(b, c) for b, c in launches if b > 0 and c > 0]
@@ -705,6 +707,9 @@ def peak_rss_comparison(
         prior_df=prior.weight,
         conf=conf,
         arms=[[math.log(b) for b, _ in kept], [math.log(c) for _, c in kept]],
+        # a built-in prior is a floor (an API's peak RSS can vary 50 times the
+        # demo's); a calibration measured on this API is pooled as evidence
+        prior_floor=not prior.calibrated,
     )
     assert out.min_effect is not None
     out.base = float(np.median([b for b, _ in kept]))
@@ -732,6 +737,9 @@ def peak_rss_comparison(
         "prior_sd": round(prior.sd, 5),
         "prior_weight": round(prior.weight, 2),
         "calibrated": prior.calibrated,
+        # a built-in prior bounds the SD from below; a calibration is pooled
+        "prior_use": "pooled" if prior.calibrated else "floor",
+        "df": round(test.variance.df, 2),
         "inflation": 1.0,
     }
     # as every A/B metric: beyond the minimum effect here, Holm decides later
