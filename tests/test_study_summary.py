@@ -40,3 +40,24 @@ def test_summary_counts_intervals_below_zero_as_excluding_zero(tmp_path: Path) -
     row = next(line for line in out.splitlines() if "`peak_rss_kib`" in line)
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[-3:] == ["1/3", "2/3", "0/3"]
+
+
+REJUDGE = STUDY.with_name("peak_rss_rejudge.py")
+RESULTS = STUDY.parent / "results"
+
+
+def test_peak_rss_rejudge_reproduces_e11_and_reads_e12_on_the_recorded_shop_runs() -> None:
+    """The replay recomputes e11's recorded peak-RSS intervals exactly (else its
+    e12 column would be of other measurements), and on the shop's 24 recorded A/A
+    runs e12's floor excludes 0 in 1 where e11's pooled prior did in 8."""
+    out = subprocess.run(
+        [sys.executable, str(REJUDGE), str(RESULTS / "default-family-2026-12-07-e11.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "fidelity: largest |e11 recorded - e11 recomputed| 0.0e+00" in out, out
+    aa = next(line.split() for line in out.splitlines() if line.split()[:1] == ["aa"])
+    assert aa[1] == "24" and aa[2] == "8/24" and aa[4] == "1/24", aa
+    assert aa[-2:] == ["0", "24"]  # e11 never found it regressed: every verdict carries
