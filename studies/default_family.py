@@ -142,7 +142,7 @@ def one_run(row: str, max_lag: float | None, calibration: Path | None = None) ->
 
 
 def summarize(path: Path) -> int:
-    groups: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, Any], list[dict[str, Any]]] = {}
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
@@ -185,7 +185,7 @@ def summarize(path: Path) -> int:
     return 0
 
 
-def _print_extras(groups: dict[tuple[str, Any], list[dict[str, Any]]]) -> None:
+def _print_extras(groups: dict[tuple[str, str, Any], list[dict[str, Any]]]) -> None:
     """The blind classes' metrics per design and row: median change, how often the
     95% interval lay above 0 (a detection's side), how often it excluded 0 on either
     side (issue 22's per-metric A/A goal) and how often the metric was a regression."""
@@ -221,7 +221,7 @@ def _print_extras(groups: dict[tuple[str, Any], list[dict[str, Any]]]) -> None:
         print("\n".join(lines))
 
 
-def _print_launches(groups: dict[tuple[str, Any], list[dict[str, Any]]]) -> None:
+def _print_launches(groups: dict[tuple[str, str, Any], list[dict[str, Any]]]) -> None:
     """Per design, the A/A launch pairs: peak RSS and warm-up capacity, candidate vs base."""
     rows = []
     for (did, row, _lag), runs in sorted(groups.items(), key=lambda kv: str(kv[0])):

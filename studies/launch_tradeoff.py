@@ -280,8 +280,10 @@ def main() -> int:
         v = np.array(per_launch(runs, key))
         if v.size:
             sd = math.sqrt(float(np.mean(v**2)))  # A/A: the true mean is 0
-            prior = f"{launch_sd_prior(prior_of):.2%}" if prior_of else "—"
-            print(f"| {key} | {v.size} | {sd:.2%} | {float(np.max(np.abs(v))):.2%} | {prior} |")
+            prior_text = f"{launch_sd_prior(prior_of):.2%}" if prior_of else "—"
+            print(
+                f"| {key} | {v.size} | {sd:.2%} | {float(np.max(np.abs(v))):.2%} | {prior_text} |"
+            )
     rejudged = peak_rss_rejudge(runs)
     if rejudged:
         order = np.array(rejudged["order"])
