@@ -683,8 +683,8 @@ def peak_rss_comparison(
     prior and otherwise the launches' own, on their degrees of freedom, or
     pooled with this API's calibration when there is one. It catches a
     footprint that grows once (a cache loaded at start, a bigger pool), which
-    RSS growth per request does not. No "slower at all" p-value: nothing to decide with more
-    round pairs, so it is a regression or within noise.
+    RSS growth per request does not. No "slower at all" p-value: nothing to
+    decide with more round pairs, so it is a regression or within noise.
     """
     kept = [(b, c) for b, c in launches if b > 0 and c > 0]
     out = MetricComparison(
